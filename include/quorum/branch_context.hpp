@@ -1,0 +1,52 @@
+// quorum/branch_context.hpp — what a branch may ask about itself while it runs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <stop_token>
+#include <string_view>
+
+#include "clock.hpp"
+#include "errors.hpp"
+
+namespace quorum {
+
+/// Passed to branches declared as `T(quorum::branch_context&)`.
+class branch_context {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  branch_context(std::string_view name, std::size_t index, unsigned attempt, std::stop_token st,
+                 std::optional<time_point> deadline, quorum::clock& c) noexcept
+      : name_(name), index_(index), attempt_(attempt), st_(std::move(st)), deadline_(deadline),
+        clock_(&c) {}
+
+  [[nodiscard]] std::string_view name() const noexcept { return name_; }
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+  /// 1 for the first attempt, 2 for the first retry, ...
+  [[nodiscard]] unsigned attempt() const noexcept { return attempt_; }
+  /// Requested at the decision: the branch should wind down.
+  [[nodiscard]] std::stop_token stop_token() const noexcept { return st_; }
+  [[nodiscard]] bool stop_requested() const noexcept { return st_.stop_requested(); }
+  /// Throws quorum::stopped if a stop was requested.
+  void throw_if_stop_requested() const {
+    if (st_.stop_requested()) throw stopped{};
+  }
+  /// The execution's deadline, if it has one.
+  [[nodiscard]] std::optional<time_point> deadline() const noexcept { return deadline_; }
+  /// The execution's clock (a manual_clock in tests).
+  [[nodiscard]] quorum::clock& clock() const noexcept { return *clock_; }
+  /// Sleep on the execution's clock; returns false (early) when a stop is requested.
+  bool sleep_for(std::chrono::steady_clock::duration d) const { return clock_->sleep_until(clock_->now() + d, st_); }
+
+ private:
+  std::string_view name_;
+  std::size_t index_;
+  unsigned attempt_;
+  std::stop_token st_;
+  std::optional<time_point> deadline_;
+  quorum::clock* clock_;
+};
+
+}  // namespace quorum

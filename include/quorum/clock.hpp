@@ -1,0 +1,204 @@
+// quorum/clock.hpp — the clock an execution reads its time and deadline from.
+//
+// Deadlines, retry waits and hedge delays all go through a clock, so tests can replace real
+// time with a manual_clock and never sleep: advancing it fires due deadlines on the calling
+// thread and wakes branches sleeping on it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <thread>
+#include <utility>
+
+#include "detail/timer_queue.hpp"
+
+namespace quorum {
+
+/// A pending scheduled callback. Destroying it (or cancel()) guarantees the callback is not
+/// running and will never run.
+class timer {
+ public:
+  timer() = default;
+  timer(detail::timer_queue* q, std::shared_ptr<detail::timer_queue::entry> e) noexcept
+      : q_(q), e_(std::move(e)) {}
+  timer(timer&& o) noexcept : q_(std::exchange(o.q_, nullptr)), e_(std::move(o.e_)) {}
+  timer& operator=(timer&& o) noexcept {
+    if (this != &o) {
+      cancel();
+      q_ = std::exchange(o.q_, nullptr);
+      e_ = std::move(o.e_);
+    }
+    return *this;
+  }
+  ~timer() { cancel(); }
+
+  /// Cancel; waits for the callback if it is running on another thread.
+  void cancel() noexcept {
+    if (q_ && e_) q_->cancel(e_);
+    q_ = nullptr;
+    e_.reset();
+  }
+
+ private:
+  detail::timer_queue* q_ = nullptr;
+  std::shared_ptr<detail::timer_queue::entry> e_;
+};
+
+/// The clock interface. Time points are steady_clock time points on this clock's timeline.
+class clock {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  using duration = std::chrono::steady_clock::duration;
+
+  virtual ~clock() = default;
+
+  /// The current time on this clock.
+  [[nodiscard]] virtual time_point now() const noexcept = 0;
+
+  /// Run fn (which must not throw) once at or after `at`, on a thread of the clock's choosing,
+  /// unless the returned timer is cancelled or destroyed first.
+  [[nodiscard]] virtual timer schedule(time_point at, std::function<void()> fn) = 0;
+
+  /// Block until `at` or until `st` is stopped. Returns true when `at` was reached.
+  virtual bool sleep_until(time_point at, std::stop_token st) = 0;
+};
+
+namespace detail {
+// The real clock's timer thread: one per process, started on first use, joined at exit.
+class timer_thread {
+  using time_point_t = std::chrono::steady_clock::time_point;
+
+ public:
+  timer_thread()
+      : thread_([this](std::stop_token st) { loop(st); }) {}
+
+  timer schedule(time_point_t at, std::function<void()> fn) {
+    auto e = std::make_shared<timer_queue::entry>();
+    e->fn = std::move(fn);
+    if (q_.push(at, e)) {
+      // A new earliest deadline: wake the thread so it waits for the right time. Taking the
+      // mutex orders this with the thread's check of next() before it waits.
+      std::lock_guard lk(m_);
+      cv_.notify_one();
+    }
+    return timer(&q_, std::move(e));
+  }
+
+ private:
+  void loop(std::stop_token st) {
+    std::unique_lock lk(m_);
+    while (!st.stop_requested()) {
+      lk.unlock();
+      q_.run_due(std::chrono::steady_clock::now());
+      lk.lock();
+      auto next = q_.next();
+      if (next && *next <= std::chrono::steady_clock::now()) continue;
+      if (next)
+        cv_.wait_until(lk, st, *next, [] { return false; });
+      else
+        cv_.wait(lk, st, [] { return false; });
+    }
+  }
+
+  timer_queue q_;
+  std::mutex m_;
+  std::condition_variable_any cv_;
+  std::jthread thread_;  // last: started after the members it uses, joined before they go
+};
+}  // namespace detail
+
+/// std::chrono::steady_clock as a quorum::clock. The default clock of every execution.
+class steady_clock final : public clock {
+ public:
+  [[nodiscard]] time_point now() const noexcept override { return std::chrono::steady_clock::now(); }
+
+  [[nodiscard]] timer schedule(time_point at, std::function<void()> fn) override {
+    static detail::timer_thread thread;
+    return thread.schedule(at, std::move(fn));
+  }
+
+  bool sleep_until(time_point at, std::stop_token st) override {
+    if (st.stop_requested()) return false;
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lk(m);
+    cv.wait_until(lk, st, at, [] { return false; });
+    return !st.stop_requested();
+  }
+
+  /// The process-wide instance.
+  [[nodiscard]] static steady_clock& instance() noexcept {
+    static steady_clock c;
+    return c;
+  }
+};
+
+/// A clock that moves only when told to: advance() and set() fire due timers on the calling
+/// thread and wake sleepers whose time has come. For deterministic tests.
+class manual_clock final : public clock {
+ public:
+  explicit manual_clock(time_point start = time_point{} + std::chrono::hours(1)) : now_(start) {}
+
+  [[nodiscard]] time_point now() const noexcept override {
+    std::lock_guard lk(m_);
+    return now_;
+  }
+
+  [[nodiscard]] timer schedule(time_point at, std::function<void()> fn) override {
+    auto e = std::make_shared<detail::timer_queue::entry>();
+    e->fn = std::move(fn);
+    q_.push(at, e);
+    return timer(&q_, std::move(e));
+  }
+
+  bool sleep_until(time_point at, std::stop_token st) override {
+    std::unique_lock lk(m_);
+    ++sleepers_;
+    cv_.notify_all();  // wake wait_for_sleepers
+    cv_.wait(lk, st, [&] { return now_ >= at; });
+    --sleepers_;
+    return now_ >= at && !st.stop_requested();
+  }
+
+  /// Move time forward by d: fires due timers (on this thread) and wakes due sleepers.
+  void advance(duration d) { set(now() + d); }
+
+  /// Move time to t (never backwards).
+  void set(time_point t) {
+    {
+      std::lock_guard lk(m_);
+      if (t > now_) now_ = t;
+      t = now_;
+    }
+    q_.run_due(t);
+    std::lock_guard lk(m_);
+    cv_.notify_all();
+  }
+
+  /// Threads blocked in sleep_until right now.
+  [[nodiscard]] std::size_t sleepers() const {
+    std::lock_guard lk(m_);
+    return sleepers_;
+  }
+
+  /// Block until at least n threads are blocked in sleep_until (a test's rendezvous).
+  void wait_for_sleepers(std::size_t n) {
+    std::unique_lock lk(m_);
+    cv_.wait(lk, [&] { return sleepers_ >= n; });
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::condition_variable_any cv_;
+  time_point now_;
+  std::size_t sleepers_ = 0;
+  detail::timer_queue q_;
+};
+
+}  // namespace quorum

@@ -1,0 +1,118 @@
+// quorum/detail/branches.hpp — calling branches of any accepted signature through one index.
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <stop_token>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../branch_context.hpp"
+
+namespace quorum::detail {
+
+// Accepted signatures, in the order they are tried: T(branch_context&), T(std::stop_token), T().
+template <class F>
+consteval int branch_form() {
+  if constexpr (std::is_invocable_v<F&, branch_context&>)
+    return 2;
+  else if constexpr (std::is_invocable_v<F&, std::stop_token>)
+    return 1;
+  else if constexpr (std::is_invocable_v<F&>)
+    return 0;
+  else
+    return -1;
+}
+
+template <class F>
+concept branch = branch_form<std::decay_t<F>>() >= 0;
+
+template <class F, int Form = branch_form<F>()>
+struct branch_return;
+template <class F>
+struct branch_return<F, 2> {
+  using type = std::invoke_result_t<F&, branch_context&>;
+};
+template <class F>
+struct branch_return<F, 1> {
+  using type = std::invoke_result_t<F&, std::stop_token>;
+};
+template <class F>
+struct branch_return<F, 0> {
+  using type = std::invoke_result_t<F&>;
+};
+
+template <class F>
+using branch_return_t = std::decay_t<typename branch_return<std::decay_t<F>>::type>;
+
+template <class... Fs>
+concept have_common_result = requires { typename std::common_type_t<branch_return_t<Fs>...>; };
+
+// The value type of a pack of branches: their common type (void when there are none).
+template <class... Fs>
+struct pack_result {
+  using type = void;
+};
+template <class F, class... Fs>
+struct pack_result<F, Fs...> {
+  static_assert(have_common_result<F, Fs...>,
+                "quorum: the branches return types with no common type; make them return the "
+                "same type (or one all the others convert to)");
+  using type = std::decay_t<std::common_type_t<branch_return_t<F>, branch_return_t<Fs>...>>;
+};
+
+template <class T, class F>
+T invoke_branch(F& f, branch_context& ctx) {
+  constexpr int form = branch_form<F>();
+  if constexpr (form == 2)
+    return static_cast<T>(std::invoke(f, ctx));
+  else if constexpr (form == 1)
+    return static_cast<T>(std::invoke(f, ctx.stop_token()));
+  else
+    return static_cast<T>(std::invoke(f));
+}
+
+// A pack of callables, indexed at run time through a table of function pointers.
+template <class T, class... Fs>
+class pack_branches {
+  using tuple_t = std::tuple<Fs...>;
+  using fn_t = T (*)(tuple_t&, branch_context&);
+
+  template <std::size_t I>
+  static T call_one(tuple_t& t, branch_context& ctx) {
+    return invoke_branch<T>(std::get<I>(t), ctx);
+  }
+  template <std::size_t... I>
+  static constexpr std::array<fn_t, sizeof...(Fs)> make_table(std::index_sequence<I...>) {
+    return {&call_one<I>...};
+  }
+  static constexpr std::array<fn_t, sizeof...(Fs)> table = make_table(std::index_sequence_for<Fs...>{});
+
+ public:
+  template <class... Gs>
+  explicit pack_branches(std::in_place_t, Gs&&... gs) : fs_(std::forward<Gs>(gs)...) {}
+
+  [[nodiscard]] static constexpr std::size_t size() noexcept { return sizeof...(Fs); }
+  T call(std::size_t i, branch_context& ctx) { return table[i](fs_, ctx); }
+
+ private:
+  tuple_t fs_;
+};
+
+// A range of callables of one type, moved or copied into a vector.
+template <class T, class F>
+class vector_branches {
+ public:
+  explicit vector_branches(std::vector<F> fs) : fs_(std::move(fs)) {}
+  [[nodiscard]] std::size_t size() const noexcept { return fs_.size(); }
+  T call(std::size_t i, branch_context& ctx) { return invoke_branch<T>(fs_[i], ctx); }
+
+ private:
+  std::vector<F> fs_;
+};
+
+}  // namespace quorum::detail

@@ -1,0 +1,384 @@
+// quorum/detail/state.hpp — the shared state of one execution and the body of its tasks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stop_token>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "../branch_context.hpp"
+#include "../clock.hpp"
+#include "../observer.hpp"
+#include "../options.hpp"
+#include "../result.hpp"
+#include "../retry.hpp"
+#include "../store.hpp"
+
+namespace quorum::detail {
+
+// One branch's outcome, written only by the task running it. `phase` publishes the rest:
+// the task stores phase with release after writing the fields; a reader loads it with acquire
+// before reading them.
+template <class T>
+struct slot {
+  enum : std::uint8_t { pending = 0, running = 1, finished = 2 };
+  using stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+  std::atomic<std::uint8_t> phase{pending};
+  branch_status status = branch_status::running;
+  std::optional<stored> value;
+  std::exception_ptr error;
+  unsigned attempts = 0;
+  bool late = false;
+  std::optional<clock::time_point> started, finished_at;
+};
+
+// Everything about an execution that does not depend on the store, executor or branch types.
+template <class T>
+class core {
+ public:
+  using time_point = clock::time_point;
+
+  virtual ~core() = default;
+
+  // Set up by start() before the first task runs, read-only afterwards.
+  std::string id;
+  std::vector<std::string> names;
+  std::size_t n = 0;
+  quorum::clock* clk = nullptr;
+  std::optional<time_point> deadline;
+  time_point started{};
+  late_completion on_late = late_completion::join;
+  quorum::observer obs;
+  quorum::retry rt;
+  std::chrono::nanoseconds hedge{0};
+  std::unique_ptr<slot<T>[]> slots;
+
+  std::stop_source stop;  // requested at the decision
+
+  // The execution's progress in one word, so that wait() (for the decision) and join() (for
+  // every branch) sleep on the same futex and one acquire load answers both:
+  //   bit 0      decided
+  //   bits 1..31 branches finished
+  // The decided bit is set with release after dec/decided_by/decided_at are written; a finish
+  // is added with release after the branch's slot is written. Readers load with acquire.
+  std::atomic<std::uint32_t> word{0};
+
+  // Exactly one publisher writes the decision. The store already guarantees one decided_now;
+  // this also covers the local fall-backs taken when the store itself throws.
+  std::atomic<bool> claimed{false};
+  quorum::decision dec = quorum::decision::cancelled;
+  std::optional<std::size_t> decided_by;
+  time_point decided_at{};
+
+  // Rare paths: store and observer errors.
+  std::mutex err_m;
+  std::exception_ptr store_error;
+  std::size_t observer_errors = 0;
+  std::exception_ptr observer_error;
+
+  [[nodiscard]] bool decided() const noexcept { return word.load(std::memory_order_acquire) & 1u; }
+  [[nodiscard]] std::size_t finished() const noexcept {
+    return word.load(std::memory_order_acquire) >> 1;
+  }
+
+  void wait_decided() const noexcept {
+    for (auto w = word.load(std::memory_order_acquire); !(w & 1u);
+         w = word.load(std::memory_order_acquire))
+      word.wait(w, std::memory_order_acquire);
+  }
+
+  void wait_finished() const noexcept {
+    for (auto w = word.load(std::memory_order_acquire); (w >> 1) < n;
+         w = word.load(std::memory_order_acquire))
+      word.wait(w, std::memory_order_acquire);
+  }
+
+  // Make the decision visible: wake the waiter first (the decision latency), then ask the
+  // remaining branches to stop.
+  void publish(quorum::decision d, std::optional<std::size_t> by) noexcept {
+    if (claimed.exchange(true, std::memory_order_acq_rel)) return;
+    dec = d;
+    decided_by = by;
+    decided_at = clk->now();
+    word.fetch_or(1u, std::memory_order_release);
+    word.notify_all();
+    emit(event_kind::decided, by, 0, d);
+    if (finished() < n) {
+      stop.request_stop();
+      emit(event_kind::stop_requested, std::nullopt, 0);
+    } else {
+      stop.request_stop();
+    }
+  }
+
+  void finish_one() noexcept {
+    // release: the slot written by this branch happens-before join()'s acquire load.
+    auto w = word.fetch_add(2u, std::memory_order_release) + 2u;
+    if ((w >> 1) == n) word.notify_all();
+  }
+
+  // A branch that never ran: the decision came first (or it was never handed to the executor).
+  void skip(std::size_t i) noexcept {
+    auto& s = slots[i];
+    s.status = branch_status::cancelled;
+    s.phase.store(slot<T>::finished, std::memory_order_release);
+    finish_one();
+  }
+
+  void note_store_error(std::exception_ptr e) noexcept {
+    std::lock_guard lk(err_m);
+    if (!store_error) store_error = std::move(e);
+  }
+
+  void emit(event_kind k, std::optional<std::size_t> branch, unsigned attempt,
+            std::optional<quorum::decision> d = std::nullopt,
+            std::optional<branch_status> status = std::nullopt,
+            std::exception_ptr error = nullptr) noexcept {
+    if (!obs) return;
+    try {
+      event e{k,      id, branch, branch ? std::string_view(names[*branch]) : std::string_view{},
+              attempt, clk->now(), d, status, std::move(error)};
+      obs(e);
+    } catch (...) {
+      std::lock_guard lk(err_m);
+      if (!observer_error) observer_error = std::current_exception();
+      ++observer_errors;
+    }
+  }
+
+  // Implemented by state<>, which knows the store.
+  virtual void cancel() noexcept = 0;
+  virtual void finalize() noexcept = 0;  // after every branch ended: stop timer, join threads
+  virtual void close() noexcept = 0;     // release the store's record
+  virtual execution_record snapshot() = 0;
+
+  // Build a result from the slots that are finished; the others show as running.
+  result<T> make_result() {
+    result<T> r;
+    r.decision = dec;
+    r.execution_id = id;
+    r.decided_by = decided_by;
+    r.started = started;
+    r.decided_at = decided_at;
+    r.deadline = deadline;
+    r.branches.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& s = slots[i];
+      auto& b = r.branches[i];
+      b.name = names[i];
+      auto ph = s.phase.load(std::memory_order_acquire);
+      if (ph >= slot<T>::running) b.started = s.started;
+      if (ph != slot<T>::finished) continue;
+      b.status = s.status;
+      b.error = s.error;
+      b.attempts = s.attempts;
+      b.late = s.late;
+      b.finished = s.finished_at;
+      if constexpr (!std::is_void_v<T>) {
+        if (s.value) {
+          if constexpr (std::is_copy_constructible_v<T>)
+            b.value = *s.value;
+          else
+            b.value = std::move(*s.value);
+        }
+      }
+    }
+    std::lock_guard lk(err_m);
+    r.observer_errors = observer_errors;
+    r.observer_error = observer_error;
+    return r;
+  }
+};
+
+// The per-thread generator for retry jitter.
+inline std::minstd_rand& jitter_rng() {
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  return rng;
+}
+
+// The full state: store, branches and executor. X is the executor type held: a value when the
+// execution owns it, a reference when the caller does.
+template <class T, class S, class B, class X>
+class state final : public core<T> {
+ public:
+  template <class XA>
+  state(S* store, B&& branches, XA&& exec)
+      : store_(store), branches_(std::in_place, std::move(branches)), exec_(std::forward<XA>(exec)) {}
+
+  // The default store, owned.
+  template <class XA>
+  state(std::in_place_t, B&& branches, XA&& exec)
+      : own_store_(std::in_place), store_(&*own_store_), branches_(std::in_place, std::move(branches)),
+        exec_(std::forward<XA>(exec)) {}
+
+  S& store() noexcept { return *store_; }
+  std::remove_reference_t<X>& exec() noexcept { return exec_; }
+
+  void open(const execution_spec& spec) {
+    h_ = store_->open(spec);
+    opened_ = true;
+  }
+
+  void arm_deadline() {
+    if (!this->deadline) return;
+    if (*this->deadline <= this->clk->now()) {
+      on_deadline();
+      return;
+    }
+    // The timer is cancelled (waiting for a callback in flight) in finalize(), before this
+    // state can go away, so the raw pointer is safe.
+    timer_ = this->clk->schedule(*this->deadline, [this]() noexcept { on_deadline(); });
+  }
+
+  void on_deadline() noexcept {
+    tally t;
+    try {
+      t = store_->expire(h_);
+    } catch (...) {
+      this->note_store_error(std::current_exception());
+      this->publish(decision::timed_out, std::nullopt);
+      return;
+    }
+    if (t.decided_now) this->publish(decision::timed_out, std::nullopt);
+  }
+
+  void cancel() noexcept override {
+    if (this->decided()) return;
+    tally t;
+    try {
+      t = store_->cancel(h_);
+    } catch (...) {
+      this->note_store_error(std::current_exception());
+      this->publish(decision::cancelled, std::nullopt);
+      return;
+    }
+    if (t.decided_now) this->publish(decision::cancelled, std::nullopt);
+  }
+
+  void finalize() noexcept override {
+    timer_.cancel();
+    if constexpr (!std::is_reference_v<X> && requires { exec_.join(); }) {
+      try {
+        exec_.join();
+      } catch (...) {
+      }
+    }
+    branches_.reset();  // the callables die on the thread that joined, not on a worker
+  }
+
+  void close() noexcept override {
+    if (!opened_) return;
+    opened_ = false;
+    try {
+      store_->close(h_);
+    } catch (...) {
+      this->note_store_error(std::current_exception());
+    }
+  }
+
+  execution_record snapshot() override {
+    if (!opened_) return {};
+    return store_->snapshot(h_);
+  }
+
+  // The task body of branch i. Never throws.
+  void run(std::size_t i) noexcept {
+    auto& s = this->slots[i];
+    auto token = this->stop.get_token();
+    if (this->hedge.count() > 0 && i > 0) {
+      bool due = false;
+      try {
+        auto at = this->started + std::chrono::duration_cast<clock::duration>(this->hedge * i);
+        due = this->clk->sleep_until(at, token);
+      } catch (...) {
+      }
+      if (!due) return this->skip(i);
+    }
+    if (token.stop_requested()) return this->skip(i);
+
+    s.started = this->clk->now();
+    s.phase.store(slot<T>::running, std::memory_order_release);
+    this->emit(event_kind::started, i, 1);
+
+    std::optional<typename slot<T>::stored> value;
+    std::exception_ptr err;
+    unsigned attempt = 0;
+    for (;;) {
+      ++attempt;
+      try {
+        branch_context ctx(this->names[i], i, attempt, token, this->deadline, *this->clk);
+        if constexpr (std::is_void_v<T>) {
+          branches_->call(i, ctx);
+          value.emplace();
+        } else {
+          value.emplace(branches_->call(i, ctx));
+        }
+        err = nullptr;
+        break;
+      } catch (...) {
+        err = std::current_exception();
+      }
+      if (token.stop_requested() || !this->rt.should_retry(attempt, err)) break;
+      this->emit(event_kind::attempt_failed, i, attempt, std::nullopt, branch_status::failed, err);
+      bool woke = false;
+      try {
+        auto d = this->rt.delay_before(attempt + 1, jitter_rng());
+        woke = this->clk->sleep_until(this->clk->now() + std::chrono::duration_cast<clock::duration>(d), token);
+      } catch (...) {
+      }
+      if (!woke) break;  // stopped while waiting: the last error stands
+    }
+    const bool stopped = token.stop_requested();
+    s.finished_at = this->clk->now();
+
+    tally t;
+    bool recorded = true;
+    try {
+      t = store_->record(h_, i, err ? outcome::failure : outcome::success);
+    } catch (...) {
+      recorded = false;
+      this->note_store_error(std::current_exception());
+      t.late = this->decided();
+    }
+    s.attempts = attempt;
+    s.error = err;
+    s.late = t.late;
+    s.status = !err ? branch_status::succeeded : stopped ? branch_status::cancelled : branch_status::failed;
+    if constexpr (!std::is_void_v<T>) {
+      if (!err) s.value = std::move(value);
+    }
+    const auto status = s.status;
+    s.phase.store(slot<T>::finished, std::memory_order_release);
+
+    if (t.late)
+      this->emit(event_kind::late, i, attempt, std::nullopt, status, err);
+    else
+      this->emit(err ? event_kind::failed : event_kind::succeeded, i, attempt, std::nullopt, status, err);
+    if (t.decided_now) this->publish(*t.decision, t.decided_by);
+    if (!recorded) this->publish(decision::cancelled, std::nullopt);  // the record is unknowable
+    this->finish_one();
+  }
+
+ private:
+  std::optional<S> own_store_;
+  S* store_;
+  typename S::handle h_{};
+  bool opened_ = false;
+  std::optional<B> branches_;
+  X exec_;
+  timer timer_;
+};
+
+}  // namespace quorum::detail

@@ -1,0 +1,320 @@
+// quorum/execution.hpp — start(): run branches without blocking, through an RAII handle.
+#pragma once
+
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <random>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "detail/branches.hpp"
+#include "detail/state.hpp"
+#include "errors.hpp"
+#include "executor.hpp"
+#include "options.hpp"
+#include "result.hpp"
+#include "store.hpp"
+#include "stores/memory.hpp"
+
+namespace quorum {
+
+/// A running execution. Move-only. wait() returns at the decision; join() waits for every
+/// branch; get() returns the result (see options::on_late); cancel() decides `cancelled` unless
+/// a decision was already made. The destructor cancels (if undecided), requests stop, and joins
+/// every branch: no work outlives the handle.
+template <class T>
+class [[nodiscard]] execution {
+ public:
+  using value_type = T;
+  using time_point = clock::time_point;
+
+  execution() noexcept = default;
+  explicit execution(std::shared_ptr<detail::core<T>> st) noexcept : st_(std::move(st)) {}
+  execution(execution&&) noexcept = default;
+  execution& operator=(execution&& o) noexcept {
+    if (this != &o) {
+      reset();
+      st_ = std::move(o.st_);
+    }
+    return *this;
+  }
+  execution(const execution&) = delete;
+  execution& operator=(const execution&) = delete;
+  ~execution() { reset(); }
+
+  /// False for a default-constructed or moved-from handle.
+  [[nodiscard]] bool valid() const noexcept { return st_ != nullptr; }
+  /// The execution id (generated when options.execution_id was empty).
+  [[nodiscard]] std::string_view id() const { return live().id; }
+  /// True once the decision is made.
+  [[nodiscard]] bool decided() const { return live().decided(); }
+
+  /// Block until the decision (not until every branch ended).
+  void wait() const { live().wait_decided(); }
+  /// Block until the decision or until `t` on the execution's clock; true when decided.
+  bool wait_until(time_point t) const {
+    auto& c = live();
+    if (!c.decided()) c.clk->sleep_until(t, c.stop.get_token());
+    return c.decided();
+  }
+  /// Block until the decision or for `d` on the execution's clock; true when decided.
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> d) const {
+    return wait_until(live().clk->now() + std::chrono::duration_cast<clock::duration>(d));
+  }
+
+  /// Decide `cancelled` unless decided already; the branches are asked to stop.
+  void cancel() noexcept {
+    if (st_) st_->cancel();
+  }
+
+  /// Block until every branch ended (stragglers included).
+  void join() {
+    auto& c = live();
+    c.wait_finished();
+    c.finalize();
+  }
+
+  /// The result. With on_late = join (the default) waits for every branch; with return_early
+  /// returns at the decision, unfinished branches showing as running. Rethrows an error the
+  /// store raised. Callable more than once (values are copied when T is copyable, else moved).
+  [[nodiscard]] result<T> get() {
+    auto& c = live();
+    if (c.on_late == late_completion::join)
+      join();
+    else
+      c.wait_decided();
+    {
+      std::lock_guard lk(c.err_m);
+      if (c.store_error) std::rethrow_exception(c.store_error);
+    }
+    return c.make_result();
+  }
+
+  /// A consistent copy of the store's record of this execution (valid while the handle lives).
+  [[nodiscard]] execution_record record() { return live().snapshot(); }
+
+ private:
+  detail::core<T>& live() const {
+    if (!st_) throw std::logic_error("quorum::execution: no execution (moved-from or empty)");
+    return *st_;
+  }
+
+  void reset() noexcept {
+    if (!st_) return;
+    st_->cancel();
+    st_->wait_finished();
+    st_->finalize();
+    st_->close();
+    st_.reset();
+  }
+
+  std::shared_ptr<detail::core<T>> st_;
+};
+
+namespace detail {
+
+inline constexpr std::size_t max_branches = (std::size_t{1} << 31) - 1;
+
+// A process-unique id with a random part, so ids from different processes do not collide.
+inline std::string make_execution_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  thread_local std::mt19937_64 rng{(static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
+                                   std::hash<std::thread::id>{}(std::this_thread::get_id())};
+  char buf[48] = {'q', '-'};
+  char* p = std::to_chars(buf + 2, buf + 24, rng(), 16).ptr;
+  *p++ = '-';
+  p = std::to_chars(p, buf + sizeof buf, counter.fetch_add(1, std::memory_order_relaxed), 16).ptr;
+  return std::string(buf, p);
+}
+
+// Check every option against N before anything runs; returns the resolved rule.
+inline rule validate(const options& o, std::size_t n) {
+  if (n == 0) throw invalid_options("quorum: no branches: give at least one callable");
+  if (n > max_branches)
+    throw invalid_options("quorum: " + std::to_string(n) + " branches is above the limit of " +
+                          std::to_string(max_branches));
+  if (o.timeout && o.timeout->count() < 0)
+    throw invalid_options("quorum::options.timeout = " + std::to_string(o.timeout->count()) +
+                          "ns is negative");
+  if (!o.names.empty() && o.names.size() != n)
+    throw invalid_options("quorum::options.names has " + std::to_string(o.names.size()) +
+                          " names for " + std::to_string(n) + " branches");
+  if (o.hedge_delay.count() < 0)
+    throw invalid_options("quorum::options.hedge_delay = " + std::to_string(o.hedge_delay.count()) +
+                          "ns is negative");
+  o.retry.validate();
+  if (o.policy) {
+    if (o.quorum != 0)
+      throw invalid_options("quorum::options.quorum = " + std::to_string(o.quorum) +
+                            " and options.policy are both set: set one of them");
+    return o.policy->resolve(n);
+  }
+  return at_least(o.quorum).resolve(n);
+}
+
+template <class T, class S, class B, class X>
+execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rule r) {
+  auto& c = *st;
+  c.clk = o.clock ? o.clock : &steady_clock::instance();
+  c.started = c.clk->now();
+  c.id = o.execution_id.empty() ? make_execution_id() : o.execution_id;
+  if (o.names.empty()) {
+    c.names.reserve(c.n);
+    for (std::size_t i = 0; i < c.n; ++i) c.names.push_back("Process " + std::to_string(i + 1));
+  } else {
+    c.names = o.names;
+  }
+  c.deadline = o.deadline;
+  if (o.timeout) {
+    auto room = clock::time_point::max() - c.started;
+    if (*o.timeout < room) {
+      auto d = c.started + std::chrono::duration_cast<clock::duration>(*o.timeout);
+      if (!c.deadline || d < *c.deadline) c.deadline = d;
+    }
+  }
+  c.on_late = o.on_late;
+  c.obs = o.observer;
+  c.rt = o.retry;
+  c.hedge = o.hedge_delay;
+  c.slots = std::make_unique<slot<T>[]>(c.n);
+
+  st->open(execution_spec{c.id, c.n, std::move(r)});  // throws duplicate_execution_id
+  execution<T> handle(st);  // from here on, the handle's destructor cleans up
+  st->arm_deadline();
+  std::size_t i = 0;
+  try {
+    for (; i < c.n; ++i) {
+      if (c.decided()) {  // decided before launch (deadline already past, or early decision)
+        c.skip(i);
+        continue;
+      }
+      st->exec().execute([st, i]() noexcept { st->run(i); });
+    }
+  } catch (...) {
+    // The executor refused work: decide cancelled, account for the tasks never handed out,
+    // and let the handle's destructor join the ones that were, then report the error.
+    st->cancel();
+    for (; i < c.n; ++i) c.skip(i);
+    throw;
+  }
+  return handle;
+}
+
+template <class T, class S, class B, class X, class Store>
+execution<T> start_with(Store* store, X&& exec, const options& o, B&& branches) {
+  const std::size_t n = branches.size();
+  rule r = validate(o, n);
+  using state_t = state<T, S, B, X>;
+  std::shared_ptr<state_t> st;
+  if constexpr (std::is_same_v<Store, void>)
+    st = std::make_shared<state_t>(std::in_place, std::move(branches), std::forward<X>(exec));
+  else
+    st = std::make_shared<state_t>(store, std::move(branches), std::forward<X>(exec));
+  st->n = n;
+  return launch<T>(std::move(st), o, std::move(r));
+}
+
+template <class... Fs>
+using pack_t = typename pack_result<Fs...>::type;
+
+template <class R>
+concept branch_range = std::ranges::input_range<R> && !branch<R> &&
+                       branch<std::ranges::range_value_t<R>>;
+
+template <class R>
+auto to_branches(R&& range) {
+  using F = std::ranges::range_value_t<R>;
+  using T = branch_return_t<F>;
+  std::vector<F> fs;
+  if constexpr (std::ranges::sized_range<R>) fs.reserve(std::ranges::size(range));
+  if constexpr (std::is_rvalue_reference_v<R&&>)
+    for (auto&& f : range) fs.push_back(std::move(f));
+  else
+    for (auto&& f : range) fs.push_back(f);
+  return vector_branches<T, F>(std::move(fs));
+}
+
+template <class... Fs>
+auto to_branches(Fs&&... fs) {
+  using T = pack_t<Fs...>;
+  return pack_branches<T, std::decay_t<Fs>...>(std::in_place, std::forward<Fs>(fs)...);
+}
+
+template <class B>
+struct branches_value;
+template <class T, class... Fs>
+struct branches_value<pack_branches<T, Fs...>> {
+  using type = T;
+};
+template <class T, class F>
+struct branches_value<vector_branches<T, F>> {
+  using type = T;
+};
+
+// The executor as held by the state: owned when passed as an rvalue, referenced otherwise.
+template <class E>
+using held_t = std::conditional_t<std::is_lvalue_reference_v<E>, E, std::remove_cvref_t<E>>;
+
+template <class S, class E, class B>
+auto start_branches(S* store, E&& exec, const options& o, B branches) {
+  using T = typename branches_value<B>::type;
+  using X = held_t<E&&>;
+  using SS = std::conditional_t<std::is_same_v<S, void>, memory_store, S>;
+  return start_with<T, SS, B, X, S>(store, std::forward<E>(exec), o, std::move(branches));
+}
+
+}  // namespace detail
+
+/// Start branches given as a pack: `quorum::start(opts, f1, f2, f3)`. Default store and one
+/// thread per branch.
+template <detail::branch... Fs>
+[[nodiscard]] auto start(const options& o, Fs&&... fs) {
+  return detail::start_branches<void>(nullptr, thread_executor{}, o,
+                                      detail::to_branches(std::forward<Fs>(fs)...));
+}
+
+/// Start branches given as a range of callables.
+template <detail::branch_range R>
+[[nodiscard]] auto start(const options& o, R&& range) {
+  return detail::start_branches<void>(nullptr, thread_executor{}, o,
+                                      detail::to_branches(std::forward<R>(range)));
+}
+
+/// Start with a store of yours (it must outlive the execution); the store comes first.
+template <store S, detail::branch... Fs>
+[[nodiscard]] auto start(S& st, const options& o, Fs&&... fs) {
+  return detail::start_branches(&st, thread_executor{}, o, detail::to_branches(std::forward<Fs>(fs)...));
+}
+
+template <store S, detail::branch_range R>
+[[nodiscard]] auto start(S& st, const options& o, R&& range) {
+  return detail::start_branches(&st, thread_executor{}, o, detail::to_branches(std::forward<R>(range)));
+}
+
+/// Start with a store and an executor. An executor passed as an rvalue is owned by the
+/// execution; an lvalue one must outlive it.
+template <store S, executor E, detail::branch... Fs>
+[[nodiscard]] auto start(S& st, E&& ex, const options& o, Fs&&... fs) {
+  return detail::start_branches(&st, std::forward<E>(ex), o, detail::to_branches(std::forward<Fs>(fs)...));
+}
+
+template <store S, executor E, detail::branch_range R>
+[[nodiscard]] auto start(S& st, E&& ex, const options& o, R&& range) {
+  return detail::start_branches(&st, std::forward<E>(ex), o, detail::to_branches(std::forward<R>(range)));
+}
+
+}  // namespace quorum

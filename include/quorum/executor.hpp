@@ -1,0 +1,69 @@
+// quorum/executor.hpp — where branches run.
+//
+// An executor is anything with `execute(f)` for a move-only `void()` callable f. The library
+// hands it one task per branch; each task catches everything, so an executor never sees an
+// exception from a branch. If execute itself throws (the executor refuses work), start()
+// cancels the execution, joins the tasks already handed out and rethrows to the caller.
+#pragma once
+
+#include <concepts>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace quorum {
+
+namespace detail {
+// The least a task offers: callable once, move-only.
+struct archetype_task {
+  archetype_task() = default;
+  archetype_task(archetype_task&&) = default;
+  archetype_task& operator=(archetype_task&&) = default;
+  void operator()() {}
+};
+}  // namespace detail
+
+/// Runs tasks: `e.execute(std::move(task))`.
+template <class E>
+concept executor = requires(E& e, detail::archetype_task t) { e.execute(std::move(t)); };
+
+/// One std::jthread per task (the default). Owns its threads: the destructor joins them.
+/// execute() is called from one thread at a time (the one starting an execution).
+class thread_executor {
+ public:
+  thread_executor() = default;
+  thread_executor(thread_executor&&) noexcept = default;
+  thread_executor& operator=(thread_executor&&) noexcept = default;
+  ~thread_executor() = default;  // jthreads join
+
+  template <std::invocable F>
+  void execute(F&& f) {
+    threads_.emplace_back(std::forward<F>(f));
+  }
+
+  /// Join every thread started so far.
+  void join() {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    threads_.clear();
+  }
+
+ private:
+  std::vector<std::jthread> threads_;
+};
+
+/// Runs each task to completion on the calling thread, in order: deterministic, and the
+/// floor of the library's bookkeeping. A branch blocking on its stop token blocks the caller
+/// until something else (the deadline's timer, another thread's cancel) decides.
+class inline_executor {
+ public:
+  template <std::invocable F>
+  void execute(F&& f) {
+    std::forward<F>(f)();
+  }
+};
+
+static_assert(executor<thread_executor>);
+static_assert(executor<inline_executor>);
+
+}  // namespace quorum

@@ -1,0 +1,174 @@
+// quorum/json.hpp — the execution record as JSON, in the seed's shape.
+//
+// {"id": ..., "timeout_occurred": bool, "successful_processes": [...], "failed_processes": [...],
+//  "decision": "quorum_met", "decided_by": "Process 2" | null, "late_processes": [...],
+//  "branches": [{"name", "index", "status", "late", "attempts", "error", "value",
+//                "started_ms", "finished_ms"}], "elapsed_ms": ...}
+// successful/failed_processes hold the outcomes recorded before the decision (the ones that
+// counted), so the record never contradicts the decision. Late outcomes are listed apart.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "errors.hpp"
+#include "result.hpp"
+
+namespace quorum {
+
+namespace detail {
+
+// Append s as a JSON string: quotes, backslashes and control characters escaped, valid UTF-8
+// kept, every invalid byte replaced by U+FFFD, so the output is always valid JSON.
+inline void json_string(std::string& out, std::string_view s) {
+  out += '"';
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++p;
+      continue;
+    }
+    // Multi-byte sequence: check length, continuation bytes, overlongs and surrogates.
+    int len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    bool ok = len > 0 && c <= 0xf4 && end - p >= len;
+    for (int k = 1; ok && k < len; ++k) ok = (p[k] & 0xc0) == 0x80;
+    if (ok && len == 3) ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0);
+    if (ok && len == 4) ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(len));
+      p += len;
+    } else {
+      out += "\\ufffd";
+      ++p;
+    }
+  }
+  out += '"';
+}
+
+inline void json_ms(std::string& out, std::chrono::steady_clock::duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f",
+                std::chrono::duration<double, std::milli>(d).count());
+  out += buf;
+}
+
+template <class T>
+void json_value(std::string& out, const T& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    out += v ? "true" : "false";
+  } else if constexpr (std::is_integral_v<T>) {
+    out += std::to_string(v);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", static_cast<double>(v));
+    std::string_view sv(buf);
+    bool finite = sv.find_first_of("ni") == std::string_view::npos;  // nan, inf
+    out += finite ? buf : "null";
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    json_string(out, std::string_view(v));
+  } else {
+    out += "null";  // values of other types are not written
+  }
+}
+
+}  // namespace detail
+
+/// The result as one line of JSON (see the top of this header for the fields).
+template <class T>
+[[nodiscard]] std::string to_json(const result<T>& r) {
+  using detail::json_string;
+  std::string out;
+  out.reserve(256 + 128 * r.branches.size());
+  auto list = [&](auto pred) {
+    out += '[';
+    bool first = true;
+    for (const auto& b : r.branches)
+      if (pred(b)) {
+        if (!first) out += ',';
+        first = false;
+        json_string(out, b.name);
+      }
+    out += ']';
+  };
+  out += "{\"id\":";
+  json_string(out, r.execution_id);
+  out += ",\"timeout_occurred\":";
+  out += r.decision == decision::timed_out ? "true" : "false";
+  out += ",\"successful_processes\":";
+  list([](const auto& b) { return !b.late && b.status == branch_status::succeeded; });
+  out += ",\"failed_processes\":";
+  list([](const auto& b) { return !b.late && b.status == branch_status::failed; });
+  out += ",\"decision\":";
+  json_string(out, to_string(r.decision));
+  out += ",\"decided_by\":";
+  if (r.decided_by && *r.decided_by < r.branches.size())
+    json_string(out, r.branches[*r.decided_by].name);
+  else
+    out += "null";
+  out += ",\"late_processes\":";
+  list([](const auto& b) { return b.late; });
+  out += ",\"elapsed_ms\":";
+  detail::json_ms(out, r.decided_at - r.started);
+  out += ",\"branches\":[";
+  for (std::size_t i = 0; i < r.branches.size(); ++i) {
+    const auto& b = r.branches[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    json_string(out, b.name);
+    out += ",\"index\":" + std::to_string(i) + ",\"status\":";
+    json_string(out, to_string(b.status));
+    out += ",\"late\":";
+    out += b.late ? "true" : "false";
+    out += ",\"attempts\":" + std::to_string(b.attempts);
+    out += ",\"error\":";
+    if (b.error)
+      json_string(out, describe(b.error));
+    else
+      out += "null";
+    if constexpr (!std::is_void_v<T>) {
+      out += ",\"value\":";
+      if (b.value)
+        detail::json_value(out, *b.value);
+      else
+        out += "null";
+    }
+    out += ",\"started_ms\":";
+    if (b.started)
+      detail::json_ms(out, *b.started - r.started);
+    else
+      out += "null";
+    out += ",\"finished_ms\":";
+    if (b.finished)
+      detail::json_ms(out, *b.finished - r.started);
+    else
+      out += "null";
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace quorum

@@ -1,0 +1,61 @@
+// quorum/observer.hpp — events of an execution, for progress views, logs and timelines.
+//
+// Threading contract: the observer is called from the worker threads running the branches,
+// from the deadline's timer thread and from the thread calling cancel(), possibly at the same
+// time: it must be safe to call concurrently. Events of one branch arrive in order. An observer
+// that throws is caught, counted in result::observer_errors and never breaks the execution.
+// With no observer set, no event is built at all.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "result.hpp"
+
+namespace quorum {
+
+/// What happened.
+enum class event_kind {
+  started,         ///< a branch began its first attempt
+  attempt_failed,  ///< an attempt threw and the branch will retry
+  succeeded,       ///< a branch succeeded before the decision
+  failed,          ///< a branch failed (for good) before the decision
+  decided,         ///< the execution decided (see decision, branch = the deciding branch)
+  stop_requested,  ///< the remaining branches were asked to stop
+  late,            ///< a branch finished after the decision (see status)
+};
+
+[[nodiscard]] constexpr std::string_view to_string(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::started: return "started";
+    case event_kind::attempt_failed: return "attempt_failed";
+    case event_kind::succeeded: return "succeeded";
+    case event_kind::failed: return "failed";
+    case event_kind::decided: return "decided";
+    case event_kind::stop_requested: return "stop_requested";
+    case event_kind::late: return "late";
+  }
+  return "unknown";
+}
+
+/// One event. Views are valid only during the call.
+struct event {
+  event_kind kind;
+  std::string_view execution_id;
+  std::optional<std::size_t> branch;     ///< the branch, if the event is about one
+  std::string_view branch_name;          ///< its name ("" when none)
+  unsigned attempt = 0;                  ///< the attempt (1-based) for branch events
+  std::chrono::steady_clock::time_point at;  ///< from the execution's clock
+  std::optional<quorum::decision> decision;  ///< for decided
+  std::optional<branch_status> status;   ///< for succeeded/failed/late
+  std::exception_ptr error;              ///< for attempt_failed/failed/late failures
+};
+
+/// The observer: any callable taking an event. Set it in options::observer.
+using observer = std::function<void(const event&)>;
+
+}  // namespace quorum

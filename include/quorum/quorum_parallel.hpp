@@ -1,0 +1,59 @@
+// quorum/quorum_parallel.hpp — the blocking primitive.
+#pragma once
+
+#include <utility>
+
+#include "execution.hpp"
+
+namespace quorum {
+
+/// Run the branches side by side, decide as early as the outcome is known, ask the rest to
+/// stop, and return once every branch has ended (structured: nothing outlives the call).
+///   auto r = quorum::quorum_parallel({.quorum = 2, .timeout = 15s}, f1, f2, f3);
+/// Throws invalid_options (a std::invalid_argument) for bad input, before any branch runs.
+template <detail::branch... Fs>
+[[nodiscard]] auto quorum_parallel(const options& o, Fs&&... fs) {
+  auto ex = start(o, std::forward<Fs>(fs)...);
+  ex.join();
+  return ex.get();
+}
+
+/// The same with the branches given as a range of callables.
+template <detail::branch_range R>
+[[nodiscard]] auto quorum_parallel(const options& o, R&& range) {
+  auto ex = start(o, std::forward<R>(range));
+  ex.join();
+  return ex.get();
+}
+
+/// The same, recording into a store of yours (the store comes first).
+template <store S, detail::branch... Fs>
+[[nodiscard]] auto quorum_parallel(S& st, const options& o, Fs&&... fs) {
+  auto ex = start(st, o, std::forward<Fs>(fs)...);
+  ex.join();
+  return ex.get();
+}
+
+template <store S, detail::branch_range R>
+[[nodiscard]] auto quorum_parallel(S& st, const options& o, R&& range) {
+  auto ex = start(st, o, std::forward<R>(range));
+  ex.join();
+  return ex.get();
+}
+
+/// The same with a store and an executor (an rvalue executor is owned for the call).
+template <store S, executor E, detail::branch... Fs>
+[[nodiscard]] auto quorum_parallel(S& st, E&& ex, const options& o, Fs&&... fs) {
+  auto h = start(st, std::forward<E>(ex), o, std::forward<Fs>(fs)...);
+  h.join();
+  return h.get();
+}
+
+template <store S, executor E, detail::branch_range R>
+[[nodiscard]] auto quorum_parallel(S& st, E&& ex, const options& o, R&& range) {
+  auto h = start(st, std::forward<E>(ex), o, std::forward<R>(range));
+  h.join();
+  return h.get();
+}
+
+}  // namespace quorum

@@ -1,0 +1,111 @@
+// quorum/result.hpp — what an execution decided and what each branch did.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace quorum {
+
+/// The one decision an execution makes. Exactly one is ever made per execution.
+enum class decision {
+  quorum_met,   ///< the policy held: at least K successes were recorded
+  unreachable,  ///< the policy can no longer hold: more than N-K failures were recorded
+  timed_out,    ///< the deadline passed while neither held
+  cancelled,    ///< cancel() (or the handle's destructor) came first
+};
+
+/// Where one branch ended up.
+enum class branch_status {
+  succeeded,  ///< returned normally
+  failed,     ///< threw (any type); the exception is kept in `error`
+  cancelled,  ///< never started because the decision came first, or threw after its stop request
+  running,    ///< still running (only seen in a result taken at the decision, see on_late)
+};
+
+/// The stable lower-case name of a decision, as written in JSON ("quorum_met", ...).
+[[nodiscard]] constexpr std::string_view to_string(decision d) noexcept {
+  switch (d) {
+    case decision::quorum_met: return "quorum_met";
+    case decision::unreachable: return "unreachable";
+    case decision::timed_out: return "timed_out";
+    case decision::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+/// The stable lower-case name of a branch status ("succeeded", ...).
+[[nodiscard]] constexpr std::string_view to_string(branch_status s) noexcept {
+  switch (s) {
+    case branch_status::succeeded: return "succeeded";
+    case branch_status::failed: return "failed";
+    case branch_status::cancelled: return "cancelled";
+    case branch_status::running: return "running";
+  }
+  return "unknown";
+}
+
+namespace detail {
+template <class T>
+struct branch_value {
+  std::optional<T> value;  ///< the branch's return value, when it succeeded
+};
+template <>
+struct branch_value<void> {};
+}  // namespace detail
+
+/// The outcome of one branch. `value` exists unless T is void.
+template <class T>
+struct branch_result : detail::branch_value<T> {
+  using time_point = std::chrono::steady_clock::time_point;
+
+  std::string name;                                ///< "Process 1", ... unless options.names
+  branch_status status = branch_status::running;   ///< see branch_status
+  std::exception_ptr error;                        ///< the last attempt's exception, if it threw
+  unsigned attempts = 0;                           ///< attempts made (0 if it never started)
+  bool late = false;                               ///< finished after the decision (never counted)
+  std::optional<time_point> started;               ///< first attempt began (execution's clock)
+  std::optional<time_point> finished;              ///< last attempt ended (execution's clock)
+};
+
+/// The result of one execution. `branches` is in branch order.
+template <class T>
+struct result {
+  using time_point = std::chrono::steady_clock::time_point;
+
+  quorum::decision decision = quorum::decision::cancelled;
+  std::string execution_id;
+  std::vector<branch_result<T>> branches;
+  std::optional<std::size_t> decided_by;  ///< the branch whose record decided (none on timeout/cancel)
+  time_point started{};                   ///< when the execution began (execution's clock)
+  time_point decided_at{};                ///< when the decision was made (execution's clock)
+  std::optional<time_point> deadline;     ///< the deadline, if one was set
+  std::size_t observer_errors = 0;        ///< how many observer calls threw (they are swallowed)
+  std::exception_ptr observer_error;      ///< the first exception an observer threw
+
+  /// Successes recorded before the decision: the ones that counted.
+  [[nodiscard]] std::size_t successes() const noexcept { return count(branch_status::succeeded); }
+  /// Failures recorded before the decision: the ones that counted.
+  [[nodiscard]] std::size_t failures() const noexcept { return count(branch_status::failed); }
+  /// Branches that finished after the decision (recorded once, never counted).
+  [[nodiscard]] std::size_t late() const noexcept {
+    std::size_t n = 0;
+    for (const auto& b : branches) n += b.late ? 1 : 0;
+    return n;
+  }
+  /// True when the execution reached its quorum.
+  [[nodiscard]] bool ok() const noexcept { return decision == quorum::decision::quorum_met; }
+
+ private:
+  [[nodiscard]] std::size_t count(branch_status s) const noexcept {
+    std::size_t n = 0;
+    for (const auto& b : branches) n += (b.status == s && !b.late) ? 1 : 0;
+    return n;
+  }
+};
+
+}  // namespace quorum

@@ -1,0 +1,141 @@
+// quorum/store.hpp — where an execution's record lives, and what a store must provide.
+//
+// The store plays the part of the seed's DynamoDB item. Its one essential promise: recording a
+// branch's outcome, counting, and deciding are ONE atomic step (record/expire/cancel), so
+// exactly one call ever returns decided_now == true, and the decision never contradicts the
+// record. Recording is idempotent per branch: the first outcome of a branch is kept, a replay
+// changes nothing and counts nothing.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy.hpp"
+#include "result.hpp"
+
+namespace quorum {
+
+/// What a branch reports to the store.
+enum class outcome : std::uint8_t { success, failure };
+
+/// What open() needs to create an execution's record.
+struct execution_spec {
+  std::string id;            ///< unique among the executions the store holds
+  std::size_t branches = 0;  ///< N
+  quorum::rule rule;         ///< the resolved policy: votes and threshold
+};
+
+/// The state of an execution's record right after one atomic store step.
+struct tally {
+  std::size_t successes = 0;                ///< successes recorded so far (late ones too)
+  std::size_t failures = 0;                 ///< failures recorded so far (late ones too)
+  std::optional<quorum::decision> decision; ///< the decision, once made
+  std::optional<std::size_t> decided_by;    ///< the branch whose record decided, if one did
+  bool decided_now = false;   ///< this very call made the decision (true for exactly one call)
+  bool recorded_now = false;  ///< this call recorded the branch (false for a replay)
+  bool late = false;          ///< the branch's record came after the decision
+};
+
+/// One branch as the record holds it.
+struct branch_record {
+  std::optional<quorum::outcome> outcome;  ///< none until recorded
+  bool late = false;                       ///< recorded after the decision
+};
+
+/// The whole record of one execution: the seed's final getItem.
+struct execution_record {
+  std::string id;
+  std::optional<quorum::decision> decision;
+  std::optional<std::size_t> decided_by;
+  std::size_t successes_at_decision = 0;  ///< successes counted when the decision was made
+  std::size_t failures_at_decision = 0;   ///< failures counted when the decision was made
+  std::vector<branch_record> branches;
+};
+
+/// A store keeps execution records and makes the decision atomically with each record.
+///   open(spec)        create the record; throw duplicate_execution_id if the id is held
+///   record(h, i, o)   record branch i's outcome once, count, decide if the rule now holds
+///   expire(h)         the deadline: decide timed_out unless already decided
+///   cancel(h)         decide cancelled unless already decided
+///   snapshot(h)       a consistent copy of the record
+///   close(h)          the execution is over; the store may forget the record
+/// All of them may be called concurrently from many threads.
+template <class S>
+concept store = requires(S& s, const execution_spec& spec, typename S::handle h,
+                         std::size_t branch, outcome o) {
+  requires std::copyable<typename S::handle>;
+  { s.open(spec) } -> std::same_as<typename S::handle>;
+  { s.record(h, branch, o) } -> std::same_as<tally>;
+  { s.expire(h) } -> std::same_as<tally>;
+  { s.cancel(h) } -> std::same_as<tally>;
+  { s.snapshot(h) } -> std::same_as<execution_record>;
+  s.close(h);
+};
+
+namespace detail {
+// The one decision rule every in-process store applies under its atomic step. `rec` holds the
+// branch outcomes; yes/no are the vote totals. Returns the tally for this step.
+struct record_state {
+  quorum::rule rule;
+  std::vector<branch_record> branches;
+  std::optional<quorum::decision> decision;
+  std::optional<std::size_t> decided_by;
+  std::uint64_t yes = 0, no = 0;
+  std::size_t successes = 0, failures = 0;
+  std::size_t successes_at_decision = 0, failures_at_decision = 0;
+
+  void decide(quorum::decision d, std::optional<std::size_t> by, tally& t) {
+    decision = d;
+    decided_by = by;
+    successes_at_decision = successes;
+    failures_at_decision = failures;
+    t.decided_now = true;
+  }
+
+  tally fill(tally t) const {
+    t.successes = successes;
+    t.failures = failures;
+    t.decision = decision;
+    t.decided_by = decided_by;
+    return t;
+  }
+
+  tally record(std::size_t i, quorum::outcome o) {
+    tally t;
+    auto& b = branches.at(i);
+    if (!b.outcome) {
+      b.outcome = o;
+      b.late = decision.has_value();
+      t.recorded_now = true;
+      if (o == quorum::outcome::success) {
+        yes += rule.weight(i);
+        ++successes;
+        if (!decision && rule.met(yes)) decide(quorum::decision::quorum_met, i, t);
+      } else {
+        no += rule.weight(i);
+        ++failures;
+        if (!decision && rule.unreachable(no)) decide(quorum::decision::unreachable, i, t);
+      }
+    }
+    t.late = b.late;
+    return fill(t);
+  }
+
+  tally finish(quorum::decision d) {
+    tally t;
+    if (!decision) decide(d, std::nullopt, t);
+    return fill(t);
+  }
+
+  execution_record snapshot(const std::string& id) const {
+    return execution_record{id, decision, decided_by, successes_at_decision, failures_at_decision,
+                            branches};
+  }
+};
+}  // namespace detail
+
+}  // namespace quorum
