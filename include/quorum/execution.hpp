@@ -236,7 +236,7 @@ concept branch_range = std::ranges::input_range<R> && !branch<R> &&
                        branch<std::ranges::range_value_t<R>>;
 
 template <class R>
-auto to_branches(R&& range) {
+auto range_branches(R&& range) {
   using F = std::ranges::range_value_t<R>;
   using T = branch_return_t<F>;
   std::vector<F> fs;
@@ -249,7 +249,7 @@ auto to_branches(R&& range) {
 }
 
 template <class... Fs>
-auto to_branches(Fs&&... fs) {
+auto pack_branches_of(Fs&&... fs) {
   using T = pack_t<Fs...>;
   return pack_branches<T, std::decay_t<Fs>...>(std::in_place, std::forward<Fs>(fs)...);
 }
@@ -284,37 +284,37 @@ auto start_branches(S* store, E&& exec, const options& o, B branches) {
 template <detail::branch... Fs>
 [[nodiscard]] auto start(const options& o, Fs&&... fs) {
   return detail::start_branches<void>(nullptr, thread_executor{}, o,
-                                      detail::to_branches(std::forward<Fs>(fs)...));
+                                      detail::pack_branches_of(std::forward<Fs>(fs)...));
 }
 
 /// Start branches given as a range of callables.
 template <detail::branch_range R>
 [[nodiscard]] auto start(const options& o, R&& range) {
   return detail::start_branches<void>(nullptr, thread_executor{}, o,
-                                      detail::to_branches(std::forward<R>(range)));
+                                      detail::range_branches(std::forward<R>(range)));
 }
 
 /// Start with a store of yours (it must outlive the execution); the store comes first.
 template <store S, detail::branch... Fs>
 [[nodiscard]] auto start(S& st, const options& o, Fs&&... fs) {
-  return detail::start_branches(&st, thread_executor{}, o, detail::to_branches(std::forward<Fs>(fs)...));
+  return detail::start_branches(&st, thread_executor{}, o, detail::pack_branches_of(std::forward<Fs>(fs)...));
 }
 
 template <store S, detail::branch_range R>
 [[nodiscard]] auto start(S& st, const options& o, R&& range) {
-  return detail::start_branches(&st, thread_executor{}, o, detail::to_branches(std::forward<R>(range)));
+  return detail::start_branches(&st, thread_executor{}, o, detail::range_branches(std::forward<R>(range)));
 }
 
 /// Start with a store and an executor. An executor passed as an rvalue is owned by the
 /// execution; an lvalue one must outlive it.
 template <store S, executor E, detail::branch... Fs>
 [[nodiscard]] auto start(S& st, E&& ex, const options& o, Fs&&... fs) {
-  return detail::start_branches(&st, std::forward<E>(ex), o, detail::to_branches(std::forward<Fs>(fs)...));
+  return detail::start_branches(&st, std::forward<E>(ex), o, detail::pack_branches_of(std::forward<Fs>(fs)...));
 }
 
 template <store S, executor E, detail::branch_range R>
 [[nodiscard]] auto start(S& st, E&& ex, const options& o, R&& range) {
-  return detail::start_branches(&st, std::forward<E>(ex), o, detail::to_branches(std::forward<R>(range)));
+  return detail::start_branches(&st, std::forward<E>(ex), o, detail::range_branches(std::forward<R>(range)));
 }
 
 }  // namespace quorum

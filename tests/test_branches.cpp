@@ -1,0 +1,125 @@
+// What a branch may be: its signatures, its return types, packs and ranges, stores, executors.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <functional>
+#include <list>
+#include <memory>
+#include <ranges>
+#include <string>
+#include <vector>
+
+#include <quorum/quorum.hpp>
+
+using namespace std::chrono_literals;
+using quorum::decision;
+
+TEST_CASE("branches may take nothing, a stop token, or a branch context") {
+  std::string seen_name;
+  std::size_t seen_index = 99;
+  unsigned seen_attempt = 0;
+  bool had_deadline = false;
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(
+      store, quorum::inline_executor{}, {.quorum = 3, .timeout = 1h, .names = {"a", "b", "c"}},
+      [] { return 1; }, [](std::stop_token st) { return st.stop_possible() ? 2 : -2; },
+      [&](quorum::branch_context& ctx) {
+        seen_name = ctx.name();
+        seen_index = ctx.index();
+        seen_attempt = ctx.attempt();
+        had_deadline = ctx.deadline().has_value();
+        return 3;
+      });
+  CHECK(r.decision == decision::quorum_met);
+  CHECK(*r.branches[0].value == 1);
+  CHECK(*r.branches[1].value == 2);
+  CHECK(*r.branches[2].value == 3);
+  CHECK(seen_name == "c");
+  CHECK(seen_index == 2);
+  CHECK(seen_attempt == 1);
+  CHECK(had_deadline);
+  CHECK(r.branches[1].name == "b");
+}
+
+TEST_CASE("void branches give a result without values") {
+  std::atomic<int> calls{0};
+  auto r = quorum::quorum_parallel({.quorum = 2}, [&] { ++calls; }, [&](std::stop_token) { ++calls; });
+  static_assert(std::is_same_v<decltype(r), quorum::result<void>>);
+  CHECK(r.decision == decision::quorum_met);
+  CHECK(calls.load() == 2);
+}
+
+TEST_CASE("branches of different return types share their common type") {
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 2},
+                                   [] { return 1; }, [] { return 2L; }, [] { return short{3}; });
+  static_assert(std::is_same_v<decltype(r), quorum::result<long>>);
+  CHECK(*r.branches[1].value == 2L);
+}
+
+TEST_CASE("branches may be a vector of std::function") {
+  std::vector<std::function<std::string(std::stop_token)>> fs;
+  for (int i = 0; i < 5; ++i) fs.push_back([i](std::stop_token) { return std::to_string(i); });
+  auto r = quorum::quorum_parallel({.quorum = 5}, fs);
+  CHECK(r.decision == decision::quorum_met);
+  CHECK(*r.branches[4].value == "4");
+  CHECK(fs.size() == 5);  // an lvalue range is copied, not consumed
+}
+
+TEST_CASE("branches may be any input range of invocables, also a view or a list of lambdas") {
+  auto make = [](int i) { return [i] { return i * 10; }; };
+  quorum::memory_store store;
+  SUBCASE("a transform view") {
+    auto view = std::views::iota(0, 4) | std::views::transform(make);
+    auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 4}, view);
+    CHECK(*r.branches[3].value == 30);
+  }
+  SUBCASE("a list") {
+    std::list<decltype(make(0))> fs{make(1), make(2)};
+    auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1}, fs);
+    CHECK(r.decision == decision::quorum_met);
+    CHECK(*r.branches[0].value == 10);
+  }
+}
+
+TEST_CASE("move-only results and move-only branches are supported") {
+  std::vector<std::function<int()>> unused;
+  auto r = quorum::quorum_parallel({.quorum = 2}, [p = std::make_unique<int>(4)] { return std::make_unique<int>(*p); },
+                                   [] { return std::make_unique<int>(5); });
+  REQUIRE(r.branches[0].value.has_value());
+  CHECK(**r.branches[0].value == 4);
+  CHECK(**r.branches[1].value == 5);
+}
+
+TEST_CASE("an executor passed as an lvalue is used and not owned") {
+  quorum::thread_executor threads;
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, threads, {.quorum = 2}, [] { return 1; }, [] { return 2; });
+  CHECK(r.decision == decision::quorum_met);
+  threads.join();  // the caller's executor still owns its threads
+}
+
+TEST_CASE("a store passed in is used for the record and forgets it after the execution") {
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, {.quorum = 1, .execution_id = "x"}, [] { return 1; });
+  CHECK(r.execution_id == "x");
+  CHECK(store.size() == 0);
+  // The id is free again once the execution is over.
+  auto again = quorum::quorum_parallel(store, {.quorum = 1, .execution_id = "x"}, [] { return 1; });
+  CHECK(again.decision == decision::quorum_met);
+}
+
+TEST_CASE("default names follow the seed: Process 1, Process 2, ...") {
+  auto r = quorum::quorum_parallel({.quorum = 1}, [] {}, [] {});
+  CHECK(r.branches[0].name == "Process 1");
+  CHECK(r.branches[1].name == "Process 2");
+}
+
+TEST_CASE("the store and executor concepts accept the library's models") {
+  static_assert(quorum::store<quorum::memory_store>);
+  static_assert(quorum::executor<quorum::thread_executor>);
+  static_assert(quorum::executor<quorum::inline_executor>);
+  static_assert(!quorum::store<int>);
+  static_assert(!quorum::executor<int>);
+  CHECK(true);
+}

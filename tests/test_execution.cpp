@@ -1,0 +1,163 @@
+// The execution handle: wait() at the decision, join() for stragglers, get(), cancel(), and a
+// destructor that leaves nothing running.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <latch>
+#include <stdexcept>
+#include <string>
+
+#include <quorum/quorum.hpp>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using quorum::branch_status;
+using quorum::decision;
+
+TEST_CASE("wait returns at the decision while a straggler that ignores its stop token still runs") {
+  test_support::gate release;
+  std::atomic<bool> straggler_done{false};
+  std::latch straggler_running(1);
+  auto ex = quorum::start(
+      {.quorum = 2},
+      [&] {
+        straggler_running.count_down();
+        release.wait();  // ignores its stop token
+        straggler_done = true;
+        return 0;
+      },
+      [&] {
+        straggler_running.wait();
+        return 1;
+      },
+      [&] {
+        straggler_running.wait();
+        return 2;
+      });
+  ex.wait();
+  CHECK(ex.decided());
+  CHECK_FALSE(straggler_done.load());
+  release.open();
+  ex.join();
+  CHECK(straggler_done.load());
+  auto r = ex.get();
+  CHECK(r.decision == decision::quorum_met);
+  CHECK(r.branches[0].status == branch_status::succeeded);
+  CHECK(r.branches[0].late);
+  CHECK(r.successes() == 2);  // the late success is never counted
+}
+
+TEST_CASE("with on_late = return_early, get returns at the decision and shows stragglers running") {
+  test_support::gate release;
+  std::latch straggler_running(1);
+  auto ex = quorum::start(
+      {.quorum = 1, .on_late = quorum::late_completion::return_early},
+      [&] {
+        straggler_running.count_down();
+        release.wait();
+        return 0;
+      },
+      [&] {
+        straggler_running.wait();
+        return 1;
+      });
+  auto early = ex.get();
+  CHECK(early.decision == decision::quorum_met);
+  CHECK(early.branches[0].status == branch_status::running);
+  CHECK(early.branches[0].started.has_value());
+  CHECK_FALSE(early.branches[0].value.has_value());
+  CHECK(early.branches[1].status == branch_status::succeeded);
+  release.open();
+  ex.join();
+  auto later = ex.get();  // callable again: now with the late outcome
+  CHECK(later.branches[0].status == branch_status::succeeded);
+  CHECK(later.branches[0].late);
+  CHECK(*later.branches[0].value == 0);
+}
+
+TEST_CASE("the destructor of an undecided execution cancels it, stops the branches and joins them") {
+  test_support::stop_waiter w;
+  std::latch running(2);
+  quorum::memory_store store;
+  {
+    auto ex = quorum::start(store, {.quorum = 2, .execution_id = "scoped"},
+                            [&](std::stop_token st) {
+                              running.count_down();
+                              w.block(st);
+                            },
+                            [&](std::stop_token st) {
+                              running.count_down();
+                              w.block(st);
+                            });
+    running.wait();
+    CHECK(store.size() == 1);
+  }
+  CHECK(w.stopped.load() == 2);  // both ended before the destructor returned
+  CHECK(store.size() == 0);      // and the record was closed
+}
+
+TEST_CASE("wait_for returns false while undecided and true once decided") {
+  quorum::manual_clock clk;
+  test_support::stop_waiter w;
+  std::latch running(1);
+  auto ex = quorum::start({.quorum = 1, .timeout = 5s, .clock = &clk}, [&](std::stop_token st) {
+    running.count_down();
+    w.block(st);
+  });
+  running.wait();
+  // wait_until a time that has already come on the manual clock: returns at once, undecided.
+  CHECK_FALSE(ex.wait_until(clk.now()));
+  clk.advance(5s);
+  CHECK(ex.wait_for(1h));  // decided: returns without the clock moving
+  CHECK(ex.get().decision == decision::timed_out);
+}
+
+TEST_CASE("a moved-from handle is empty and its operations say so") {
+  auto ex = quorum::start({.quorum = 1}, [] { return 1; });
+  auto other = std::move(ex);
+  CHECK_FALSE(ex.valid());  // NOLINT(bugprone-use-after-move): checking the moved-from state
+  CHECK(other.valid());
+  CHECK_THROWS_AS(ex.wait(), std::logic_error);
+  CHECK(other.get().decision == decision::quorum_met);
+}
+
+TEST_CASE("move-assigning over a running execution finishes the old one first") {
+  test_support::stop_waiter w;
+  std::latch running(1);
+  auto a = quorum::start({.quorum = 1}, [&](std::stop_token st) -> int {
+    running.count_down();
+    w.block(st);
+    return 0;
+  });
+  running.wait();
+  a = quorum::start({.quorum = 1}, [] { return 2; });
+  CHECK(w.stopped.load() == 1);
+  CHECK(*a.get().branches[0].value == 2);
+}
+
+TEST_CASE("the execution id is the one given, or a generated unique one") {
+  auto a = quorum::start({.quorum = 1, .execution_id = "order-42"}, [] {});
+  CHECK(a.id() == "order-42");
+  auto b = quorum::start({.quorum = 1}, [] {});
+  auto c = quorum::start({.quorum = 1}, [] {});
+  CHECK_FALSE(b.id().empty());
+  CHECK(b.id() != c.id());
+  CHECK(b.get().execution_id == std::string(b.id()));
+}
+
+TEST_CASE("the store's record is readable through the handle and agrees with the result") {
+  quorum::memory_store store;
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 2}, [] { return 1; },
+                          []() -> int { throw 7; }, [] { return 3; });
+  auto rec = ex.record();
+  auto r = ex.get();
+  REQUIRE(rec.decision.has_value());
+  CHECK(*rec.decision == r.decision);
+  CHECK(rec.decided_by == r.decided_by);
+  CHECK(rec.successes_at_decision == 2);
+  CHECK(rec.failures_at_decision == 1);
+  REQUIRE(rec.branches.size() == 3);
+  CHECK(rec.branches[1].outcome == quorum::outcome::failure);
+}
