@@ -2,9 +2,12 @@
 //
 // Threading contract: the observer is called from the worker threads running the branches,
 // from the deadline's timer thread and from the thread calling cancel(), possibly at the same
-// time: it must be safe to call concurrently. Events of one branch arrive in order. An observer
+// time: it must be safe to call concurrently. Events of one branch arrive in order (started,
+// then attempt_failed/retry_started pairs, then one of succeeded/failed/late). Events of different
+// threads may interleave in any order: a `late` event can arrive before the `decided` event that
+// the deciding thread is about to emit. Timestamps come from the execution's clock. An observer
 // that throws is caught, counted in result::observer_errors and never breaks the execution.
-// With no observer set, no event is built at all.
+// With no observer set, no event is built at all (not even the clock is read).
 #pragma once
 
 #include <chrono>
@@ -25,8 +28,10 @@ enum class event_kind {
   succeeded,       ///< a branch succeeded before the decision
   failed,          ///< a branch failed (for good) before the decision
   decided,         ///< the execution decided (see decision, branch = the deciding branch)
-  stop_requested,  ///< the remaining branches were asked to stop
+  stop_requested,  ///< the branches still running were asked to stop (after decided; not sent
+                   ///< when none was left running)
   late,            ///< a branch finished after the decision (see status)
+  retry_started,   ///< a retry began: attempt (>= 2) started after its wait; the first is `started`
 };
 
 [[nodiscard]] constexpr std::string_view to_string(event_kind k) noexcept {
@@ -38,6 +43,7 @@ enum class event_kind {
     case event_kind::decided: return "decided";
     case event_kind::stop_requested: return "stop_requested";
     case event_kind::late: return "late";
+    case event_kind::retry_started: return "retry_started";
   }
   return "unknown";
 }

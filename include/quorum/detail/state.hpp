@@ -106,8 +106,9 @@ class core {
   }
 
   // Make the decision visible: wake the waiter first (the decision latency), then ask the
-  // remaining branches to stop.
-  void publish(quorum::decision d, std::optional<std::size_t> by) noexcept {
+  // remaining branches to stop. `from_branch`: the caller is a branch that has not finished yet
+  // (it does not count as a branch left running).
+  void publish(quorum::decision d, std::optional<std::size_t> by, bool from_branch = false) noexcept {
     if (claimed.exchange(true, std::memory_order_acq_rel)) return;
     dec = d;
     decided_by = by;
@@ -115,9 +116,10 @@ class core {
     word.fetch_or(1u, std::memory_order_release);
     word.notify_all();
     emit(event_kind::decided, by, 0, d);
-    if (finished() < n) {
-      stop.request_stop();
+    if (finished() + (from_branch ? 1 : 0) < n) {
+      // Emitted before the request, so that it precedes the late events the request causes.
       emit(event_kind::stop_requested, std::nullopt, 0);
+      stop.request_stop();
     } else {
       stop.request_stop();
     }
@@ -339,6 +341,7 @@ class state final : public core<T> {
       } catch (...) {
       }
       if (!woke) break;  // stopped while waiting: the last error stands
+      this->emit(event_kind::retry_started, i, attempt + 1);
     }
     const bool stopped = token.stop_requested();
     s.finished_at = this->clk->now();
@@ -366,8 +369,8 @@ class state final : public core<T> {
       this->emit(event_kind::late, i, attempt, std::nullopt, status, err);
     else
       this->emit(err ? event_kind::failed : event_kind::succeeded, i, attempt, std::nullopt, status, err);
-    if (t.decided_now) this->publish(*t.decision, t.decided_by);
-    if (!recorded) this->publish(decision::cancelled, std::nullopt);  // the record is unknowable
+    if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
+    if (!recorded) this->publish(decision::cancelled, std::nullopt, true);  // the record is unknowable
     this->finish_one();
   }
 
