@@ -1,0 +1,297 @@
+// quorum/stores/atomic.hpp — a store whose record step is one compare-and-swap on one word.
+//
+// For a counted rule (every branch one vote) and N <= atomic_store::packed_limit (28), an
+// execution's whole state lives in one 64-bit atomic word:
+//
+//   bits  0..27   success bit of branch i   (bit i)
+//   bits 28..55   failure bit of branch i   (bit 28 + i)
+//   bits 56..57   an explicit decision: 0 none, 1 timed_out, 2 cancelled
+//
+// quorum_met and unreachable are not stored: they are read off the counts. The word decides
+// `quorum_met` once popcount(successes) >= K and `unreachable` once popcount(failures) > N - K
+// (both cannot hold, since successes + failures <= N), unless an explicit decision was set
+// first. record() is a CAS that adds the branch's bit; the one CAS that moves the word from
+// "undecided" to "decided" is the decision, so record + count + decide is one atomic step and
+// exactly one call sees decided_now. expire()/cancel() CAS the explicit bits in, but only into
+// an undecided word. No lock is taken on these paths.
+//
+// The decider then publishes the facts the word has no room for (who decided, the word as it
+// was at the decision: the counts at the decision and which records were late) in a second
+// word, `at_decision`, written once. A call that finds the execution decided by someone else
+// reads that word; in the short window between the decider's CAS and its store it waits for
+// it (spin, then atomic wait). So every call before the decision is lock-free, and a call after
+// it at worst waits for the decider's next few instructions.
+//
+// Weighted rules and N > 28 take a locked path: the same detail::record_state as memory_store
+// under a per-execution mutex (documented fallback; the semantics are identical).
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "../errors.hpp"
+#include "../store.hpp"
+
+namespace quorum {
+
+/// A store for fast, contended recording: per execution one atomic word, record() is one CAS
+/// (see the header comment for the layout and the locked fallback). open/close take the id
+/// map's lock, as in memory_store; the hot path (record/expire/cancel) never hashes or locks
+/// on the packed path. Forgets a record on close.
+class atomic_store {
+ public:
+  /// The largest N kept in one word; larger executions (and weighted rules) take the lock.
+  static constexpr std::size_t packed_limit = 28;
+
+ private:
+  static constexpr unsigned fail_shift = 28;
+  static constexpr unsigned explicit_shift = 56;
+  static constexpr std::uint64_t explicit_mask = std::uint64_t{3} << explicit_shift;
+  static constexpr std::uint64_t bits_mask = (std::uint64_t{1} << explicit_shift) - 1;
+  // at_decision: bits 0..55 the branch bits at the decision, 56..58 the decision + 1,
+  // 59..63 decided_by (31 = none). Zero means "not yet published".
+  static constexpr unsigned kind_shift = 56;
+  static constexpr unsigned by_shift = 59;
+  static constexpr std::uint64_t no_branch = 31;
+
+  struct entry {
+    std::string id;
+    std::size_t n = 0;
+    std::uint64_t k = 0;  // threshold (packed path)
+    bool packed = false;
+    std::uint64_t smask = 0;  // success bits of all N branches (packed path)
+    alignas(64) std::atomic<std::uint64_t> word{0};
+    std::atomic<std::uint64_t> at_decision{0};
+    // the locked path
+    std::mutex m;
+    detail::record_state st;
+  };
+
+ public:
+  /// A handle is a pointer to the record; valid from open() until close().
+  using handle = entry*;
+
+  atomic_store() = default;
+  atomic_store(const atomic_store&) = delete;
+  atomic_store& operator=(const atomic_store&) = delete;
+
+  /// Create the record; throws duplicate_execution_id when the id is held.
+  [[nodiscard]] handle open(const execution_spec& spec) {
+    auto e = std::make_unique<entry>();
+    e->id = spec.id;
+    e->n = spec.branches;
+    e->packed = spec.rule.votes.empty() && spec.branches <= packed_limit;
+    if (e->packed) {
+      e->k = spec.rule.threshold;
+      e->smask = (std::uint64_t{1} << spec.branches) - 1;
+    } else {
+      e->st.rule = spec.rule;
+      e->st.branches.resize(spec.branches);
+    }
+    std::lock_guard lk(m_);
+    auto [it, fresh] = records_.try_emplace(std::string_view(e->id));
+    if (!fresh)
+      throw duplicate_execution_id("quorum::options.execution_id = \"" + spec.id +
+                                   "\" is already held by this store");
+    it->second = std::move(e);
+    return it->second.get();
+  }
+
+  /// Record branch i's outcome once, count, and decide if the rule now holds.
+  tally record(handle h, std::size_t branch, outcome o) {
+    if (!h->packed) {
+      std::lock_guard lk(h->m);
+      return h->st.record(branch, o);
+    }
+    if (branch >= h->n) throw std::out_of_range("quorum::atomic_store: branch index out of range");
+    const std::uint64_t mine = std::uint64_t{1} << branch;
+    const std::uint64_t either = mine | (mine << fail_shift);
+    const std::uint64_t bit = o == outcome::success ? mine : mine << fail_shift;
+    // acquire: a replay or a late record reads at_decision after seeing the decided word; the
+    // decider's release store of at_decision is ordered after the CAS we observe (see below).
+    std::uint64_t w = h->word.load(std::memory_order_acquire);
+    for (;;) {
+      if (w & either) return replay(h, w, mine);
+      // acq_rel: release publishes this record to every later step that reads the word (so a
+      // snapshot or a decision seen elsewhere includes it); acquire makes the records before
+      // it visible to us. On failure, acquire: we re-examine the fresher word.
+      if (h->word.compare_exchange_weak(w, w | bit, std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+        break;
+    }
+    const std::uint64_t now = w | bit;
+    tally t;
+    t.recorded_now = true;
+    t.late = decided(h, w);
+    if (!t.late && decided(h, now)) {
+      t.decided_now = true;
+      publish(h, now, branch);
+    }
+    return fill(h, now, t);
+  }
+
+  /// The deadline: decide timed_out unless already decided.
+  tally expire(handle h) { return finish(h, decision::timed_out, 1); }
+
+  /// Decide cancelled unless already decided.
+  tally cancel(handle h) { return finish(h, decision::cancelled, 2); }
+
+  /// A consistent copy of the record.
+  [[nodiscard]] execution_record snapshot(handle h) {
+    if (!h->packed) {
+      std::lock_guard lk(h->m);
+      return h->st.snapshot(h->id);
+    }
+    const std::uint64_t w = h->word.load(std::memory_order_acquire);
+    execution_record r;
+    r.id = h->id;
+    r.branches.resize(h->n);
+    std::uint64_t at = 0;
+    if (decided(h, w)) {
+      at = wait_published(h);
+      r.decision = kind_of(at);
+      r.decided_by = by_of(at);
+      r.successes_at_decision = static_cast<std::size_t>(std::popcount(at & h->smask));
+      r.failures_at_decision =
+          static_cast<std::size_t>(std::popcount((at >> fail_shift) & h->smask));
+    }
+    for (std::size_t i = 0; i < h->n; ++i) {
+      const std::uint64_t mine = std::uint64_t{1} << i;
+      auto& b = r.branches[i];
+      if (w & mine)
+        b.outcome = outcome::success;
+      else if (w & (mine << fail_shift))
+        b.outcome = outcome::failure;
+      else
+        continue;
+      b.late = at != 0 && !(at & (mine | (mine << fail_shift)));
+    }
+    return r;
+  }
+
+  /// The execution is over: forget its record. The handle is invalid afterwards.
+  void close(handle h) {
+    std::lock_guard lk(m_);
+    records_.erase(std::string_view(h->id));  // the key views h->id: erase before h dies
+  }
+
+  /// Executions currently held.
+  [[nodiscard]] std::size_t size() const {
+    std::lock_guard lk(m_);
+    return records_.size();
+  }
+
+ private:
+  // The decision the word holds, if any (packed path).
+  static std::optional<decision> decision_of(const entry* h, std::uint64_t w) noexcept {
+    switch ((w & explicit_mask) >> explicit_shift) {
+      case 1: return decision::timed_out;
+      case 2: return decision::cancelled;
+      default: break;
+    }
+    const auto s = static_cast<std::uint64_t>(std::popcount(w & h->smask));
+    const auto f = static_cast<std::uint64_t>(std::popcount((w >> fail_shift) & h->smask));
+    if (s >= h->k) return decision::quorum_met;
+    if (f > h->n - h->k) return decision::unreachable;
+    return std::nullopt;
+  }
+  static bool decided(const entry* h, std::uint64_t w) noexcept {
+    return decision_of(h, w).has_value();
+  }
+
+  static decision kind_of(std::uint64_t at) noexcept {
+    return static_cast<decision>(((at >> kind_shift) & 7u) - 1u);
+  }
+  static std::optional<std::size_t> by_of(std::uint64_t at) noexcept {
+    const std::uint64_t by = at >> by_shift;
+    if (by == no_branch) return std::nullopt;
+    return static_cast<std::size_t>(by);
+  }
+
+  // Called once, by the call whose CAS decided, with the word as that CAS left it.
+  static void publish(entry* h, std::uint64_t now, std::optional<std::size_t> by) noexcept {
+    const auto d = *decision_of(h, now);
+    const std::uint64_t at = (now & bits_mask) |
+                             ((static_cast<std::uint64_t>(d) + 1u) << kind_shift) |
+                             (std::uint64_t{by ? *by : no_branch} << by_shift);
+    // release: whoever acquires a non-zero at_decision sees a complete value (it is one word,
+    // so release is only needed for the CAS before it: a reader that saw the decided word
+    // and then this value reads a consistent pair). notify_all costs no system call unless a
+    // reader is actually waiting (libstdc++ counts waiters).
+    h->at_decision.store(at, std::memory_order_release);
+    h->at_decision.notify_all();
+  }
+
+  // The decider's publication, once the word says decided. The wait is bounded by the
+  // decider's few instructions between its CAS and its store (unless it is preempted there).
+  static std::uint64_t wait_published(entry* h) noexcept {
+    std::uint64_t at = h->at_decision.load(std::memory_order_acquire);
+    for (int spin = 0; at == 0 && spin < 64; ++spin) {
+      std::this_thread::yield();
+      at = h->at_decision.load(std::memory_order_acquire);
+    }
+    while (at == 0) {
+      h->at_decision.wait(0, std::memory_order_acquire);
+      at = h->at_decision.load(std::memory_order_acquire);
+    }
+    return at;
+  }
+
+  static tally fill(entry* h, std::uint64_t w, tally t) noexcept {
+    t.successes = static_cast<std::size_t>(std::popcount(w & h->smask));
+    t.failures = static_cast<std::size_t>(std::popcount((w >> fail_shift) & h->smask));
+    if (decided(h, w)) {
+      const std::uint64_t at = wait_published(h);
+      t.decision = kind_of(at);
+      t.decided_by = by_of(at);
+    }
+    return t;
+  }
+
+  // A branch recorded before: nothing changes; report the record as it stands.
+  static tally replay(entry* h, std::uint64_t w, std::uint64_t mine) noexcept {
+    tally t;
+    if (decided(h, w)) {
+      const std::uint64_t at = wait_published(h);
+      t.late = !(at & (mine | (mine << fail_shift)));
+    }
+    return fill(h, w, t);
+  }
+
+  tally finish(handle h, decision d, std::uint64_t code) {
+    if (!h->packed) {
+      std::lock_guard lk(h->m);
+      return h->st.finish(d);
+    }
+    std::uint64_t w = h->word.load(std::memory_order_acquire);
+    for (;;) {
+      if (decided(h, w)) return fill(h, w, tally{});
+      // acq_rel/acquire as in record(): the explicit decision is ordered with every record.
+      if (h->word.compare_exchange_weak(w, w | (code << explicit_shift), std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+        break;
+    }
+    const std::uint64_t now = w | (code << explicit_shift);
+    tally t;
+    t.decided_now = true;
+    publish(h, now, std::nullopt);
+    return fill(h, now, t);
+  }
+
+  mutable std::mutex m_;
+  std::unordered_map<std::string_view, std::unique_ptr<entry>> records_;  // keys view entry::id
+};
+
+static_assert(store<atomic_store>);
+
+}  // namespace quorum

@@ -1,0 +1,118 @@
+// quorum/stores/sharded.hpp — memory_store's design, split by execution id over many locks.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "../errors.hpp"
+#include "../store.hpp"
+
+namespace quorum {
+
+/// A store for many concurrent executions. The id map is split into shards (a power of two,
+/// chosen by the id's hash), each with its own lock, so open/close of different executions
+/// rarely contend. As in memory_store, record/expire/cancel/snapshot reach the record through
+/// the handle and take only that execution's lock: no hashing and no shard lock on the hot
+/// path. Forgets a record on close.
+class sharded_store {
+  struct entry {
+    std::mutex m;
+    std::string id;
+    std::size_t shard = 0;
+    detail::record_state st;
+  };
+
+  // Each shard starts on its own cache line, so two shards' locks never share one.
+  struct alignas(64) shard {
+    std::mutex m;
+    std::unordered_map<std::string_view, std::unique_ptr<entry>> records;  // keys view entry::id
+  };
+
+ public:
+  /// A handle is a pointer to the record; valid from open() until close().
+  using handle = entry*;
+
+  /// `shards` is rounded up to a power of two; the default is 8 per hardware thread.
+  explicit sharded_store(std::size_t shards = default_shards())
+      : count_(std::bit_ceil(shards == 0 ? std::size_t{1} : shards)),
+        shards_(std::make_unique<shard[]>(count_)) {}
+  sharded_store(const sharded_store&) = delete;
+  sharded_store& operator=(const sharded_store&) = delete;
+
+  /// Create the record; throws duplicate_execution_id when the id is held.
+  [[nodiscard]] handle open(const execution_spec& spec) {
+    auto e = std::make_unique<entry>();
+    e->id = spec.id;
+    e->shard = std::hash<std::string_view>{}(e->id) & (count_ - 1);
+    e->st.rule = spec.rule;
+    e->st.branches.resize(spec.branches);
+    auto& s = shards_[e->shard];
+    std::lock_guard lk(s.m);
+    auto [it, fresh] = s.records.try_emplace(std::string_view(e->id));
+    if (!fresh)
+      throw duplicate_execution_id("quorum::options.execution_id = \"" + spec.id +
+                                   "\" is already held by this store");
+    it->second = std::move(e);
+    return it->second.get();
+  }
+
+  tally record(handle h, std::size_t branch, outcome o) {
+    std::lock_guard lk(h->m);
+    return h->st.record(branch, o);
+  }
+
+  tally expire(handle h) {
+    std::lock_guard lk(h->m);
+    return h->st.finish(decision::timed_out);
+  }
+
+  tally cancel(handle h) {
+    std::lock_guard lk(h->m);
+    return h->st.finish(decision::cancelled);
+  }
+
+  [[nodiscard]] execution_record snapshot(handle h) {
+    std::lock_guard lk(h->m);
+    return h->st.snapshot(h->id);
+  }
+
+  /// The execution is over: forget its record. The handle is invalid afterwards.
+  void close(handle h) {
+    auto& s = shards_[h->shard];
+    std::lock_guard lk(s.m);
+    s.records.erase(std::string_view(h->id));  // the key views h->id: erase before h dies
+  }
+
+  /// Executions currently held (sums the shards; exact only when nothing runs concurrently).
+  [[nodiscard]] std::size_t size() const {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      std::lock_guard lk(shards_[i].m);
+      n += shards_[i].records.size();
+    }
+    return n;
+  }
+
+  /// The number of shards.
+  [[nodiscard]] std::size_t shards() const noexcept { return count_; }
+
+ private:
+  static std::size_t default_shards() noexcept {
+    const std::size_t hw = std::thread::hardware_concurrency();
+    return 8 * (hw == 0 ? 1 : hw);
+  }
+
+  std::size_t count_;
+  std::unique_ptr<shard[]> shards_;
+};
+
+static_assert(store<sharded_store>);
+
+}  // namespace quorum
