@@ -63,7 +63,7 @@ class policy {
       case kind::any: r.threshold = 1; break;
       case kind::fraction:
         check_fraction("fraction", p_);
-        r.threshold = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(p_ * static_cast<double>(n) - 1e-9)));
+        r.threshold = std::clamp<std::uint64_t>(round_up(p_ * static_cast<double>(n)), 1, n);
         break;
       case kind::max_failures:
         if (count_ >= n)
@@ -75,8 +75,7 @@ class policy {
       case kind::failure_fraction: {
         if (!(p_ >= 0.0 && p_ < 1.0))
           throw invalid_options("quorum::failure_fraction(" + number(p_) + ") must be in [0, 1)");
-        auto tolerated = static_cast<std::uint64_t>(std::floor(p_ * static_cast<double>(n) + 1e-9));
-        if (tolerated >= n) tolerated = n - 1;
+        auto tolerated = std::min<std::uint64_t>(round_down(p_ * static_cast<double>(n)), n - 1);
         r.threshold = n - tolerated;
         break;
       }
@@ -113,6 +112,17 @@ class policy {
     while (s.size() > 1 && s.back() == '0') s.pop_back();
     if (!s.empty() && s.back() == '.') s.push_back('0');
     return s;
+  }
+  // ceil/floor of x = p * n that forgive the rounding of p itself: 0.7 is stored as
+  // 0.69999999999999996, and 0.7 * 10 computes as 7.000000000000001. The error of the product
+  // is a few ulps of x, so the tolerance is relative (an absolute one, say 1e-9, is below one
+  // ulp once N passes a few million and stops forgiving anything).
+  static constexpr double slack = 4 * std::numeric_limits<double>::epsilon();
+  static std::uint64_t round_up(double x) noexcept {
+    return static_cast<std::uint64_t>(std::ceil(x - x * slack));
+  }
+  static std::uint64_t round_down(double x) noexcept {
+    return static_cast<std::uint64_t>(std::floor(x + x * slack));
   }
   static void check_fraction(const char* what, double p) {
     if (!(p > 0.0 && p <= 1.0))
