@@ -48,22 +48,32 @@ struct retry {
   }
 
   /// The wait before attempt `next` (2 for the first retry): interval * backoff^(next-2),
-  /// capped by max_delay, then jittered. Never overflows.
+  /// capped by max_delay, then with jitter::full drawn uniformly from [0, that]. Computed in
+  /// double but never converted back out of range: whatever does not fit below the cap (an
+  /// overflowing power included) is the cap itself. Without max_delay the cap is
+  /// nanoseconds::max(), so a caller adding the wait to a time point must saturate.
   template <class URBG>
   [[nodiscard]] std::chrono::nanoseconds delay_before(unsigned next, URBG& rng) const {
     using ns = std::chrono::nanoseconds;
-    double d = static_cast<double>(interval.count()) *
-               std::pow(backoff_rate, static_cast<double>(next >= 2 ? next - 2 : 0));
-    double cap = max_delay ? static_cast<double>(max_delay->count())
-                           : static_cast<double>(ns::max().count() / 2);
-    d = std::min(d, cap);
-    if (jitter == quorum::jitter::full && d > 0) d = std::uniform_real_distribution<double>(0, d)(rng);
-    return ns(static_cast<ns::rep>(d));
+    const ns cap = max_delay ? *max_delay : ns::max();
+    ns d = cap;
+    if (interval.count() == 0) {
+      d = ns::zero();  // also keeps 0 * inf (a huge exponent) from becoming NaN
+    } else {
+      const double x = static_cast<double>(interval.count()) *
+                       std::pow(backoff_rate, static_cast<double>(next >= 2 ? next - 2 : 0));
+      // x < cap <= 2^63 - 1 (as double: at most 2^63 - 1024), so the cast is in range.
+      if (x < static_cast<double>(cap.count())) d = ns(static_cast<ns::rep>(x));
+    }
+    if (jitter == quorum::jitter::full && d > ns::zero())
+      d = ns(std::uniform_int_distribution<ns::rep>(0, d.count())(rng));
+    return d;
   }
 
-  /// Whether to retry error e after `attempts` attempts.
+  /// Whether to retry error e after `attempts` attempts: attempts are left and retry_if (if
+  /// set) accepts e. A retry_if that throws means no.
   [[nodiscard]] bool should_retry(unsigned attempts, const std::exception_ptr& e) const {
-    if (attempts >= max_attempts) return false;
+    if (attempts >= max_attempts || !e) return false;
     if (!retry_if) return true;
     try {
       return retry_if(e);
@@ -72,5 +82,28 @@ struct retry {
     }
   }
 };
+
+namespace detail {
+template <class E, class... Es>
+bool is_one_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const E&) {
+    return true;
+  } catch (...) {
+  }
+  if constexpr (sizeof...(Es) > 0)
+    return is_one_of<Es...>(e);
+  else
+    return false;
+}
+}  // namespace detail
+
+/// A retry_if predicate that retries errors of the given exception types (or derived from
+/// them) and nothing else, e.g. `.retry_if = quorum::retry_on<transient_error>()`.
+template <class E, class... Es>
+[[nodiscard]] std::function<bool(const std::exception_ptr&)> retry_on() {
+  return [](const std::exception_ptr& e) { return e && detail::is_one_of<E, Es...>(e); };
+}
 
 }  // namespace quorum

@@ -204,6 +204,22 @@ class core {
   }
 };
 
+// d * i, saturating at nanoseconds::max() (a hedge delay times a large branch index).
+inline std::chrono::nanoseconds times(std::chrono::nanoseconds d, std::size_t i) noexcept {
+  using ns = std::chrono::nanoseconds;
+  if (i != 0 && d.count() > ns::max().count() / static_cast<ns::rep>(i)) return ns::max();
+  return d * static_cast<ns::rep>(i);
+}
+
+// t + d, saturating at time_point::max(): a wait of "forever" (retry.max_delay =
+// nanoseconds::max(), say) must not wrap around into the past and end at once. d >= 0.
+inline clock::time_point later(clock::time_point t, std::chrono::nanoseconds d) noexcept {
+  const auto dd = std::chrono::duration_cast<clock::duration>(d);
+  if (t.time_since_epoch().count() >= 0 && dd > clock::time_point::max() - t)
+    return clock::time_point::max();
+  return t + dd;
+}
+
 // The per-thread generator for retry jitter.
 inline std::minstd_rand& jitter_rng() {
   thread_local std::minstd_rand rng{std::random_device{}()};
@@ -302,13 +318,15 @@ class state final : public core<T> {
     if (this->hedge.count() > 0 && i > 0) {
       bool due = false;
       try {
-        auto at = this->started + std::chrono::duration_cast<clock::duration>(this->hedge * i);
-        due = this->clk->sleep_until(at, token);
+        due = this->clk->sleep_until(later(this->started, times(this->hedge, i)), token);
       } catch (...) {
       }
       if (!due) return this->skip(i);
     }
-    if (token.stop_requested()) return this->skip(i);
+    // decided() as well as the token: publish() sets the decided bit, then emits `decided`
+    // (an observer may take its time), and only then requests stop. A branch whose turn comes
+    // in between must not start either (acquire load: pairs with publish's release).
+    if (token.stop_requested() || this->decided()) return this->skip(i);
 
     s.started = this->clk->now();
     s.phase.store(slot<T>::running, std::memory_order_release);
@@ -337,7 +355,7 @@ class state final : public core<T> {
       bool woke = false;
       try {
         auto d = this->rt.delay_before(attempt + 1, jitter_rng());
-        woke = this->clk->sleep_until(this->clk->now() + std::chrono::duration_cast<clock::duration>(d), token);
+        woke = this->clk->sleep_until(later(this->clk->now(), d), token);
       } catch (...) {
       }
       if (!woke) break;  // stopped while waiting: the last error stands

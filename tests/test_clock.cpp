@@ -1,0 +1,94 @@
+// Clocks: manual time for tests, timers that fire once or never, sleeps that a stop ends.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <latch>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include <quorum/quorum.hpp>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("manual_clock fires due timers in time order on the advancing thread") {
+  quorum::manual_clock clk;
+  std::vector<int> fired;
+  auto t2 = clk.schedule(clk.now() + 2s, [&]() noexcept { fired.push_back(2); });
+  auto t1 = clk.schedule(clk.now() + 1s, [&]() noexcept { fired.push_back(1); });
+  auto t3 = clk.schedule(clk.now() + 3s, [&]() noexcept { fired.push_back(3); });
+  clk.advance(2s);
+  CHECK(fired == std::vector<int>{1, 2});
+  clk.advance(1s);
+  CHECK(fired == std::vector<int>{1, 2, 3});
+  clk.advance(10s);
+  CHECK(fired.size() == 3);  // each fires once
+}
+
+TEST_CASE("a cancelled or destroyed timer never fires") {
+  quorum::manual_clock clk;
+  int fired = 0;
+  auto a = clk.schedule(clk.now() + 1s, [&]() noexcept { ++fired; });
+  { auto b = clk.schedule(clk.now() + 1s, [&]() noexcept { ++fired; }); }
+  a.cancel();
+  clk.advance(5s);
+  CHECK(fired == 0);
+}
+
+TEST_CASE("manual_clock never moves backwards") {
+  quorum::manual_clock clk;
+  auto t = clk.now();
+  clk.set(t - 1s);
+  CHECK(clk.now() == t);
+}
+
+TEST_CASE("sleep_until on a manual_clock wakes when time reaches it, or returns false on stop") {
+  quorum::manual_clock clk;
+  std::stop_source stop;
+  std::atomic<int> woke_by_time{0}, woke_by_stop{0};
+  std::jthread a([&] { woke_by_time += clk.sleep_until(clk.now() + 5s, stop.get_token()) ? 1 : 0; });
+  clk.wait_for_sleepers(1);
+  clk.advance(5s);
+  a.join();
+  CHECK(woke_by_time.load() == 1);
+  std::jthread b([&] { woke_by_stop += clk.sleep_until(clk.now() + 5s, stop.get_token()) ? 0 : 1; });
+  clk.wait_for_sleepers(1);
+  stop.request_stop();
+  b.join();
+  CHECK(woke_by_stop.load() == 1);
+  CHECK(clk.sleepers() == 0);
+}
+
+TEST_CASE("the steady clock's timer thread runs a due callback, and cancel waits for one in flight") {
+  auto& clk = quorum::steady_clock::instance();
+  std::latch in_callback(1);
+  test_support::gate finish;
+  std::atomic<bool> done{false};
+  auto t = clk.schedule(clk.now(), [&]() noexcept {
+    in_callback.count_down();
+    finish.wait();
+    done = true;
+  });
+  in_callback.wait();
+  std::atomic<bool> cancel_returned{false};
+  std::jthread canceller([&] {
+    t.cancel();
+    cancel_returned = true;
+    CHECK(done.load());  // cancel returned only after the callback ended
+  });
+  finish.open();
+  canceller.join();
+  CHECK(cancel_returned.load());
+}
+
+TEST_CASE("the steady clock's sleep ends at once on a stop request") {
+  std::stop_source stop;
+  stop.request_stop();
+  auto& clk = quorum::steady_clock::instance();
+  CHECK_FALSE(clk.sleep_until(clk.now() + 1h, stop.get_token()));
+  std::stop_source never;
+  CHECK(clk.sleep_until(clk.now() - 1s, never.get_token()));  // already due
+}

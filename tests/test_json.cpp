@@ -1,0 +1,119 @@
+// to_json: the seed's fields, valid JSON whatever the names and errors hold, and a record that
+// never contradicts the decision.
+#include <doctest/doctest.h>
+
+#include <latch>
+#include <stdexcept>
+#include <string>
+
+#include <quorum/quorum.hpp>
+
+#include "json_check.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using test_support::json_valid;
+
+TEST_CASE("the validator used by these tests rejects what is not JSON") {
+  CHECK(json_valid(R"({"a":[1,2.5e3,-0,"x\u00e9",true,false,null]})"));
+  CHECK_FALSE(json_valid("{\"a\":1,}"));
+  CHECK_FALSE(json_valid("\"raw\nnewline\""));
+  CHECK_FALSE(json_valid("\"bad \xff byte\""));
+  CHECK_FALSE(json_valid("01"));
+  CHECK_FALSE(json_valid("{} {}"));
+}
+
+TEST_CASE("the record has the seed's fields plus decision, decided_by and branch detail") {
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{},
+                                   {.quorum = 2, .execution_id = "exec-1"}, [] { return 1; },
+                                   []() -> int { throw std::runtime_error("boom"); },
+                                   [] { return 3; });
+  auto j = quorum::to_json(r);
+  CHECK(json_valid(j));
+  CHECK(j.find(R"("id":"exec-1")") != std::string::npos);
+  CHECK(j.find(R"("timeout_occurred":false)") != std::string::npos);
+  CHECK(j.find(R"("successful_processes":["Process 1","Process 3"])") != std::string::npos);
+  CHECK(j.find(R"("failed_processes":["Process 2"])") != std::string::npos);
+  CHECK(j.find(R"("decision":"quorum_met")") != std::string::npos);
+  CHECK(j.find(R"("decided_by":"Process 3")") != std::string::npos);
+  CHECK(j.find(R"("error":"boom")") != std::string::npos);
+  CHECK(j.find(R"("value":3)") != std::string::npos);
+}
+
+TEST_CASE("names, ids and error texts with quotes, control characters and bad UTF-8 stay valid JSON") {
+  quorum::memory_store store;
+  std::string id = "id \"quoted\" \\ back\nslash\t\x01 \xc3\xa9 \xff\xfe \xed\xa0\x80 end";
+  auto r = quorum::quorum_parallel(
+      store, quorum::inline_executor{},
+      {.quorum = 1, .execution_id = id, .names = {"caf\xc3\xa9 \xf0\x9f\x9a\x80", "tab\there"}},
+      []() -> std::string { throw std::runtime_error("line1\nline2 \"q\" \x80"); },
+      [] { return std::string("value \"with\" \x7f quotes"); });
+  auto j = quorum::to_json(r);
+  CHECK(json_valid(j));
+  CHECK(j.find("caf\xc3\xa9 \xf0\x9f\x9a\x80") != std::string::npos);  // valid UTF-8 kept as is
+  CHECK(j.find("\\ufffd") != std::string::npos);                       // invalid bytes replaced
+  CHECK(j.find("\\u0001") != std::string::npos);
+}
+
+TEST_CASE("a timed-out record says timeout_occurred and lists fewer than K successes") {
+  quorum::manual_clock clk;
+  test_support::stop_waiter w;
+  std::latch running(1);
+  auto ex = quorum::start({.quorum = 2, .timeout = 15s, .clock = &clk}, [] { return 1; },
+                          [&](std::stop_token st) -> int {
+                            running.count_down();
+                            w.block(st);
+                            return 0;
+                          });
+  running.wait();
+  clk.advance(15s);
+  auto r = ex.get();
+  auto j = quorum::to_json(r);
+  CHECK(json_valid(j));
+  CHECK(j.find(R"("timeout_occurred":true)") != std::string::npos);
+  CHECK(j.find(R"("decision":"timed_out")") != std::string::npos);
+  CHECK(j.find(R"("decided_by":null)") != std::string::npos);
+  CHECK(r.successes() < 2);
+}
+
+TEST_CASE("late outcomes are listed apart and never among the counted processes") {
+  test_support::gate release;
+  std::latch running(1);
+  auto fail = [&]() -> int {
+    running.wait();
+    throw std::runtime_error("down");
+  };
+  // N = 3, K = 2: two failures make it unreachable while the third, ignoring its stop token,
+  // is still in flight; it then succeeds late.
+  auto ex = quorum::start({.quorum = 2}, fail, fail, [&] {
+    running.count_down();
+    release.wait();
+    return 3;
+  });
+  ex.wait();
+  release.open();
+  auto r = ex.get();
+  auto j = quorum::to_json(r);
+  CHECK(json_valid(j));
+  CHECK(r.decision == quorum::decision::unreachable);
+  CHECK(r.branches[2].late);
+  CHECK(r.branches[2].status == quorum::branch_status::succeeded);
+  CHECK(j.find(R"("successful_processes":[])") != std::string::npos);
+  CHECK(j.find(R"("failed_processes":["Process 1","Process 2"])") != std::string::npos);
+  CHECK(j.find(R"("late_processes":["Process 3"])") != std::string::npos);
+}
+
+TEST_CASE("floating, boolean and string values are written; other types are null") {
+  quorum::memory_store store;
+  auto d = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1}, [] { return 0.5; });
+  CHECK(quorum::to_json(d).find(R"("value":0.5)") != std::string::npos);
+  auto b = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1}, [] { return true; });
+  CHECK(quorum::to_json(b).find(R"("value":true)") != std::string::npos);
+  struct opaque {};
+  auto o = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1}, [] { return opaque{}; });
+  CHECK(quorum::to_json(o).find(R"("value":null)") != std::string::npos);
+  auto inf = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1},
+                                     [] { return 1.0 / 0.0; });
+  CHECK(json_valid(quorum::to_json(inf)));
+}
