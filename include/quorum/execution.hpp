@@ -194,7 +194,16 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
 
   st->open(execution_spec{c.id, c.n, std::move(r)});  // throws duplicate_execution_id
   execution<T> handle(st);  // from here on, the handle's destructor cleans up
-  st->arm_deadline();
+  try {
+    st->arm_deadline();
+  } catch (...) {
+    // The clock could not schedule the deadline. Nothing was handed out yet: decide cancelled
+    // and account for every branch as never started, or the handle's destructor would wait
+    // for them forever; then report the clock's error.
+    st->cancel();
+    for (std::size_t j = 0; j < c.n; ++j) c.skip(j);
+    throw;
+  }
   std::size_t i = 0;
   try {
     for (; i < c.n; ++i) {
