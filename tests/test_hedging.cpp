@@ -1,0 +1,297 @@
+// Hedging (options.hedge_delay): branch i starts i * delay after the execution began, unless
+// the decision came first; then it never starts and is reported cancelled.
+//
+// Everything runs on a quorum::manual_clock: a branch waiting for its turn is a sleeper on that
+// clock, so the test meets it with wait_for_sleepers() and moves time exactly to its turn.
+#include <doctest/doctest.h>
+
+#include <quorum/quorum.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Counts events the test waits for (atomic wait, no polling).
+class counter {
+ public:
+  void bump() {
+    n_.fetch_add(1);
+    n_.notify_all();
+  }
+  [[nodiscard]] int get() const { return n_.load(); }
+  void wait_for(int want) const {
+    for (int n = n_.load(); n < want; n = n_.load()) n_.wait(n);
+  }
+
+ private:
+  std::atomic<int> n_{0};
+};
+
+// A gate the test opens; a branch waiting on it gives up when its stop is requested.
+class gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lk(m_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool wait(std::stop_token st) {
+    std::unique_lock lk(m_);
+    return cv_.wait(lk, st, [&] { return open_; });
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable_any cv_;
+  bool open_ = false;
+};
+
+template <class T>
+void check_never_started(const quorum::branch_result<T>& b) {
+  CHECK(b.status == quorum::branch_status::cancelled);
+  CHECK(b.attempts == 0);
+  CHECK_FALSE(b.started.has_value());
+  CHECK_FALSE(b.late);
+}
+
+}  // namespace
+
+TEST_CASE("branch i starts exactly i * hedge_delay after the start, not a nanosecond earlier") {
+  quorum::manual_clock clk;
+  counter started;
+  quorum::options o{.policy = quorum::all(), .hedge_delay = 10ms};
+  o.clock = &clk;
+  auto f = [&] { started.bump(); };
+  auto ex = quorum::start(o, f, f, f);
+  const auto t0 = clk.now();
+
+  started.wait_for(1);       // branch 0 starts at once
+  clk.wait_for_sleepers(2);  // branches 1 and 2 wait for their turn
+  clk.advance(10ms - 1ns);
+  CHECK(started.get() == 1);
+  CHECK(clk.sleepers() == 2);
+  clk.advance(1ns);
+  started.wait_for(2);  // branch 1's turn; branch 2 is the one sleeper left
+  clk.wait_for_sleepers(1);
+  clk.advance(10ms - 1ns);
+  CHECK(started.get() == 2);
+  CHECK(clk.sleepers() == 1);
+  clk.advance(1ns);
+
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.decided_by == std::optional<std::size_t>{2});
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    REQUIRE(r.branches[i].started.has_value());
+    CHECK(*r.branches[i].started == t0 + i * 10ms);
+  }
+}
+
+TEST_CASE("with K=1 a fast first branch means the hedged ones never start and are cancelled") {
+  quorum::manual_clock clk;
+  std::atomic<int> calls{0};
+  quorum::options o{.quorum = 1, .hedge_delay = 50ms};
+  o.clock = &clk;
+  auto f = [&](quorum::branch_context& ctx) {
+    ++calls;
+    return static_cast<int>(ctx.index());
+  };
+  const auto t0 = clk.now();
+  auto r = quorum::quorum_parallel(o, f, f, f);  // the clock never moves
+  CHECK(clk.now() == t0);
+  CHECK(calls == 1);
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.decided_by == std::optional<std::size_t>{0});
+  CHECK(r.branches[0].value == 0);
+  check_never_started(r.branches[1]);
+  check_never_started(r.branches[2]);
+}
+
+TEST_CASE("with K=1 a slow first branch is hedged: the second starts at the delay and wins") {
+  quorum::manual_clock clk;
+  gate slow;  // never opened: replica 0 answers only when told to stop
+  quorum::options o{.quorum = 1, .hedge_delay = 10ms};
+  o.clock = &clk;
+  auto ex = quorum::start(
+      o,
+      [&](quorum::branch_context& ctx) -> std::string {
+        slow.wait(ctx.stop_token());
+        ctx.throw_if_stop_requested();
+        return "slow";
+      },
+      [] { return std::string("fast"); }, [] { return std::string("third"); });
+  clk.wait_for_sleepers(2);  // branches 1 and 2 wait; branch 0 blocks on its gate
+  clk.advance(10ms);
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.decided_by == std::optional<std::size_t>{1});
+  CHECK(r.branches[1].value == "fast");
+  CHECK(r.decided_at - r.started == 10ms);
+  CHECK(r.branches[0].status == quorum::branch_status::cancelled);  // stopped, late
+  CHECK(r.branches[0].late);
+  check_never_started(r.branches[2]);
+}
+
+TEST_CASE("K>1: a hedged quorum read starts only as many replicas as it needs") {
+  quorum::manual_clock clk;
+  counter started;
+  quorum::options o{.quorum = 2, .hedge_delay = 10ms};
+  o.clock = &clk;
+  auto read = [&](quorum::branch_context& ctx) {
+    started.bump();
+    return 100 + static_cast<int>(ctx.index());
+  };
+  auto ex = quorum::start(o, read, read, read, read);
+  clk.wait_for_sleepers(3);
+  clk.advance(10ms);  // replica 1's turn: with replica 0 that makes two
+  auto r = ex.get();
+  CHECK(started.get() == 2);
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.decided_by == std::optional<std::size_t>{1});
+  CHECK(r.branches[0].value == 100);
+  CHECK(r.branches[1].value == 101);
+  CHECK(r.decided_at - r.started == 10ms);
+  check_never_started(r.branches[2]);
+  check_never_started(r.branches[3]);
+}
+
+TEST_CASE("K>1: when early replicas fail, later turns still come and complete the quorum") {
+  quorum::manual_clock clk;
+  counter finished;
+  quorum::options o{.quorum = 2, .hedge_delay = 10ms};
+  o.clock = &clk;
+  auto ex = quorum::start(
+      o,
+      [&]() -> int {
+        finished.bump();
+        throw std::runtime_error("replica 0 is down");
+      },
+      [&] {
+        finished.bump();
+        return 1;
+      },
+      [&] {
+        finished.bump();
+        return 2;
+      });
+  finished.wait_for(1);
+  clk.wait_for_sleepers(2);
+  clk.advance(10ms);
+  finished.wait_for(2);      // replica 1 answered; one success is not two
+  clk.wait_for_sleepers(1);  // replica 2 still waits for its turn
+  CHECK_FALSE(ex.decided());
+  clk.advance(10ms);
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.decided_by == std::optional<std::size_t>{2});
+  CHECK(r.decided_at - r.started == 20ms);
+  CHECK(r.failures() == 1);
+}
+
+TEST_CASE("an early unreachable decision cancels every turn still to come") {
+  quorum::manual_clock clk;
+  std::atomic<int> calls{0};
+  quorum::options o{.policy = quorum::all(), .hedge_delay = 1s};
+  o.clock = &clk;
+  auto ex = quorum::start(
+      o, [&] { ++calls; throw std::runtime_error("down"); }, [&] { ++calls; }, [&] { ++calls; });
+  auto r = ex.get();  // no time passes
+  CHECK(calls == 1);
+  CHECK(r.decision == quorum::decision::unreachable);
+  check_never_started(r.branches[1]);
+  check_never_started(r.branches[2]);
+}
+
+TEST_CASE("the deadline before a hedged turn: that branch never starts") {
+  quorum::manual_clock clk;
+  gate never;
+  quorum::options o{.quorum = 1, .timeout = 5ms, .hedge_delay = 10ms};
+  o.clock = &clk;
+  auto ex = quorum::start(
+      o,
+      [&](quorum::branch_context& ctx) {
+        never.wait(ctx.stop_token());
+        ctx.throw_if_stop_requested();
+      },
+      [] {});
+  clk.wait_for_sleepers(1);
+  clk.advance(5ms);
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::timed_out);
+  CHECK(r.branches[0].status == quorum::branch_status::cancelled);
+  check_never_started(r.branches[1]);
+}
+
+TEST_CASE("a turn that comes after the decision but before the stop request does not start") {
+  // Regression: the decision is published (decided bit, then the `decided` event, then the stop
+  // request). A hedged branch whose turn came while an observer held the `decided` event used
+  // to see no stop request and start anyway.
+  quorum::manual_clock clk;
+  gate first;
+  std::atomic<bool> release{false};
+  std::atomic<int> second_calls{0};
+  quorum::options o{.quorum = 1, .hedge_delay = 10ms};
+  o.clock = &clk;
+  o.observer = [&](const quorum::event& e) {
+    if (e.kind == quorum::event_kind::decided) release.wait(false);
+  };
+  auto ex = quorum::start(
+      o, [&](std::stop_token st) { first.wait(st); }, [&] { ++second_calls; });
+  clk.wait_for_sleepers(1);  // branch 1 waits for its turn
+  first.open();              // branch 0 succeeds and decides ...
+  ex.wait();                 // ... the decision is visible; its publisher is held in the observer
+  clk.advance(10ms);         // branch 1's turn comes now
+  while (clk.sleepers() != 0) std::this_thread::yield();  // it has left its wait (no sleep)
+  release = true;
+  release.notify_all();
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(second_calls == 0);
+  check_never_started(r.branches[1]);
+}
+
+TEST_CASE("a hedge delay too large to add to the clock waits forever instead of wrapping") {
+  // Regression: started + hedge_delay * i overflowed into the past and started the branch at
+  // once. Branches 1 and 2 sleep on the clock if they do start, so the rendezvous is reached
+  // either way and the call count tells.
+  quorum::manual_clock clk;
+  std::atomic<int> calls{0};
+  quorum::options o{.policy = quorum::all(), .hedge_delay = std::chrono::nanoseconds::max() / 2};
+  o.clock = &clk;
+  auto f = [&](quorum::branch_context& ctx) {
+    ++calls;
+    if (ctx.index() > 0) ctx.sleep_for(1h);
+  };
+  auto ex = quorum::start(o, f, f, f);
+  clk.wait_for_sleepers(2);
+  ex.cancel();
+  auto r = ex.get();
+  CHECK(calls == 1);
+  CHECK(r.decision == quorum::decision::cancelled);
+  check_never_started(r.branches[1]);
+  check_never_started(r.branches[2]);
+}
+
+TEST_CASE("a negative hedge delay is rejected naming the field") {
+  quorum::options o{.quorum = 1, .hedge_delay = -1ms};
+  try {
+    (void)quorum::quorum_parallel(o, [] {});
+    FAIL("accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("hedge_delay") != std::string::npos);
+  }
+}
