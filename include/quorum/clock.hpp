@@ -82,9 +82,10 @@ class timer_thread {
     auto e = std::make_shared<timer_queue::entry>();
     e->fn = std::move(fn);
     if (q_.push(at, e)) {
-      // A new earliest deadline: wake the thread so it waits for the right time. Taking the
-      // mutex orders this with the thread's check of next() before it waits.
+      // A new earliest deadline: make the thread look again. kicked_ is set under m_, which
+      // the thread holds from its look at the queue until it sleeps, so the kick is not lost.
       std::lock_guard lk(m_);
+      kicked_ = true;
       cv_.notify_one();
     }
     return timer(&q_, std::move(e));
@@ -94,20 +95,22 @@ class timer_thread {
   void loop(std::stop_token st) {
     std::unique_lock lk(m_);
     while (!st.stop_requested()) {
+      kicked_ = false;
       lk.unlock();
       q_.run_due(std::chrono::steady_clock::now());
       lk.lock();
-      auto next = q_.next();
-      if (next && *next <= std::chrono::steady_clock::now()) continue;
-      if (next)
-        cv_.wait_until(lk, st, *next, [] { return false; });
+      if (kicked_) continue;
+      auto kicked = [this] { return kicked_; };
+      if (auto next = q_.next())
+        cv_.wait_until(lk, st, *next, kicked);
       else
-        cv_.wait(lk, st, [] { return false; });
+        cv_.wait(lk, st, kicked);
     }
   }
 
   timer_queue q_;
   std::mutex m_;
+  bool kicked_ = false;  // under m_: an entry earlier than the one waited for was pushed
   std::condition_variable_any cv_;
   std::jthread thread_;  // last: started after the members it uses, joined before they go
 };
