@@ -1,0 +1,259 @@
+// quorum/live_view.hpp — watch an execution in a terminal, from its history.
+//
+//   quorum::history h;
+//   opts.observer = h.observer();
+//   quorum::live_view view(std::cerr, {.quorum = 2, .redraw = isatty(2) != 0});
+//   auto ex = quorum::start(opts, f1, f2, f3);
+//   while (!ex.wait_for(100ms)) view.update(h.snapshot(), clock.now());
+//   auto r = ex.get();
+//   h.finish(r);
+//   view.finish(h.snapshot());
+//
+// On a terminal (redraw = true) one frame is redrawn in place with ANSI escapes: a header with
+// the tally against the quorum and the time left, then one line per branch with a bar of its
+// attempts over the time to the deadline, a spinner while it runs, its state and attempt.
+// Otherwise (a pipe, a log file) it prints one plain line per event, and a summary at the end.
+// The view writes only to the stream it is given.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "history.hpp"
+
+namespace quorum {
+
+/// How a live_view draws.
+struct live_view_options {
+  std::size_t quorum = 0;      ///< K, for the tally ("2 of 3 needed"); 0 leaves it out
+  bool redraw = false;         ///< a terminal: redraw in place, with colours
+  std::size_t bar_width = 28;  ///< cells of the bar (terminal only)
+  /// The deadline when the timeline does not know it yet (it learns it at history::finish).
+  std::optional<std::chrono::steady_clock::time_point> deadline{};
+};
+
+/// Renders a history's timeline to a stream, either as a frame redrawn in place (a terminal) or
+/// as plain lines, one per event. Call update() from one thread (not thread-safe itself).
+class live_view {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  live_view(std::ostream& out, live_view_options o) : out_(&out), o_(std::move(o)) {}
+
+  /// Show the execution as of `now` (on the execution's clock).
+  void update(const timeline& t, time_point now) {
+    if (o_.redraw)
+      frame(t, now);
+    else
+      lines(t);
+    out_->flush();
+  }
+
+  /// The final frame (terminal) or the events not printed yet and a summary line.
+  void finish(const timeline& t) {
+    if (o_.redraw) {
+      frame(t, t.end);
+    } else {
+      lines(t);
+      *out_ << "done: " << detail::decision_text(t.decision);
+      const auto decider = detail::branch_name_of(t, t.decided_by);
+      if (!decider.empty()) *out_ << " by " << detail::printable(decider);
+      if (t.decided_at) *out_ << " at " << seconds(t.ms(*t.decided_at));
+      *out_ << "; " << t.successes() << " succeeded, " << t.failures() << " failed";
+      std::size_t late = 0;
+      for (const auto& b : t.branches) late += b.late ? 1 : 0;
+      if (late) *out_ << ", " << late << " late";
+      *out_ << '\n';
+    }
+    out_->flush();
+  }
+
+ private:
+  static std::string seconds(double ms) { return detail::fixed(ms / 1000, 3) + " s"; }
+
+  // Plain mode: one line per event not printed yet.
+  void lines(const timeline& t) {
+    for (; printed_ < t.events.size(); ++printed_) {
+      const auto& e = t.events[printed_];
+      std::string when = seconds(t.ms(e.at));
+      *out_ << '[' << std::string(when.size() < 9 ? 9 - when.size() : 0, ' ') << when << "] ";
+      const std::string name = e.branch_name.empty() && e.branch
+                                   ? "branch " + std::to_string(*e.branch)
+                                   : detail::printable(e.branch_name);
+      switch (e.kind) {
+        case event_kind::started: *out_ << name << ": started"; break;
+        case event_kind::retry_started: *out_ << name << ": retry, attempt " << e.attempt; break;
+        case event_kind::attempt_failed:
+          *out_ << name << ": attempt " << e.attempt << " failed, will retry";
+          break;
+        case event_kind::succeeded:
+          ++successes_;
+          *out_ << name << ": succeeded";
+          if (o_.quorum) *out_ << " (" << successes_ << " of " << o_.quorum << " needed)";
+          break;
+        case event_kind::failed: *out_ << name << ": failed"; break;
+        case event_kind::late:
+          *out_ << name << ": ended after the decision, "
+                << (e.status ? to_string(*e.status) : std::string_view("unknown"));
+          break;
+        case event_kind::decided:
+          *out_ << "decided: " << detail::decision_text(e.decision);
+          if (!name.empty()) *out_ << " by " << name;
+          break;
+        case event_kind::stop_requested: *out_ << "stop requested for the branches still running"; break;
+      }
+      if (!e.error.empty() && e.kind != event_kind::late) *out_ << ": " << detail::printable(e.error);
+      *out_ << '\n';
+    }
+  }
+
+  // Terminal mode: the whole frame, drawn over the previous one.
+  void frame(const timeline& t, time_point now) {
+    constexpr std::string_view reset = "\x1b[0m", bold = "\x1b[1m", dim = "\x1b[2m";
+    constexpr std::string_view green = "\x1b[32m", red = "\x1b[31m", grey = "\x1b[90m",
+                               yellow = "\x1b[33m", blue = "\x1b[34m", magenta = "\x1b[35m";
+    static constexpr std::string_view spinner[] = {"\xE2\xA0\x8B", "\xE2\xA0\x99", "\xE2\xA0\xB9",
+                                                   "\xE2\xA0\xB8", "\xE2\xA0\xBC", "\xE2\xA0\xB4",
+                                                   "\xE2\xA0\xA6", "\xE2\xA0\xA7", "\xE2\xA0\x87",
+                                                   "\xE2\xA0\x8F"};
+    constexpr std::size_t max_name = 16;  // code points of a name shown
+    ++frames_;
+    now = std::max(now, t.end);
+    const auto deadline = t.deadline ? t.deadline : o_.deadline;
+    const double now_ms = t.ms(now);
+    const double span_ms = std::max(deadline ? t.ms(*deadline) : now_ms, 1e-3);
+
+    std::string f;
+    if (drawn_lines_) f += "\x1b[" + std::to_string(drawn_lines_) + "A\r";
+    std::size_t lines = 0;
+    auto end_line = [&] {
+      f += "\x1b[K\n";  // clear what the previous frame left to the right
+      ++lines;
+    };
+
+    // Header: the tally against the quorum, and the time left or the decision.
+    std::size_t running = 0;
+    for (const auto& b : t.branches) running += b.ended() ? 0 : 1;
+    f += bold;
+    f += "quorum";
+    f += reset;
+    if (o_.quorum) f += " " + std::to_string(o_.quorum) + " of " + std::to_string(t.branches.size());
+    f += "  ";
+    f += green;
+    f += "\xE2\x9C\x94 " + std::to_string(t.successes());
+    f += reset;
+    f += "  ";
+    f += red;
+    f += "\xE2\x9C\x98 " + std::to_string(t.failures());
+    f += reset;
+    if (running) f += "  " + std::to_string(running) + " running";
+    f += "  ";
+    if (t.decision) {
+      f += magenta;
+      f += bold;
+      f += std::string(detail::decision_text(t.decision));
+      const auto decider = detail::branch_name_of(t, t.decided_by);
+      if (!decider.empty()) f += " by " + detail::printable(decider, max_name);
+      if (t.decided_at) f += " at " + detail::human_ms(t.ms(*t.decided_at));
+      f += reset;
+    } else if (deadline) {
+      const double left = t.ms(*deadline) - now_ms;
+      f += left > 0 ? "deadline in " + detail::human_ms(left) : std::string("deadline passed");
+    }
+    end_line();
+
+    // One line per branch.
+    std::size_t name_w = 4;
+    for (const auto& b : t.branches)
+      name_w = std::max(name_w, detail::code_points(detail::printable(b.name, max_name)));
+    for (std::size_t i = 0; i < t.branches.size(); ++i) {
+      const auto& b = t.branches[i];
+      const std::string name = detail::printable(b.name, max_name);  // no escapes reach the terminal
+      const std::size_t name_len = detail::code_points(name);
+      f += "  ";
+      f += t.decided_by == i ? std::string(bold) : std::string();
+      f += name;
+      f += reset;
+      f += std::string(name_w > name_len ? name_w - name_len : 0, ' ');
+      f += "  ";
+      // The bar: the time from the start to the deadline, one cell per slice.
+      for (std::size_t c = 0; c < o_.bar_width; ++c) {
+        const double c0 = span_ms * static_cast<double>(c) / static_cast<double>(o_.bar_width);
+        const double c1 = span_ms * static_cast<double>(c + 1) / static_cast<double>(o_.bar_width);
+        const quorum::span* hit = nullptr;  // the last attempt in the cell, else a wait
+        for (const auto& s : b.spans) {
+          const double s0 = t.ms(s.begin), s1 = s.end ? t.ms(*s.end) : now_ms;
+          if (s0 < c1 && s1 >= c0 && (!hit || s.kind == span_kind::attempt ||
+                                      hit->kind == span_kind::retry_wait))
+            hit = &s;
+        }
+        if (!hit) {  // the time still left before the deadline shows as a thin track
+          const bool ahead = c0 >= now_ms && !t.decision;
+          f += ahead ? std::string(dim) + "\xE2\x94\x80" + std::string(reset) : std::string(" ");
+          continue;
+        }
+        if (hit->kind == span_kind::retry_wait) {
+          f += std::string(grey) + "\xC2\xB7" + std::string(reset);
+          continue;
+        }
+        std::string_view colour = blue;
+        switch (hit->outcome) {
+          case span_outcome::succeeded: colour = green; break;
+          case span_outcome::failed:
+          case span_outcome::retried: colour = red; break;
+          case span_outcome::cancelled: colour = grey; break;
+          case span_outcome::late: colour = yellow; break;
+          case span_outcome::running: colour = blue; break;
+        }
+        f += std::string(colour) + "\xE2\x96\x88" + std::string(reset);
+      }
+      f += "  ";
+      // State, attempt and time.
+      std::string state;
+      std::string_view colour = blue;
+      if (b.running()) {
+        state = std::string(spinner[frames_ % 10]) + " running";
+      } else if (b.waiting()) {
+        state = "\xE2\x80\xA6 retrying";
+        colour = grey;
+      } else if (!b.status) {
+        state = "  pending";
+        colour = grey;
+      } else if (*b.status == branch_status::succeeded) {
+        state = b.late ? "\xE2\x9C\x94 late" : "\xE2\x9C\x94 succeeded";
+        colour = b.late ? yellow : green;
+      } else if (*b.status == branch_status::failed) {
+        state = b.late ? "\xE2\x9C\x98 late" : "\xE2\x9C\x98 failed";
+        colour = b.late ? yellow : red;
+      } else {
+        state = b.attempts ? "\xE2\x96\xA0 stopped" : "\xE2\x96\xA0 not started";
+        colour = grey;
+      }
+      f += std::string(colour) + state + std::string(reset);
+      const std::size_t state_len = detail::code_points(state);
+      f += std::string(state_len < 14 ? 14 - state_len : 0, ' ');
+      if (b.attempts) f += "attempt " + std::to_string(b.attempts);
+      if (!b.spans.empty()) {
+        const auto last = b.spans.back().end.value_or(now);
+        f += "  " + detail::human_ms(t.ms(last) - t.ms(b.spans.front().begin));
+      }
+      end_line();
+    }
+    drawn_lines_ = lines;
+    *out_ << f;
+  }
+
+  std::ostream* out_;
+  live_view_options o_;
+  std::size_t printed_ = 0;      // plain mode: events printed so far
+  std::size_t successes_ = 0;    // plain mode: successes printed so far
+  std::size_t drawn_lines_ = 0;  // terminal mode: lines of the previous frame
+  std::size_t frames_ = 0;
+};
+
+}  // namespace quorum

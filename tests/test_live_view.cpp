@@ -1,0 +1,144 @@
+// The live view: plain lines when not on a terminal, a frame redrawn in place on one, and no
+// terminal escapes smuggled in through branch names or errors.
+#include <doctest/doctest.h>
+
+#include <quorum/history.hpp>
+#include <quorum/live_view.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace std::chrono_literals;
+using kind = quorum::event_kind;
+
+namespace {
+
+const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+
+struct feeder {
+  quorum::history& h;
+  std::vector<std::string> names{"alpha", "beta", "gamma"};
+
+  void operator()(kind k, std::optional<std::size_t> branch, unsigned attempt, std::chrono::milliseconds at,
+                  std::optional<quorum::branch_status> status = std::nullopt,
+                  std::optional<quorum::decision> d = std::nullopt, std::string_view error = {}) {
+    quorum::event e{k,
+                    "exec",
+                    branch,
+                    branch ? std::string_view(names[*branch]) : std::string_view{},
+                    attempt,
+                    t0 + at,
+                    d,
+                    status,
+                    error.empty() ? nullptr : std::make_exception_ptr(std::runtime_error(std::string(error)))};
+    h.record(e);
+  }
+};
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+bool contains(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+
+}  // namespace
+
+TEST_CASE("off a terminal the live view prints one plain line per new event, then a summary") {
+  quorum::history h;
+  feeder f{h};
+  std::ostringstream out;
+  quorum::live_view view(out, {.quorum = 1});
+
+  f(kind::started, 0, 1, 0ms);
+  f(kind::started, 1, 1, 0ms);
+  f(kind::attempt_failed, 0, 1, 200ms, quorum::branch_status::failed, std::nullopt, "flaky");
+  view.update(h.snapshot(), t0 + 300ms);
+  auto first = lines_of(out.str());
+  REQUIRE(first.size() == 3);
+  CHECK(contains(first[0], "alpha: started"));
+  CHECK(contains(first[2], "alpha: attempt 1 failed, will retry: flaky"));
+  CHECK(contains(first[2], "0.200 s"));
+
+  view.update(h.snapshot(), t0 + 400ms);  // nothing new: nothing printed
+  CHECK(lines_of(out.str()).size() == 3);
+
+  f(kind::retry_started, 0, 2, 1200ms);
+  f(kind::succeeded, 0, 2, 2000ms, quorum::branch_status::succeeded);
+  f(kind::decided, 0, 0, 2000ms, std::nullopt, quorum::decision::quorum_met);
+  f(kind::stop_requested, std::nullopt, 0, 2000ms);
+  f(kind::late, 1, 1, 2100ms, quorum::branch_status::cancelled, std::nullopt, "quorum: branch stopped");
+  view.finish(h.snapshot());
+  auto all = lines_of(out.str());
+  REQUIRE(all.size() == 3 + 5 + 1);
+  CHECK(contains(all[3], "alpha: retry, attempt 2"));
+  CHECK(contains(all[4], "alpha: succeeded (1 of 1 needed)"));
+  CHECK(contains(all[5], "decided: quorum met by alpha"));
+  CHECK(contains(all[6], "stop requested"));
+  CHECK(contains(all[7], "beta: ended after the decision, cancelled"));
+  CHECK(all[8] == "done: quorum met by alpha at 2.000 s; 1 succeeded, 0 failed, 1 late");
+  CHECK_FALSE(contains(out.str(), "\x1b"));  // no escapes off a terminal
+}
+
+TEST_CASE("on a terminal the live view redraws one frame in place: tally, time left, a line per branch") {
+  quorum::history h;
+  feeder f{h};
+  std::ostringstream out;
+  quorum::live_view view(out, {.quorum = 2, .redraw = true, .bar_width = 20, .deadline = t0 + 10s});
+
+  f(kind::started, 0, 1, 0ms);
+  f(kind::started, 1, 1, 0ms);
+  f(kind::started, 2, 1, 0ms);
+  f(kind::failed, 1, 1, 500ms, quorum::branch_status::failed, std::nullopt, "down");
+  view.update(h.snapshot(), t0 + 2s);
+  const std::string frame1 = out.str();
+  CHECK_FALSE(contains(frame1, "\x1b[4A"));  // the first frame moves nothing
+  CHECK(std::count(frame1.begin(), frame1.end(), '\n') == 4);  // header + 3 branches
+  CHECK(contains(frame1, "2 of 3"));
+  CHECK(contains(frame1, "2 running"));
+  CHECK(contains(frame1, "deadline in 8.00 s"));
+  CHECK(contains(frame1, "running"));
+  CHECK(contains(frame1, "failed"));
+  CHECK(contains(frame1, "\x1b[31m"));  // the failure in red
+
+  f(kind::failed, 2, 1, 2500ms, quorum::branch_status::failed, std::nullopt, "down too");
+  f(kind::decided, 2, 0, 2500ms, std::nullopt, quorum::decision::unreachable);
+  f(kind::stop_requested, std::nullopt, 0, 2500ms);
+  f(kind::late, 0, 1, 2600ms, quorum::branch_status::cancelled, std::nullopt, "quorum: branch stopped");
+  view.update(h.snapshot(), t0 + 3s);
+  const std::string frame2 = out.str().substr(frame1.size());
+  CHECK(frame2.starts_with("\x1b[4A\r"));  // back to the top of the previous frame
+  CHECK(std::count(frame2.begin(), frame2.end(), '\n') == 4);
+  CHECK(contains(frame2, "quorum unreachable by gamma"));
+  CHECK_FALSE(contains(frame2, "deadline in"));
+  CHECK_FALSE(contains(frame2, "running"));
+  CHECK(contains(frame2, "stopped"));
+}
+
+TEST_CASE("branch names and errors cannot smuggle terminal escapes into the live view") {
+  for (bool redraw : {false, true}) {
+    CAPTURE(redraw);
+    quorum::history h;
+    feeder f{h, {"evil\x1b[2J\x1b]0;title\x07", "fine"}};
+    std::ostringstream out;
+    quorum::live_view view(out, {.quorum = 1, .redraw = redraw});
+    f(kind::started, 0, 1, 0ms);
+    f(kind::failed, 0, 1, 10ms, quorum::branch_status::failed, std::nullopt, "err\x1b[1;1H");
+    view.update(h.snapshot(), t0 + 20ms);
+    view.finish(h.snapshot());
+    const std::string s = out.str();
+    CHECK_FALSE(contains(s, "\x1b[2J"));
+    CHECK_FALSE(contains(s, "\x1b]0"));
+    CHECK_FALSE(contains(s, "\x1b[1;1H"));
+    CHECK_FALSE(contains(s, "\x07"));
+    CHECK(contains(s, "evil"));
+  }
+}
