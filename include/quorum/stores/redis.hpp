@@ -1,0 +1,783 @@
+// quorum/stores/redis.hpp — a store in Redis: many processes, one execution.
+//
+// Not included by <quorum/quorum.hpp>: include it yourself and link quorum::redis (hiredis).
+//
+//   quorum::redis_store store({.address = "redis://127.0.0.1:6379"});
+//   auto r = quorum::quorum_parallel(store, {.quorum = 2, .timeout = 5s}, f1, f2, f3);
+//
+// Every step that changes an execution is ONE Redis function call (FUNCTION LOAD, so it
+// survives restarts with the server's AOF/RDB, unlike the script cache): record adds the
+// branch to the execution's hash (once: a replay changes nothing), counts, decides with the
+// rule and sets the decision with SET NX; expire and cancel set it the same way. So several
+// processes can record into one execution and the decision is made exactly once, by the server.
+//
+// Keys (docs/redis.md): q:{<id>}:exec (hash: spec, counters, one field b<i> per recorded
+// branch), q:{<id>}:decision (string), q:{<id>}:wake (list). The braces are a Redis Cluster
+// hash tag: one execution lives on one slot. Braces and '%' in ids are %-escaped.
+//
+// Connections come from a small pool owned by the store (one per thread that is inside a call
+// at the same time), so every member function may be called from many threads at once. A call
+// whose connection breaks reconnects with backoff and resends: every request carries a token,
+// so a resend after a lost reply is answered exactly like the original (recorded once, and
+// decided_now still true if it decided). When the server stays unreachable longer than
+// redis_options::reconnect_for, the call throws quorum::redis_error.
+#pragma once
+
+#include <hiredis/hiredis.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "../errors.hpp"
+#include "../result.hpp"
+#include "../store.hpp"
+
+namespace quorum {
+
+/// Redis could not be used: the server stayed unreachable past the time allowed, refused the
+/// library (it needs Redis 7), rejected the credentials, or has no execution with that id.
+class redis_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// How redis_store reaches its server.
+struct redis_options {
+  /// "redis://host:port" (port 6379 if left out, "[::1]" for IPv6) or "unix://path"
+  /// ("unix:///run/redis.sock").
+  std::string address = "redis://127.0.0.1:6379";
+  /// Credentials sent with AUTH on every new connection (none when password is empty).
+  std::string username{};
+  std::string password{};
+  /// How long an execution's keys live after open() and again after its decision; 0 keeps them
+  /// until deleted. Old executions clean themselves up this way.
+  std::chrono::milliseconds ttl = std::chrono::hours(24);
+  /// Limit for establishing one connection.
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds(1);
+  /// Limit for one reply; a command that times out counts as a lost connection (and is resent).
+  std::chrono::milliseconds command_timeout = std::chrono::seconds(5);
+  /// How long a call keeps reconnecting and resending before it throws redis_error.
+  std::chrono::milliseconds reconnect_for = std::chrono::seconds(10);
+  /// close() deletes the execution's keys. Off by default: the record stays (for ttl) so that a
+  /// coordinator which restarts can read the decision back.
+  bool delete_on_close = false;
+};
+
+namespace detail::redis {
+
+// The server-side half of the store, loaded with FUNCTION LOAD REPLACE. The library's name
+// carries a version: a change to what the functions do gets a new name, so clients of
+// different versions never run each other's code.
+//
+// KEYS[1] the hash: id, n, thr, total, ttl, tok (the opener's token), ok, fail, yes, no
+//         (counts and vote totals, late ones included), w<i> (votes of branch i, when weighted),
+//         b<i> = <s|f><late 0|1>:<token> (branch i's record), by (the deciding branch),
+//         fin (token of the expire/cancel that decided), ok_at, fail_at (counts at the decision).
+// KEYS[2] the decision, set once with SET NX.
+// KEYS[3] the wake list: one element pushed at the decision; waiters rotate it with BLMOVE,
+//         so every waiter wakes and the element stays for those that come later.
+// Replies of record/finish: {successes, failures, decision or '', decided_by or -1,
+//                            decided_now, recorded_now, late}.
+// Lua numbers are doubles: open() rejects vote totals above 2^53, so every count is exact.
+inline constexpr std::string_view library = R"lua(#!lua name=quorum1
+
+local function int(x) return string.format('%d', x) end
+
+-- The branch index as sent: canonical decimal below n, or nil.
+local function branch_index(s, n)
+  local i = (s == '0' and 0) or (string.match(s, '^[1-9]%d*$') and tonumber(s))
+  if i and i < n then return i end
+  return nil
+end
+
+-- After SET NX of the decision: wake the waiters, keep the three keys for ttl ms.
+local function announce(keys, d, ttl)
+  redis.call('RPUSH', keys[3], d)
+  if ttl > 0 then
+    for k = 1, 3 do redis.call('PEXPIRE', keys[k], ttl) end
+  end
+end
+
+local function noexec() return redis.error_reply('QUORUM_NOEXEC no such execution') end
+
+-- ARGV: id, n, threshold, total, ttl, token, votes of each branch (only when weighted)
+local function open(keys, args)
+  local held = redis.call('HGET', keys[1], 'tok')
+  if held then
+    if held == args[6] then return 'OK' end -- our own open, resent after a lost reply
+    return redis.error_reply('QUORUM_DUPLICATE the execution id is held')
+  end
+  redis.call('DEL', keys[2], keys[3]) -- leftovers of an expired execution with this id
+  redis.call('HSET', keys[1], 'id', args[1], 'n', args[2], 'thr', args[3], 'total', args[4],
+             'ttl', args[5], 'tok', args[6], 'ok', '0', 'fail', '0', 'yes', '0', 'no', '0')
+  local f = {}
+  for k = 7, #args do
+    f[#f + 1] = 'w' .. int(k - 7)
+    f[#f + 1] = args[k]
+    if #f >= 1000 then
+      redis.call('HSET', keys[1], unpack(f))
+      f = {}
+    end
+  end
+  if #f > 0 then redis.call('HSET', keys[1], unpack(f)) end
+  local ttl = tonumber(args[5])
+  if ttl > 0 then redis.call('PEXPIRE', keys[1], ttl) end
+  return 'OK'
+end
+
+-- ARGV: branch index, 's' | 'f', token
+local function record(keys, args)
+  local b = args[1]
+  local e = redis.call('HMGET', keys[1], 'n', 'thr', 'total', 'ttl', 'ok', 'fail', 'yes', 'no',
+                       'by', 'w' .. b, 'b' .. b)
+  if not e[1] then return noexec() end
+  local i = branch_index(b, tonumber(e[1]))
+  local o = args[2]
+  if not i or (o ~= 's' and o ~= 'f') then
+    return redis.error_reply('QUORUM_ARG bad branch index or outcome')
+  end
+  local dec = redis.call('GET', keys[2])
+  local by = e[9]
+  local ok, fail = tonumber(e[5]), tonumber(e[6])
+  local prev = e[11]
+  if prev then
+    -- Recorded before: by this very request (a resend after a lost reply: answer as then),
+    -- or by another one (a replay: counts nothing, decides nothing).
+    local mine = string.sub(prev, 4) == args[3]
+    return {ok, fail, dec or '', by and tonumber(by) or -1, (mine and by == b) and 1 or 0,
+            mine and 1 or 0, string.sub(prev, 2, 2) == '1' and 1 or 0}
+  end
+  local late = dec and 1 or 0
+  local w = tonumber(e[10]) or 1
+  local yes, no = tonumber(e[7]), tonumber(e[8])
+  if o == 's' then
+    ok, yes = ok + 1, yes + w
+  else
+    fail, no = fail + 1, no + w
+  end
+  local f = {'b' .. b, o .. late .. ':' .. args[3], 'ok', int(ok), 'fail', int(fail),
+             'yes', int(yes), 'no', int(no)}
+  local dnow = 0
+  if not dec then
+    local thr = tonumber(e[2])
+    local d = false
+    if o == 's' then
+      if yes >= thr then d = 'quorum_met' end
+    elseif tonumber(e[3]) - no < thr then
+      d = 'unreachable'
+    end
+    if d and redis.call('SET', keys[2], d, 'NX') then
+      dec, by, dnow = d, b, 1
+      f[#f + 1] = 'by'; f[#f + 1] = b
+      f[#f + 1] = 'ok_at'; f[#f + 1] = int(ok)
+      f[#f + 1] = 'fail_at'; f[#f + 1] = int(fail)
+    end
+  end
+  redis.call('HSET', keys[1], unpack(f))
+  if dnow == 1 then announce(keys, dec, tonumber(e[4])) end
+  return {ok, fail, dec or '', by and tonumber(by) or -1, dnow, 1, late}
+end
+
+-- ARGV: 'timed_out' | 'cancelled', token
+local function finish(keys, args)
+  local e = redis.call('HMGET', keys[1], 'n', 'ok', 'fail', 'by', 'fin', 'ttl')
+  if not e[1] then return noexec() end
+  local d = args[1]
+  if d ~= 'timed_out' and d ~= 'cancelled' then
+    return redis.error_reply('QUORUM_ARG bad decision')
+  end
+  local dec = redis.call('GET', keys[2])
+  local dnow = 0
+  if dec then
+    if e[5] == args[2] then dnow = 1 end -- our own finish, resent after a lost reply
+  elseif redis.call('SET', keys[2], d, 'NX') then
+    dec, dnow = d, 1
+    redis.call('HSET', keys[1], 'fin', args[2], 'ok_at', e[2], 'fail_at', e[3])
+    announce(keys, d, tonumber(e[6]))
+  end
+  return {tonumber(e[2]), tonumber(e[3]), dec or '', e[4] and tonumber(e[4]) or -1, dnow, 0, 0}
+end
+
+local function snapshot(keys, args)
+  local h = redis.call('HGETALL', keys[1])
+  if #h == 0 then return noexec() end
+  return {h, redis.call('GET', keys[2]) or ''}
+end
+
+redis.register_function('quorum1_open', open)
+redis.register_function('quorum1_record', record)
+redis.register_function('quorum1_finish', finish)
+redis.register_function{function_name = 'quorum1_snapshot', callback = snapshot,
+                        flags = {'no-writes'}}
+)lua";
+
+struct reply_free {
+  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using reply = std::unique_ptr<redisReply, reply_free>;
+
+struct context_free {
+  void operator()(redisContext* c) const noexcept { redisFree(c); }
+};
+using context = std::unique_ptr<redisContext, context_free>;
+
+inline timeval to_timeval(std::chrono::microseconds d) noexcept {
+  if (d.count() < 0) d = {};
+  timeval tv{};
+  tv.tv_sec = static_cast<decltype(tv.tv_sec)>(d.count() / 1'000'000);
+  tv.tv_usec = static_cast<decltype(tv.tv_usec)>(d.count() % 1'000'000);
+  return tv;
+}
+
+// Where the server is: a unix socket path, or host and port.
+struct endpoint {
+  std::string path;
+  std::string host;
+  int port = 6379;
+};
+
+inline endpoint parse_address(const std::string& a) {
+  auto bad = [&](const char* why) {
+    return invalid_options("quorum::redis_options.address = \"" + a + "\": " + why +
+                           " (expected redis://host:port or unix://path)");
+  };
+  endpoint ep;
+  std::string_view s(a);
+  if (s.starts_with("unix://")) {
+    ep.path = s.substr(7);
+    if (ep.path.empty()) throw bad("no socket path");
+    return ep;
+  }
+  if (!s.starts_with("redis://")) throw bad("unknown scheme");
+  s.remove_prefix(8);
+  if (auto slash = s.find('/'); slash != s.npos) s = s.substr(0, slash);  // "redis://h:p/"
+  std::string_view port;
+  if (s.starts_with("[")) {  // [IPv6]:port
+    auto close = s.find(']');
+    if (close == s.npos) throw bad("unclosed '['");
+    ep.host = s.substr(1, close - 1);
+    auto rest = s.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') throw bad("junk after ']'");
+      port = rest.substr(1);
+    }
+  } else if (auto colon = s.rfind(':'); colon != s.npos) {
+    ep.host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  } else {
+    ep.host = s;
+  }
+  if (ep.host.empty()) throw bad("no host");
+  if (!port.empty()) {
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), ep.port);
+    if (ec != std::errc{} || p != port.data() + port.size() || ep.port <= 0 || ep.port > 65535)
+      throw bad("bad port");
+  }
+  return ep;
+}
+
+// An id becomes the hash tag between braces: '{', '}' and '%' are %-escaped (so the first '}'
+// in a key always closes the tag, and two ids never share keys); everything else is kept as
+// is (keys are binary-safe).
+inline std::string escape_id(std::string_view id) {
+  std::string out;
+  out.reserve(id.size() + 8);
+  for (char c : id) {
+    switch (c) {
+      case '{': out += "%7B"; break;
+      case '}': out += "%7D"; break;
+      case '%': out += "%25"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+inline bool starts_with(const redisReply* r, std::string_view prefix) noexcept {
+  return r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with(prefix);
+}
+
+// Errors that mean "try again shortly on the same server".
+inline bool transient(const redisReply* r) noexcept {
+  for (std::string_view p : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN"})
+    if (starts_with(r, p)) return true;
+  return false;
+}
+
+inline std::optional<decision> parse_decision(std::string_view s) noexcept {
+  for (auto d : {decision::quorum_met, decision::unreachable, decision::timed_out, decision::cancelled})
+    if (s == to_string(d)) return d;
+  return std::nullopt;
+}
+
+inline std::string_view text(const redisReply* r) noexcept {
+  return (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+          r->type == REDIS_REPLY_ERROR)
+             ? std::string_view(r->str, r->len)
+             : std::string_view{};
+}
+
+}  // namespace detail::redis
+
+/// The store for executions shared by many processes: every step is one atomic Redis function
+/// call. Thread-safe. See the top of this header, and docs/redis.md.
+class redis_store {
+ public:
+  /// The keys of one execution, fixed at open()/attach().
+  struct execution_keys {
+    std::string id;
+    std::size_t branches = 0;
+    std::string exec, decision, wake;
+  };
+  /// Cheap to copy; valid as long as the store lives.
+  using handle = std::shared_ptr<const execution_keys>;
+
+  /// Longest execution id accepted, in bytes.
+  static constexpr std::size_t max_id_size = 1024;
+
+  /// No connection is made yet: the first call connects (so the server may start later).
+  /// Throws invalid_options for an address it cannot parse.
+  explicit redis_store(redis_options o = {})
+      : opt_(std::move(o)), ep_(detail::redis::parse_address(opt_.address)) {
+    std::random_device rd;
+    std::uint64_t r = (std::uint64_t{rd()} << 32) ^ rd();
+    auto* end = std::to_chars(token_prefix_.data(), token_prefix_.data() + 16, r, 16).ptr;
+    token_prefix_len_ = static_cast<std::size_t>(end - token_prefix_.data());
+  }
+  redis_store(const redis_store&) = delete;
+  redis_store& operator=(const redis_store&) = delete;
+
+  /// The address the store talks to.
+  [[nodiscard]] const std::string& address() const noexcept { return opt_.address; }
+
+  /// The keys an execution id maps to. Throws invalid_options for an empty or too long id.
+  [[nodiscard]] static execution_keys keys_for(std::string_view id) {
+    if (id.empty()) throw invalid_options("quorum::options.execution_id is empty");
+    if (id.size() > max_id_size)
+      throw invalid_options("quorum::options.execution_id is " + std::to_string(id.size()) +
+                            " bytes long; redis_store accepts at most " +
+                            std::to_string(max_id_size));
+    std::string tag = "q:{" + detail::redis::escape_id(id) + "}:";
+    return execution_keys{std::string(id), 0, tag + "exec", tag + "decision", tag + "wake"};
+  }
+
+  /// Create the execution's record in Redis. Throws duplicate_execution_id when the server
+  /// still holds an execution with this id (even one another process opened).
+  [[nodiscard]] handle open(const execution_spec& spec) {
+    auto k = keys_for(spec.id);
+    k.branches = spec.branches;
+    if (spec.branches == 0) throw invalid_options("quorum::redis_store: no branches");
+    if (!spec.rule.votes.empty() && spec.rule.votes.size() != spec.branches)
+      throw invalid_options("quorum::redis_store: " + std::to_string(spec.rule.votes.size()) +
+                            " weights for " + std::to_string(spec.branches) + " branches");
+    constexpr std::uint64_t exact = std::uint64_t{1} << 53;  // Lua numbers are doubles
+    if (spec.rule.total > exact || spec.rule.threshold > exact)
+      throw invalid_options("quorum::redis_store: vote totals above 2^53 are not supported");
+
+    std::vector<std::string> owned{std::to_string(spec.branches),
+                                   std::to_string(spec.rule.threshold),
+                                   std::to_string(spec.rule.total),
+                                   std::to_string(opt_.ttl.count()), new_token()};
+    for (auto v : spec.rule.votes) owned.push_back(std::to_string(v));
+    std::vector<std::string_view> argv{"FCALL", "quorum1_open", "3", k.exec, k.decision, k.wake, k.id};
+    for (const auto& s : owned) argv.push_back(s);
+    auto r = command(argv);
+    if (detail::redis::starts_with(r.get(), "QUORUM_DUPLICATE"))
+      throw duplicate_execution_id("quorum::options.execution_id = \"" + k.id +
+                                   "\" is already held by the redis_store at " + opt_.address);
+    check(r.get(), "open");
+    return std::make_shared<const execution_keys>(std::move(k));
+  }
+
+  /// A handle to an execution another process opened (a worker recording into it, or a
+  /// coordinator that restarted). Throws redis_error when the server holds no such execution.
+  [[nodiscard]] handle attach(std::string_view id) {
+    auto k = keys_for(id);
+    std::array<std::string_view, 3> argv{"HGET", k.exec, "n"};
+    auto r = command(argv);
+    check(r.get(), "attach");
+    std::size_t n = 0;
+    auto s = detail::redis::text(r.get());
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (r->type != REDIS_REPLY_STRING || ec != std::errc{} || p != s.data() + s.size())
+      throw redis_error("quorum::redis_store::attach: no execution \"" + k.id + "\" at " +
+                        opt_.address);
+    k.branches = n;
+    return std::make_shared<const execution_keys>(std::move(k));
+  }
+
+  /// Record branch i's outcome, count, and decide if the rule now holds: one server-side step.
+  tally record(const handle& h, std::size_t branch, outcome o) {
+    auto tok = new_token();
+    return record(h, branch, o, tok);
+  }
+
+  /// The same with a request id of yours: sending it again (say, from a worker that restarted
+  /// and does not know whether its first send arrived) returns what the first send returned.
+  /// Request ids must be unique per execution and branch among different requests.
+  tally record(const handle& h, std::size_t branch, outcome o, std::string_view request_id) {
+    char idx[24];
+    auto* end = std::to_chars(idx, idx + sizeof idx, branch).ptr;
+    std::array<std::string_view, 9> argv{
+        "FCALL", "quorum1_record", "3", h->exec, h->decision, h->wake,
+        std::string_view(idx, static_cast<std::size_t>(end - idx)),
+        o == outcome::success ? "s" : "f", request_id};
+    return to_tally(command(argv), "record");
+  }
+
+  /// The deadline: decide timed_out unless decided.
+  tally expire(const handle& h) { return finish(h, decision::timed_out); }
+  /// Decide cancelled unless decided.
+  tally cancel(const handle& h) { return finish(h, decision::cancelled); }
+
+  /// A consistent copy of the record (one read-only function call).
+  [[nodiscard]] execution_record snapshot(const handle& h) {
+    std::array<std::string_view, 6> argv{"FCALL_RO", "quorum1_snapshot", "3",
+                                         h->exec, h->decision, h->wake};
+    auto r = command(argv);
+    check(r.get(), "snapshot");
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_ARRAY)
+      throw redis_error("quorum::redis_store::snapshot: unexpected reply");
+    execution_record rec;
+    rec.id = h->id;
+    rec.decision = detail::redis::parse_decision(detail::redis::text(r->element[1]));
+    const redisReply* kv = r->element[0];
+    std::size_t n = h->branches;
+    for (std::size_t j = 0; j + 1 < kv->elements; j += 2) {
+      auto f = detail::redis::text(kv->element[j]);
+      if (f == "n") n = number(detail::redis::text(kv->element[j + 1]));
+    }
+    rec.branches.resize(n);
+    for (std::size_t j = 0; j + 1 < kv->elements; j += 2) {
+      auto f = detail::redis::text(kv->element[j]);
+      auto v = detail::redis::text(kv->element[j + 1]);
+      if (f == "by")
+        rec.decided_by = number(v);
+      else if (f == "ok_at")
+        rec.successes_at_decision = number(v);
+      else if (f == "fail_at")
+        rec.failures_at_decision = number(v);
+      else if (f.size() > 1 && f[0] == 'b' && v.size() >= 2) {
+        auto i = number(f.substr(1));
+        if (i < n) {
+          rec.branches[i].outcome = v[0] == 's' ? outcome::success : outcome::failure;
+          rec.branches[i].late = v[1] == '1';
+        }
+      }
+    }
+    return rec;
+  }
+
+  /// The execution is over. Keeps the record (for ttl) unless redis_options::delete_on_close.
+  void close(const handle& h) {
+    if (!opt_.delete_on_close) return;
+    std::array<std::string_view, 4> argv{"DEL", h->exec, h->decision, h->wake};
+    check(command(argv).get(), "close");
+  }
+
+  /// Block until the execution is decided (by any process) or until `deadline`; returns the
+  /// decision, or nothing at the deadline. No polling: it sleeps in BLMOVE on the wake list,
+  /// and reads the decision again after every wake-up or reconnect. Throws redis_error when
+  /// the server stays unreachable until the deadline.
+  std::optional<decision> wait_until(const handle& h, std::chrono::steady_clock::time_point deadline) {
+    using namespace std::chrono;
+    for (;;) {
+      std::array<std::string_view, 2> get{"GET", h->decision};
+      auto r = command(get, deadline);
+      check(r.get(), "wait");
+      if (auto d = detail::redis::parse_decision(detail::redis::text(r.get()))) return d;
+      auto left = deadline - clock::now();
+      if (left <= clock::duration::zero()) return std::nullopt;
+      // BLMOVE's timeout is in seconds, 0 meaning forever: round up to a whole millisecond.
+      auto ms = std::max<std::int64_t>(1, ceil<milliseconds>(left).count());
+      char secs[32];
+      int len = std::snprintf(secs, sizeof secs, "%lld.%03lld", static_cast<long long>(ms / 1000),
+                              static_cast<long long>(ms % 1000));
+      std::array<std::string_view, 6> blmove{"BLMOVE", h->wake, h->wake, "RIGHT", "LEFT",
+                                             std::string_view(secs, static_cast<std::size_t>(len))};
+      check(command(blmove, deadline, milliseconds(ms)).get(), "wait");
+    }
+  }
+
+  /// wait_until(now + d).
+  template <class Rep, class Period>
+  std::optional<decision> wait_for(const handle& h, std::chrono::duration<Rep, Period> d) {
+    return wait_until(h, std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
+  }
+
+  /// One PING round trip (a health check, and the floor the record round trip is measured
+  /// against).
+  void ping() {
+    std::array<std::string_view, 1> argv{"PING"};
+    check(command(argv).get(), "ping");
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  tally finish(const handle& h, decision d) {
+    auto tok = new_token();
+    std::array<std::string_view, 8> argv{"FCALL", "quorum1_finish", "3", h->exec, h->decision,
+                                         h->wake, to_string(d), tok};
+    return to_tally(command(argv), d == decision::timed_out ? "expire" : "cancel");
+  }
+
+  // A token unique to one request: the store's random prefix and a counter.
+  std::string new_token() {
+    // relaxed: only uniqueness matters, nothing is published through the counter.
+    auto c = counter_.fetch_add(1, std::memory_order_relaxed);
+    std::string t(token_prefix_.data(), token_prefix_len_);
+    char buf[20];
+    auto* end = std::to_chars(buf, buf + sizeof buf, c, 16).ptr;
+    t += ':';
+    t.append(buf, end);
+    return t;
+  }
+
+  static std::size_t number(std::string_view s) noexcept {
+    std::size_t v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+  }
+
+  void check(const redisReply* r, const char* what) const {
+    if (r->type != REDIS_REPLY_ERROR) return;
+    auto msg = detail::redis::text(r);
+    if (msg.starts_with("QUORUM_NOEXEC"))
+      throw redis_error(std::string("quorum::redis_store::") + what +
+                        ": the execution is not held by the server at " + opt_.address +
+                        " (expired, deleted, or never opened)");
+    throw redis_error(std::string("quorum::redis_store::") + what + ": " + opt_.address +
+                      " answered: " + std::string(msg));
+  }
+
+  tally to_tally(detail::redis::reply r, const char* what) const {
+    check(r.get(), what);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7)
+      throw redis_error(std::string("quorum::redis_store::") + what + ": unexpected reply");
+    auto num = [&](std::size_t k) { return r->element[k]->integer; };
+    tally t;
+    t.successes = static_cast<std::size_t>(num(0));
+    t.failures = static_cast<std::size_t>(num(1));
+    t.decision = detail::redis::parse_decision(detail::redis::text(r->element[2]));
+    if (num(3) >= 0) t.decided_by = static_cast<std::size_t>(num(3));
+    t.decided_now = num(4) != 0;
+    t.recorded_now = num(5) != 0;
+    t.late = num(6) != 0;
+    return t;
+  }
+
+  // ---- connections ---------------------------------------------------------------------
+
+  // A connection taken from the pool for one call; given back when the call ends normally,
+  // dropped when it broke (a broken hiredis context cannot be reused).
+  detail::redis::context take() {
+    std::lock_guard lk(pool_m_);
+    if (pool_.empty()) return nullptr;
+    auto c = std::move(pool_.back());
+    pool_.pop_back();
+    return c;
+  }
+  void give_back(detail::redis::context c) {
+    std::lock_guard lk(pool_m_);
+    pool_.push_back(std::move(c));
+  }
+
+  // Connect, authenticate, and load the function library once per store (again after the
+  // server reported it missing). Returns null with `err` set when the server cannot be reached.
+  detail::redis::context connect(std::string& err) {
+    using namespace detail::redis;
+    auto tv = to_timeval(opt_.connect_timeout);
+    redisContext* raw = ep_.path.empty() ? redisConnectWithTimeout(ep_.host.c_str(), ep_.port, tv)
+                                         : redisConnectUnixWithTimeout(ep_.path.c_str(), tv);
+    if (!raw) {
+      err = "cannot allocate a connection";
+      return nullptr;
+    }
+    context c(raw);
+    if (c->err) {
+      err = c->errstr;
+      return nullptr;
+    }
+    if (redisSetTimeout(c.get(), to_timeval(opt_.command_timeout)) != REDIS_OK) {
+      err = c->errstr;
+      return nullptr;
+    }
+    if (ep_.path.empty()) redisEnableKeepAlive(c.get());
+    if (!opt_.password.empty()) {
+      std::vector<std::string_view> a{"AUTH"};
+      if (!opt_.username.empty()) a.push_back(opt_.username);
+      a.push_back(opt_.password);
+      auto r = send(c.get(), a);
+      if (!r) {
+        err = c->errstr;
+        return nullptr;
+      }
+      if (r->type == REDIS_REPLY_ERROR)
+        throw redis_error("quorum::redis_store: " + opt_.address +
+                          " refused the credentials: " + std::string(text(r.get())));
+    }
+    // acquire: pairs with the release below, so a thread that sees true knows a load finished.
+    if (!loaded_.load(std::memory_order_acquire)) {
+      if (!load_library(c.get(), err)) return nullptr;
+    }
+    return c;
+  }
+
+  bool load_library(redisContext* c, std::string& err) {
+    std::array<std::string_view, 4> a{"FUNCTION", "LOAD", "REPLACE", detail::redis::library};
+    auto r = send(c, a);
+    if (!r) {
+      err = c->errstr;
+      return false;
+    }
+    if (r->type == REDIS_REPLY_ERROR)
+      throw redis_error("quorum::redis_store needs Redis 7 or later with Lua functions; " +
+                        opt_.address + " answered FUNCTION LOAD with: " +
+                        std::string(detail::redis::text(r.get())));
+    loaded_.store(true, std::memory_order_release);
+    return true;
+  }
+
+  // One request and its reply. The request is written here with send(MSG_NOSIGNAL) rather
+  // than by hiredis (which uses write()): a server that went away must not raise SIGPIPE in
+  // the caller's process, and a library may not change how the process handles signals.
+  // Returns null when the connection broke (c->errstr says why); the context is then unusable.
+  static detail::redis::reply send(redisContext* c, std::span<const std::string_view> argv) {
+    constexpr std::size_t small = 16;
+    std::array<const char*, small> p{};
+    std::array<std::size_t, small> n{};
+    std::vector<const char*> pv;
+    std::vector<std::size_t> nv;
+    const char** ps = p.data();
+    std::size_t* ns = n.data();
+    if (argv.size() > small) {
+      pv.resize(argv.size());
+      nv.resize(argv.size());
+      ps = pv.data();
+      ns = nv.data();
+    }
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+      ps[i] = argv[i].data();
+      ns[i] = argv[i].size();
+    }
+    char* cmd = nullptr;
+    int len = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), ps, ns);
+    if (len < 0) {
+      broken(c, "cannot format the command");
+      return nullptr;
+    }
+    std::unique_ptr<char, void (*)(char*)> owned(cmd, redisFreeCommand);
+    for (std::size_t done = 0; done < static_cast<std::size_t>(len);) {
+      auto w = ::send(c->fd, cmd + done, static_cast<std::size_t>(len) - done, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        broken(c, w < 0 ? std::strerror(errno) : "connection closed");
+        return nullptr;
+      }
+      done += static_cast<std::size_t>(w);
+    }
+    void* r = nullptr;
+    if (redisGetReply(c, &r) != REDIS_OK) return nullptr;
+    return detail::redis::reply(static_cast<redisReply*>(r));
+  }
+
+  static void broken(redisContext* c, const char* why) noexcept {
+    c->err = REDIS_ERR_IO;
+    std::snprintf(c->errstr, sizeof c->errstr, "%s", why);
+  }
+
+  // Send one command, reconnecting and resending while the server is unreachable or busy
+  // loading (every command the store sends may be sent twice: see the tokens above). Gives up
+  // with redis_error at `give_up`, or reconnect_for after the first failure when none is
+  // given. `block` is how long the server may legitimately hold the reply (BLMOVE).
+  detail::redis::reply command(std::span<const std::string_view> argv,
+                               std::optional<clock::time_point> give_up = std::nullopt,
+                               std::chrono::milliseconds block = std::chrono::milliseconds(0)) {
+    using namespace std::chrono;
+    std::string err;
+    std::string patience = "until the caller's deadline";
+    auto backoff = milliseconds(1);
+    bool reloaded = false;
+    for (;;) {
+      auto c = take();
+      if (!c) c = connect(err);
+      if (c) {
+        if (block.count() > 0) redisSetTimeout(c.get(), detail::redis::to_timeval(block + opt_.command_timeout));
+        auto r = send(c.get(), argv);
+        if (r && block.count() > 0 &&
+            redisSetTimeout(c.get(), detail::redis::to_timeval(opt_.command_timeout)) != REDIS_OK)
+          c.reset();
+        if (!r) {
+          err = c->errstr[0] ? c->errstr : "connection lost";
+          c.reset();
+        } else if (detail::redis::starts_with(r.get(), "ERR Function not found") && !reloaded) {
+          // The server lost the library (restarted without persistence, or a new node).
+          reloaded = true;
+          if (load_library(c.get(), err)) {
+            give_back(std::move(c));
+            continue;
+          }
+          c.reset();
+        } else if (detail::redis::transient(r.get())) {
+          err = std::string(detail::redis::text(r.get()));
+          give_back(std::move(c));
+        } else {
+          if (c) give_back(std::move(c));
+          return r;
+        }
+      }
+      auto now = clock::now();
+      if (!give_up) {
+        give_up = now + opt_.reconnect_for;
+        patience = "for " + std::to_string(opt_.reconnect_for.count()) + " ms";
+      }
+      if (now >= *give_up)
+        throw redis_error("quorum::redis_store: no usable answer from " + opt_.address + " " +
+                          patience + "; last error: " + err);
+      // Back off (not a synchronisation: the server is away): a random pause in
+      // [backoff/2, backoff], backoff doubling up to 250 ms, so that many clients do not
+      // reconnect in lockstep.
+      thread_local std::minstd_rand rng{std::random_device{}()};
+      auto half = duration_cast<microseconds>(backoff) / 2;
+      auto pause = half + microseconds(rng() % static_cast<std::uint64_t>(half.count() + 1));
+      std::this_thread::sleep_for(std::min<clock::duration>(pause, *give_up - now));
+      backoff = std::min(backoff * 2, milliseconds(250));
+    }
+  }
+
+  redis_options opt_;
+  detail::redis::endpoint ep_;
+  std::array<char, 16> token_prefix_{};
+  std::size_t token_prefix_len_ = 0;
+  std::atomic<std::uint64_t> counter_{0};
+  std::atomic<bool> loaded_{false};  // the function library was loaded by this store
+  std::mutex pool_m_;
+  std::vector<detail::redis::context> pool_;  // idle connections
+};
+
+static_assert(store<redis_store>);
+
+}  // namespace quorum
