@@ -1,0 +1,736 @@
+// tests/test_redis_store.cpp — redis_store against a real redis-server (CTest label "redis").
+//
+// Every test case starts its own server on a unix socket in a temporary directory (AOF with
+// fsync on every write, no RDB snapshots) and stops it at the end: nothing depends on a server
+// already running. The worker processes are tests/redis_store_worker.cpp.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <quorum/quorum.hpp>
+#include <quorum/stores/redis.hpp>
+
+#include <atomic>
+#include <barrier>
+#include <condition_variable>
+#include <cstdio>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis_server.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+using quorum::decision;
+using quorum::outcome;
+
+quorum::execution_spec spec(std::string id, std::size_t n, const quorum::policy& p) {
+  return quorum::execution_spec{std::move(id), n, p.resolve(n)};
+}
+
+quorum::redis_options at(const quorum_test::redis_server& s) {
+  quorum::redis_options o;
+  o.address = s.address();
+  return o;
+}
+
+// A plain hiredis connection for what the store does not offer: killing clients, reading keys.
+class admin {
+ public:
+  explicit admin(const std::string& socket) : c_(redisConnectUnix(socket.c_str())) {
+    REQUIRE(c_ != nullptr);
+    REQUIRE(c_->err == 0);
+  }
+  admin(const admin&) = delete;
+  admin& operator=(const admin&) = delete;
+  ~admin() { redisFree(c_); }
+
+  // The reply as text: strings as they are, integers in decimal, nil as "(nil)", arrays as
+  // their elements joined by '\n'.
+  std::string operator()(const std::vector<std::string>& args) {
+    std::vector<const char*> p;
+    std::vector<std::size_t> n;
+    for (const auto& a : args) {
+      p.push_back(a.data());
+      n.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c_, static_cast<int>(args.size()), p.data(), n.data()));
+    REQUIRE(r != nullptr);
+    std::string out = text(r);
+    freeReplyObject(r);
+    return out;
+  }
+
+ private:
+  static std::string text(const redisReply* r) {
+    switch (r->type) {
+      case REDIS_REPLY_INTEGER: return std::to_string(r->integer);
+      case REDIS_REPLY_NIL: return "(nil)";
+      case REDIS_REPLY_ARRAY: {
+        std::string s;
+        for (std::size_t i = 0; i < r->elements; ++i) s += (i ? "\n" : "") + text(r->element[i]);
+        return s;
+      }
+      default: return std::string(r->str, r->len);
+    }
+  }
+  redisContext* c_;
+};
+
+void check_same(const quorum::tally& got, const quorum::tally& want) {
+  CHECK(got.successes == want.successes);
+  CHECK(got.failures == want.failures);
+  CHECK(got.decision == want.decision);
+  CHECK(got.decided_by == want.decided_by);
+  CHECK(got.decided_now == want.decided_now);
+  CHECK(got.recorded_now == want.recorded_now);
+  CHECK(got.late == want.late);
+}
+
+void check_same(const quorum::execution_record& got, const quorum::execution_record& want) {
+  CHECK(got.id == want.id);
+  CHECK(got.decision == want.decision);
+  CHECK(got.decided_by == want.decided_by);
+  CHECK(got.successes_at_decision == want.successes_at_decision);
+  CHECK(got.failures_at_decision == want.failures_at_decision);
+  REQUIRE(got.branches.size() == want.branches.size());
+  for (std::size_t i = 0; i < got.branches.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got.branches[i].outcome == want.branches[i].outcome);
+    CHECK(got.branches[i].late == want.branches[i].late);
+  }
+}
+
+// A worker process started with posix_spawn; its stdout is read through a pipe.
+class worker_process {
+ public:
+  explicit worker_process(std::vector<std::string> args) {
+    args.insert(args.begin(), QUORUM_REDIS_WORKER);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    int rc = ::posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(fds[1]);
+    out_ = fds[0];
+    REQUIRE(rc == 0);
+  }
+  worker_process(const worker_process&) = delete;
+  worker_process& operator=(const worker_process&) = delete;
+  ~worker_process() {
+    if (out_ >= 0) ::close(out_);
+    if (pid_ > 0) wait();
+  }
+
+  // Everything the worker printed, once it exited; its exit status in `status`.
+  std::string finish(int& status) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      auto n = ::read(out_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    status = wait();
+    return out;
+  }
+
+ private:
+  int wait() {
+    int st = 0;
+    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  pid_t pid_ = -1;
+  int out_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("redis_store records each branch once, decides at the K-th success and flags later "
+          "records late" * doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  auto h = store.open(spec("basic", 5, quorum::at_least(3)));
+
+  auto t = store.record(h, 0, outcome::success);
+  CHECK(t.recorded_now);
+  CHECK_FALSE(t.decided_now);
+  CHECK(t.successes == 1);
+  CHECK_FALSE(t.decision);
+
+  t = store.record(h, 0, outcome::failure);  // a replay with another outcome changes nothing
+  CHECK_FALSE(t.recorded_now);
+  CHECK(t.successes == 1);
+  CHECK(t.failures == 0);
+
+  CHECK(store.record(h, 1, outcome::failure).failures == 1);
+  CHECK_FALSE(store.record(h, 2, outcome::success).decided_now);
+  t = store.record(h, 3, outcome::success);
+  CHECK(t.decided_now);
+  CHECK(t.decision == decision::quorum_met);
+  CHECK(t.decided_by == 3u);
+  CHECK(t.successes == 3);
+
+  t = store.record(h, 4, outcome::failure);
+  CHECK(t.recorded_now);
+  CHECK(t.late);
+  CHECK_FALSE(t.decided_now);
+  CHECK(t.failures == 2);
+  CHECK(t.decision == decision::quorum_met);
+
+  CHECK_FALSE(store.expire(h).decided_now);
+  CHECK_FALSE(store.cancel(h).decided_now);
+
+  auto rec = store.snapshot(h);
+  CHECK(rec.id == "basic");
+  CHECK(rec.decision == decision::quorum_met);
+  CHECK(rec.decided_by == 3u);
+  CHECK(rec.successes_at_decision == 3);
+  CHECK(rec.failures_at_decision == 1);
+  REQUIRE(rec.branches.size() == 5);
+  CHECK(rec.branches[0].outcome == outcome::success);
+  CHECK(rec.branches[1].outcome == outcome::failure);
+  CHECK_FALSE(rec.branches[3].late);
+  CHECK(rec.branches[4].late);
+
+  CHECK_THROWS_AS(store.record(h, 5, outcome::success), quorum::redis_error);  // no branch 5
+}
+
+TEST_CASE("redis_store gives the same tallies and records as the in-process decision rule for "
+          "random records, expiries and cancels" * doctest::timeout(120)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  const unsigned seed = 20240601;
+  MESSAGE("seed " << seed);
+  std::mt19937 rng(seed);
+
+  struct policy_case {
+    const char* name;
+    std::size_t n;
+    quorum::policy p;
+  };
+  const std::vector<policy_case> cases{
+      {"at_least", 5, quorum::at_least(3)},
+      {"majority", 6, quorum::majority()},
+      {"all", 4, quorum::all()},
+      {"any", 4, quorum::any()},
+      {"max_failures", 7, quorum::max_failures(2)},
+      {"weighted", 5, quorum::weighted({3, 1, 1, 2, 1}, 5)},
+      {"fraction", 9, quorum::fraction(0.5)},
+  };
+  int executions = 0;
+  for (const auto& pc : cases) {
+    for (int e = 0; e < 15; ++e, ++executions) {
+      CAPTURE(pc.name);
+      CAPTURE(e);
+      auto sp = spec(std::string("conf-") + pc.name + "-" + std::to_string(e), pc.n, pc.p);
+      quorum::detail::record_state ref;
+      ref.rule = sp.rule;
+      ref.branches.resize(pc.n);
+      auto h = store.open(sp);
+      for (int step = 0; step < 14; ++step) {
+        CAPTURE(step);
+        auto roll = rng() % 20;
+        if (roll == 0) {
+          check_same(store.expire(h), ref.finish(decision::timed_out));
+        } else if (roll == 1) {
+          check_same(store.cancel(h), ref.finish(decision::cancelled));
+        } else {
+          std::size_t i = rng() % pc.n;
+          auto o = rng() % 2 ? outcome::success : outcome::failure;
+          check_same(store.record(h, i, o), ref.record(i, o));
+        }
+      }
+      check_same(store.snapshot(h), ref.snapshot(sp.id));
+    }
+  }
+  CHECK(executions == 105);
+}
+
+TEST_CASE("redis_store decides weighted rules on the votes of the branches" * doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+
+  // Votes 3,1,1,1, threshold 4: two successes meet it when one is the heavy branch...
+  auto h = store.open(spec("w-met", 4, quorum::weighted({3, 1, 1, 1}, 4)));
+  CHECK_FALSE(store.record(h, 1, outcome::success).decided_now);
+  auto t = store.record(h, 0, outcome::success);
+  CHECK(t.decided_now);
+  CHECK(t.decision == decision::quorum_met);
+  CHECK(t.successes == 2);
+
+  // ...and the heavy branch failing alone makes it unreachable (6 - 3 < 4).
+  h = store.open(spec("w-unreachable", 4, quorum::weighted({3, 1, 1, 1}, 4)));
+  t = store.record(h, 0, outcome::failure);
+  CHECK(t.decided_now);
+  CHECK(t.decision == decision::unreachable);
+  CHECK(t.decided_by == 0u);
+  CHECK(t.failures == 1);
+  auto rec = store.snapshot(h);
+  CHECK(rec.failures_at_decision == 1);
+  CHECK(rec.successes_at_decision == 0);
+}
+
+TEST_CASE("exactly one call decides when many connections record, expire and cancel at once" *
+          doctest::timeout(120)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  constexpr std::size_t n = 6, k = 4, executions = 40;
+  constexpr std::size_t threads = n + 2;  // one per branch, one expiring, one cancelling
+  std::vector<quorum::redis_store::handle> hs;
+  for (std::size_t e = 0; e < executions; ++e)
+    hs.push_back(store.open(spec("race-" + std::to_string(e), n, quorum::at_least(k))));
+
+  const unsigned seed = 7;
+  MESSAGE("seed " << seed);
+  std::vector<std::vector<quorum::tally>> tallies(threads, std::vector<quorum::tally>(executions));
+  std::vector<std::vector<std::exception_ptr>> errors(threads, std::vector<std::exception_ptr>(executions));
+  std::barrier sync(static_cast<std::ptrdiff_t>(threads));
+  {
+    std::vector<std::jthread> pool;
+    for (std::size_t t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        std::mt19937 rng(seed + static_cast<unsigned>(t));
+        for (std::size_t e = 0; e < executions; ++e) {
+          sync.arrive_and_wait();  // all threads hit execution e together
+          try {
+            if (t < n)
+              tallies[t][e] = store.record(hs[e], t, rng() % 3 ? outcome::success : outcome::failure);
+            else if (t == n)
+              tallies[t][e] = store.expire(hs[e]);
+            else
+              tallies[t][e] = store.cancel(hs[e]);
+          } catch (...) {
+            errors[t][e] = std::current_exception();
+          }
+        }
+      });
+  }
+  for (std::size_t e = 0; e < executions; ++e) {
+    CAPTURE(e);
+    std::size_t deciders = 0;
+    for (std::size_t t = 0; t < threads; ++t) {
+      CHECK_FALSE(errors[t][e]);
+      deciders += tallies[t][e].decided_now;
+      if (t < n) CHECK(tallies[t][e].recorded_now);
+    }
+    CHECK(deciders == 1);
+    auto rec = store.snapshot(hs[e]);
+    REQUIRE(rec.decision);
+    switch (*rec.decision) {
+      case decision::quorum_met: CHECK(rec.successes_at_decision >= k); break;
+      case decision::unreachable: CHECK(rec.failures_at_decision > n - k); break;
+      default:
+        CHECK(rec.successes_at_decision < k);
+        CHECK(rec.failures_at_decision <= n - k);
+    }
+    if (rec.decided_by) CHECK_FALSE(rec.branches[*rec.decided_by].late);
+  }
+}
+
+TEST_CASE("opening an id the server still holds throws duplicate_execution_id, from any store" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  quorum::redis_store a(at(server));
+  quorum::redis_store b(at(server));
+  auto h = a.open(spec("taken", 3, quorum::at_least(2)));
+  CHECK_THROWS_AS((void)a.open(spec("taken", 3, quorum::at_least(2))), quorum::duplicate_execution_id);
+  CHECK_THROWS_AS((void)b.open(spec("taken", 2, quorum::at_least(1))), quorum::duplicate_execution_id);
+  CHECK_THROWS_WITH_AS((void)b.open(spec("taken", 2, quorum::at_least(1))),
+                       doctest::Contains("\"taken\""), std::invalid_argument);
+
+  a.close(h);  // kept by default: a restarted coordinator may still read it
+  CHECK_THROWS_AS((void)b.open(spec("taken", 3, quorum::at_least(2))), quorum::duplicate_execution_id);
+
+  auto o = at(server);
+  o.delete_on_close = true;
+  quorum::redis_store c(o);
+  auto h2 = c.open(spec("short-lived", 3, quorum::at_least(2)));
+  c.close(h2);
+  auto h3 = c.open(spec("short-lived", 3, quorum::at_least(2)));  // free again
+  CHECK_FALSE(c.record(h3, 0, outcome::success).decision);
+}
+
+TEST_CASE("branches recorded from many processes count once and the execution decides once" *
+          doctest::timeout(120)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  constexpr std::size_t n = 6, k = 3, executions = 25;
+  for (std::size_t e = 0; e < executions; ++e)
+    (void)store.open(spec("mp-" + std::to_string(e), n, quorum::at_least(k)));
+  auto first = store.attach("mp-0");
+
+  // One process per branch, and two more replaying branches 1 and 4 (with the other outcome).
+  struct job {
+    std::size_t branch;
+    const char* outcome;
+  };
+  const std::vector<job> jobs{{0, "s"}, {1, "s"}, {2, "f"}, {3, "s"}, {4, "f"}, {5, "s"},
+                              {1, "f"}, {4, "s"}};
+  std::vector<std::unique_ptr<worker_process>> procs;
+  for (const auto& j : jobs)
+    procs.push_back(std::make_unique<worker_process>(std::vector<std::string>{
+        server.address(), "mp", std::to_string(executions), std::to_string(j.branch), j.outcome}));
+
+  // The coordinator waits without polling; the workers decide.
+  CHECK(store.wait_for(first, 60s).has_value());
+
+  std::map<std::size_t, std::size_t> decided;                          // execution -> deciders
+  std::map<std::pair<std::size_t, std::size_t>, std::size_t> recorded;  // (execution, branch)
+  for (std::size_t p = 0; p < procs.size(); ++p) {
+    int status = -1;
+    auto out = procs[p]->finish(status);
+    CAPTURE(out);
+    REQUIRE(status == 0);
+    std::istringstream in(out);
+    std::size_t e = 0, lines = 0;
+    int dnow = 0, rnow = 0;
+    while (in >> e >> dnow >> rnow) {
+      ++lines;
+      decided[e] += static_cast<std::size_t>(dnow);
+      recorded[{e, jobs[p].branch}] += static_cast<std::size_t>(rnow);
+    }
+    CHECK(lines == executions);
+  }
+  for (std::size_t e = 0; e < executions; ++e) {
+    CAPTURE(e);
+    CHECK(decided[e] == 1);
+    for (std::size_t b = 0; b < n; ++b) CHECK(recorded[{e, b}] == 1);
+    auto rec = store.snapshot(store.attach("mp-" + std::to_string(e)));
+    REQUIRE(rec.decision);
+    std::size_t ok = 0, failed = 0;
+    for (const auto& b : rec.branches) {
+      REQUIRE(b.outcome);
+      (*b.outcome == outcome::success ? ok : failed) += 1;
+    }
+    CHECK(ok + failed == n);
+    if (*rec.decision == decision::quorum_met) CHECK(rec.successes_at_decision == k);
+    if (*rec.decision == decision::unreachable) CHECK(rec.failures_at_decision == n - k + 1);
+  }
+}
+
+TEST_CASE("a record resent after a reconnect counts once and keeps its first answer" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  admin redis(server.socket_path());
+  auto h = store.open(spec("resend", 3, quorum::at_least(1)));
+
+  auto first = store.record(h, 1, outcome::success, "worker-1/attempt-1");
+  CHECK(first.decided_now);
+  CHECK(first.recorded_now);
+
+  auto connections = [&] {
+    auto info = redis({"INFO", "stats"});
+    auto at = info.find("total_connections_received:");
+    REQUIRE(at != std::string::npos);
+    return std::stoul(info.substr(at + 27));
+  };
+  const auto before = connections();
+  // The server drops every other client: the store's pooled connection is now dead.
+  CHECK(redis({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}) != "0");
+
+  // The same request again (its reply was lost, say): answered as the first time.
+  auto again = store.record(h, 1, outcome::success, "worker-1/attempt-1");
+  check_same(again, first);
+  CHECK(connections() > before);  // it did reconnect
+
+  // Another request for the same branch is a replay: counted nothing, decided nothing.
+  auto replay = store.record(h, 1, outcome::failure);
+  CHECK_FALSE(replay.recorded_now);
+  CHECK_FALSE(replay.decided_now);
+  CHECK(replay.successes == 1);
+  CHECK(replay.failures == 0);
+  auto rec = store.snapshot(h);
+  CHECK(rec.branches[1].outcome == outcome::success);
+  CHECK(rec.decided_by == 1u);
+}
+
+TEST_CASE("kill -9 of the server and a restart in the same directory lose no acknowledged "
+          "record and keep the decision" * doctest::timeout(120)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+
+  auto decided = store.open(spec("survivor-decided", 5, quorum::at_least(3)));
+  store.record(decided, 0, outcome::success);
+  store.record(decided, 1, outcome::failure);
+  store.record(decided, 2, outcome::success);
+  REQUIRE(store.record(decided, 3, outcome::success).decided_now);
+  auto open = store.open(spec("survivor-open", 4, quorum::at_least(3)));
+  store.record(open, 0, outcome::success);
+  store.record(open, 1, outcome::success);
+  const auto decided_before = store.snapshot(decided);
+  const auto open_before = store.snapshot(open);
+
+  server.kill9();
+  // A worker records while the server is down: it keeps reconnecting until it is back.
+  quorum::tally during;
+  std::exception_ptr during_error;
+  std::jthread worker([&] {
+    try {
+      during = store.record(open, 2, outcome::success);
+    } catch (...) {
+      during_error = std::current_exception();
+    }
+  });
+  server.start();
+  worker.join();
+
+  REQUIRE_FALSE(during_error);
+  CHECK(during.recorded_now);
+  CHECK(during.decided_now);  // the third success, counted after the restart
+  CHECK(during.successes == 3);
+  check_same(store.snapshot(decided), decided_before);
+  auto after = store.snapshot(open);
+  CHECK(after.branches[0].outcome == open_before.branches[0].outcome);
+  CHECK(after.branches[1].outcome == open_before.branches[1].outcome);
+  CHECK(after.decision == decision::quorum_met);
+
+  // The decision of the first execution still holds: a late record cannot change it.
+  auto late = store.record(decided, 4, outcome::failure);
+  CHECK(late.late);
+  CHECK_FALSE(late.decided_now);
+  CHECK(late.decision == decision::quorum_met);
+
+  // The functions came back from the AOF (FUNCTION LOAD was persisted, not cached).
+  server.kill9();
+  server.start();
+  admin redis(server.socket_path());
+  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum1"}).find("quorum1_record") != std::string::npos);
+}
+
+TEST_CASE("a coordinator that restarts reads the decision back and waits without polling" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  {
+    quorum::redis_store first(at(server));
+    auto h = first.open(spec("coord", 3, quorum::at_least(2)));
+    first.record(h, 2, outcome::success);
+    first.record(h, 0, outcome::success);  // decides
+    first.close(h);
+  }  // the first coordinator is gone
+
+  quorum::redis_store second(at(server));
+  auto h = second.attach("coord");
+  CHECK(h->branches == 3);
+  CHECK(second.wait_for(h, 0s) == decision::quorum_met);
+  auto rec = second.snapshot(h);
+  CHECK(rec.decision == decision::quorum_met);
+  CHECK(rec.decided_by == 0u);
+  CHECK_THROWS_AS((void)second.attach("never-opened"), quorum::redis_error);
+
+  // Waiting on an undecided execution: woken by a record from another connection.
+  auto w = second.open(spec("coord-wait", 3, quorum::at_least(1)));
+  CHECK_FALSE(second.wait_for(w, 20ms).has_value());  // undecided at the deadline
+  std::optional<decision> seen[2];
+  std::latch waiting(2);
+  {
+    std::jthread a([&] {
+      waiting.count_down();
+      seen[0] = second.wait_for(w, 60s);
+    });
+    std::jthread b([&] {
+      quorum::redis_store other(at(server));
+      auto hw = other.attach("coord-wait");
+      waiting.count_down();
+      seen[1] = other.wait_for(hw, 60s);
+    });
+    waiting.wait();
+    quorum::redis_store worker(at(server));
+    CHECK(worker.record(worker.attach("coord-wait"), 1, outcome::success).decided_now);
+  }
+  CHECK(seen[0] == decision::quorum_met);  // both waiters woke
+  CHECK(seen[1] == decision::quorum_met);
+}
+
+TEST_CASE("hostile execution ids are kept exactly, stay on one cluster slot and never collide" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  admin redis(server.socket_path());
+  const std::vector<std::string> ids{
+      "plain",       "with \"quotes\" and 'single'", "line\nbreak\r\n",   "{tag}",
+      "}{",          "a{b}c",                        "{",                 "}",
+      "%7B",         "%",                            "%257B",             "caf\xc3\xa9 \xe2\x9c\x93",
+      "\xff\xfe",    std::string("nul\0byte", 8),    "q:{x}:exec",        std::string(1024, '{')};
+  for (const auto& id : ids) {
+    CAPTURE(id);
+    auto keys = quorum::redis_store::keys_for(id);
+    // The hash tag: from the first '{' to the first '}' after it, non-empty, the same for all.
+    auto tag = [](const std::string& key) {
+      auto open = key.find('{');
+      auto close = key.find('}', open + 1);
+      REQUIRE(open != std::string::npos);
+      REQUIRE(close != std::string::npos);
+      REQUIRE(close > open + 1);
+      return key.substr(open + 1, close - open - 1);
+    };
+    CHECK(tag(keys.exec) == tag(keys.decision));
+    CHECK(tag(keys.exec) == tag(keys.wake));
+    CHECK(keys.exec == "q:{" + tag(keys.exec) + "}:exec");
+
+    auto h = store.open(spec(id, 2, quorum::at_least(1)));  // no id collides with another
+    CHECK(store.record(h, 1, outcome::success).decided_now);
+    auto rec = store.snapshot(h);
+    CHECK(rec.id == id);
+    CHECK(rec.decision == decision::quorum_met);
+    CHECK(redis({"HGET", keys.exec, "id"}) == id);  // the id is stored byte for byte
+    CHECK(store.attach(id)->branches == 2);
+  }
+  CHECK(redis({"DBSIZE"}) == std::to_string(3 * ids.size()));
+
+  CHECK_THROWS_AS((void)store.open(spec("", 2, quorum::at_least(1))), quorum::invalid_options);
+  CHECK_THROWS_WITH_AS((void)store.open(spec(std::string(1025, 'x'), 2, quorum::at_least(1))),
+                       doctest::Contains("1025"), quorum::invalid_options);
+}
+
+TEST_CASE("quorum_parallel runs end to end on the redis store" * doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+
+  SUBCASE("two of three succeed; the third is stopped and recorded late") {
+    auto r = quorum::quorum_parallel(
+        store, quorum::options{.quorum = 2, .timeout = 60s, .execution_id = "e2e-met"},
+        [] { return 1; }, [] { return 2; },
+        [](std::stop_token st) -> int {
+          std::mutex m;
+          std::condition_variable_any cv;
+          std::unique_lock lk(m);
+          cv.wait(lk, st, [] { return false; });  // until the decision asks it to stop
+          throw quorum::stopped();
+        });
+    CHECK(r.decision == quorum::decision::quorum_met);
+    CHECK(r.branches[0].status == quorum::branch_status::succeeded);
+    CHECK(r.branches[1].status == quorum::branch_status::succeeded);
+    CHECK(r.branches[2].status == quorum::branch_status::cancelled);
+    CHECK(r.branches[2].late);
+    REQUIRE(r.decided_by);
+    CHECK(*r.decided_by < 2);
+    CHECK(quorum::to_json(r).find("\"decision\":\"quorum_met\"") != std::string::npos);
+
+    // The record stays in Redis after the call: another process could read it back.
+    auto rec = store.snapshot(store.attach("e2e-met"));
+    CHECK(rec.decision == decision::quorum_met);
+    CHECK(rec.successes_at_decision == 2);
+    REQUIRE(rec.branches[2].outcome);
+    CHECK(rec.branches[2].late);
+  }
+
+  SUBCASE("two failures of three make the quorum of two unreachable") {
+    auto r = quorum::quorum_parallel(
+        store, quorum::options{.quorum = 2, .timeout = 60s},
+        []() -> int { throw std::runtime_error("a"); }, [] { return 2; },
+        []() -> int { throw std::runtime_error("c"); });
+    CHECK(r.decision == decision::unreachable);  // one success at most: never met
+    auto rec = store.snapshot(store.attach(r.execution_id));
+    CHECK(rec.decision == r.decision);
+    CHECK(rec.decision == decision::unreachable);
+  }
+
+  SUBCASE("the deadline decides timed_out through the store") {
+    auto block = [](std::stop_token st) {
+      std::mutex m;
+      std::condition_variable_any cv;
+      std::unique_lock lk(m);
+      cv.wait(lk, st, [] { return false; });
+    };
+    auto r = quorum::quorum_parallel(store, quorum::options{.quorum = 1, .timeout = 30ms}, block, block);
+    CHECK(r.decision == decision::timed_out);
+    CHECK(store.snapshot(store.attach(r.execution_id)).decision == decision::timed_out);
+  }
+}
+
+TEST_CASE("a server that stays away past the time allowed gives a clear error" * doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  auto o = at(server);
+  o.reconnect_for = 100ms;
+  quorum::redis_store store(o);
+  auto h = store.open(spec("away", 3, quorum::at_least(2)));
+  server.stop();
+  CHECK_THROWS_WITH_AS(store.record(h, 0, outcome::success),
+                       doctest::Contains(server.address().c_str()), quorum::redis_error);
+  CHECK_THROWS_WITH_AS((void)store.wait_for(h, 50ms), doctest::Contains("deadline"),
+                       quorum::redis_error);
+  server.start();
+  CHECK(store.record(h, 0, outcome::success).recorded_now);  // the store recovers
+}
+
+TEST_CASE("execution keys live for the ttl after open and after the decision" * doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  admin redis(server.socket_path());
+  auto o = at(server);
+  o.ttl = 60s;
+  quorum::redis_store store(o);
+  auto h = store.open(spec("ttl", 2, quorum::at_least(1)));
+  auto keys = quorum::redis_store::keys_for("ttl");
+  auto pttl = [&](const std::string& key) { return std::stol(redis({"PTTL", key})); };
+  CHECK(pttl(keys.exec) > 0);
+  CHECK(pttl(keys.exec) <= 60000);
+  REQUIRE(store.record(h, 0, outcome::success).decided_now);
+  for (const auto* key : {&keys.exec, &keys.decision, &keys.wake}) {
+    CAPTURE(*key);
+    CHECK(pttl(*key) > 0);
+    CHECK(pttl(*key) <= 60000);
+  }
+
+  o.ttl = 0ms;
+  quorum::redis_store forever(o);
+  (void)forever.open(spec("forever", 2, quorum::at_least(1)));
+  CHECK(pttl(quorum::redis_store::keys_for("forever").exec) == -1);
+}
+
+TEST_CASE("a password-protected server is reached with the configured credentials" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server({.extra_args = {"--requirepass", "s3cret"}});
+  auto o = at(server);
+  o.password = "s3cret";
+  quorum::redis_store store(o);
+  auto h = store.open(spec("auth", 1, quorum::at_least(1)));
+  CHECK(store.record(h, 0, outcome::success).decided_now);
+
+  o.password = "wrong";
+  quorum::redis_store bad(o);
+  CHECK_THROWS_WITH_AS(bad.ping(), doctest::Contains("credentials"), quorum::redis_error);
+}
+
+TEST_CASE("addresses are redis://host:port or unix://path") {
+  auto with = [](std::string a) {
+    quorum::redis_options o;
+    o.address = std::move(a);
+    return o;
+  };
+  CHECK_NOTHROW(quorum::redis_store(with("redis://127.0.0.1:6379")));
+  CHECK_NOTHROW(quorum::redis_store(with("redis://localhost")));
+  CHECK_NOTHROW(quorum::redis_store(with("redis://[::1]:7000")));
+  CHECK_NOTHROW(quorum::redis_store(with("unix:///run/redis/redis.sock")));
+  CHECK_THROWS_AS(quorum::redis_store(with("http://x:1")), quorum::invalid_options);
+  CHECK_THROWS_AS(quorum::redis_store(with("redis://:6379")), quorum::invalid_options);
+  CHECK_THROWS_AS(quorum::redis_store(with("redis://host:99999")), quorum::invalid_options);
+  CHECK_THROWS_AS(quorum::redis_store(with("redis://host:12ab")), quorum::invalid_options);
+  CHECK_THROWS_WITH_AS(quorum::redis_store(with("unix://")), doctest::Contains("unix://path"),
+                       quorum::invalid_options);
+}
