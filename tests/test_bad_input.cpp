@@ -375,7 +375,7 @@ TEST_CASE("the largest weights add up without overflow and are accepted") {
   CHECK(r.decided_by == 2u);
 }
 
-TEST_CASE("a fraction outside (0, 1] is rejected naming the fraction, and no branch runs") {
+TEST_CASE("a fraction outside 0 < p <= 1 is rejected naming the fraction, and no branch runs") {
   double p = 0;
   std::string shown;
   SUBCASE("zero") { p = 0.0, shown = "fraction(0"; }
@@ -388,7 +388,7 @@ TEST_CASE("a fraction outside (0, 1] is rejected naming the fraction, and no bra
   CHECK(contains(msg, shown));
 }
 
-TEST_CASE("fractions at the edges of (0, 1] are accepted: the smallest needs one success, 1 needs all") {
+TEST_CASE("fractions at the edges of 0 < p <= 1 are accepted: the smallest needs one success, 1 needs all") {
   probe p;
   quorum::memory_store store;
   SUBCASE("the smallest positive fraction") {
@@ -414,7 +414,7 @@ TEST_CASE("max_failures tolerating every branch is rejected naming the count") {
   CHECK(names_value(msg, "3"));
 }
 
-TEST_CASE("failure_fraction outside [0, 1) is rejected naming the fraction") {
+TEST_CASE("failure_fraction outside 0 <= p < 1 is rejected naming the fraction") {
   double p = 0;
   std::string shown;
   SUBCASE("one") { p = 1.0, shown = "1.0"; }
