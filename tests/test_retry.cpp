@@ -163,7 +163,7 @@ TEST_CASE("huge attempt numbers neither overflow nor turn into NaN") {
   }
 }
 
-TEST_CASE("full jitter draws each wait from [0, delay], delay capped first") {
+TEST_CASE("full jitter draws each wait between 0 and the delay, the delay capped first") {
   std::mt19937 rng(12345);
   quorum::retry r{.max_attempts = 9, .interval = 1s, .backoff_rate = 4.0, .max_delay = 3s,
                   .jitter = quorum::jitter::full};
