@@ -204,6 +204,16 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
     for (std::size_t j = 0; j < c.n; ++j) c.skip(j);
     throw;
   }
+  if constexpr (state<T, S, B, X>::bulk::value) {
+    try {
+      st->submit_bulk(st);  // one submission; a branch decided-before runs as skip()
+    } catch (...) {
+      st->cancel();
+      for (std::size_t j = 0; j < c.n; ++j) c.skip(j);
+      throw;
+    }
+    return handle;
+  }
   std::size_t i = 0;
   try {
     for (; i < c.n; ++i) {

@@ -99,10 +99,14 @@ class core {
       word.wait(w, std::memory_order_acquire);
   }
 
-  void wait_finished() const noexcept {
+  // Waiting for every branch, the caller runs unclaimed branches of this execution itself
+  // (help_one, executors with a bulk submit) and sleeps only when none is left to claim.
+  void wait_finished() noexcept {
     for (auto w = word.load(std::memory_order_acquire); (w >> 1) < n;
-         w = word.load(std::memory_order_acquire))
+         w = word.load(std::memory_order_acquire)) {
+      if (help_one()) continue;
       word.wait(w, std::memory_order_acquire);
+    }
   }
 
   // Make the decision visible: wake the waiter first (the decision latency), then ask the
@@ -161,6 +165,7 @@ class core {
   }
 
   // Implemented by state<>, which knows the store.
+  virtual bool help_one() noexcept = 0;  // run one unclaimed branch here; false if none
   virtual void cancel() noexcept = 0;
   virtual void finalize() noexcept = 0;  // after every branch ended: stop timer, join threads
   virtual void close() noexcept = 0;     // release the store's record
@@ -226,6 +231,32 @@ inline std::minstd_rand& jitter_rng() {
   return rng;
 }
 
+// A task that runs branch i of an execution: what start() hands to an executor's bulk submit.
+template <class St>
+struct run_branch {
+  std::shared_ptr<St> st;
+  void operator()(std::size_t i) const noexcept { st->run(i); }
+};
+
+// An executor with a bulk submit, `e.bulk_execute(n, f)` -> a batch with `run_one()` (see
+// pool_executor): start() submits all N branches at once and keeps the batch so that join()
+// can run unclaimed branches on the caller. For other executors the batch is empty.
+template <class E, class F>
+struct bulk_batch {
+  static constexpr bool value = false;
+  struct type {
+    bool run_one() noexcept { return false; }
+  };
+};
+template <class E, class F>
+  requires requires(E& e, F f) {
+    { e.bulk_execute(std::size_t{}, std::move(f)).run_one() } -> std::same_as<bool>;
+  }
+struct bulk_batch<E, F> {
+  static constexpr bool value = true;
+  using type = decltype(std::declval<E&>().bulk_execute(std::size_t{}, std::declval<F>()));
+};
+
 // The full state: store, branches and executor. X is the executor type held: a value when the
 // execution owns it, a reference when the caller does.
 template <class T, class S, class B, class X>
@@ -243,6 +274,15 @@ class state final : public core<T> {
 
   S& store() noexcept { return *store_; }
   std::remove_reference_t<X>& exec() noexcept { return exec_; }
+
+  using bulk = bulk_batch<std::remove_reference_t<X>, run_branch<state>>;
+
+  // Hand all N branches to a bulk executor in one submission (see bulk_batch).
+  void submit_bulk(std::shared_ptr<state> self) {
+    batch_ = exec_.bulk_execute(this->n, run_branch<state>{std::move(self)});
+  }
+
+  bool help_one() noexcept override { return batch_.run_one(); }
 
   void open(const execution_spec& spec) {
     h_ = store_->open(spec);
@@ -287,6 +327,7 @@ class state final : public core<T> {
 
   void finalize() noexcept override {
     timer_.cancel();
+    batch_ = {};  // the batch's tasks hold this state: let go of them (every branch ended)
     if constexpr (!std::is_reference_v<X> && requires { exec_.join(); }) {
       try {
         exec_.join();
@@ -399,6 +440,7 @@ class state final : public core<T> {
   bool opened_ = false;
   std::optional<B> branches_;
   X exec_;
+  typename bulk::type batch_{};  // touched only by the thread that joins
   timer timer_;
 };
 

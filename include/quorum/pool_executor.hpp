@@ -1,0 +1,208 @@
+// quorum/pool_executor.hpp — a fixed pool of worker threads that a service keeps for its life.
+//
+//   quorum::pool_executor pool;                 // hardware_concurrency() workers
+//   quorum::memory_store store;
+//   auto r = quorum::quorum_parallel(store, pool, {.quorum = 2}, f1, f2, f3);
+//
+// One execution is one submission: start() hands the pool all N branches at once
+// (bulk_execute), which costs one queue push and at most one wake-up per sleeping worker, not
+// one per branch. The workers and the caller then claim branches from that batch with one
+// atomic increment each. While the caller waits for every branch to end (join(), get() with
+// on_late = join, quorum_parallel), it runs unclaimed branches of its own execution itself
+// instead of sleeping; wait() for the decision never runs a branch, so a straggler can never
+// delay the caller's wake-up at the decision.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "executor.hpp"
+
+namespace quorum {
+
+/// A fixed pool of std::jthread workers. Create it once and pass it (as an lvalue) to every
+/// start()/quorum_parallel call; it must outlive the executions that use it. The destructor
+/// runs every task still queued, then joins the workers. execute() and bulk_execute() may be
+/// called from any number of threads at once.
+class pool_executor {
+  // One submission: n tasks, task i is run(i). Claimed index by index with fetch_add.
+  struct job_base {
+    job_base(std::size_t count, std::atomic<std::size_t>* errs) noexcept : n(count), errors(errs) {}
+    job_base(const job_base&) = delete;
+    job_base& operator=(const job_base&) = delete;
+    virtual ~job_base() = default;
+    virtual void run(std::size_t i) noexcept = 0;
+
+    // The next unclaimed index, or n when all are claimed. relaxed: the index is the only
+    // thing handed over; the job itself was published by the queue's mutex (to workers) or
+    // by the submitting thread's program order (to the caller's batch).
+    std::size_t claim() noexcept {
+      if (next.load(std::memory_order_relaxed) >= n) return n;  // no increment past the end
+      const std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
+      return i < n ? i : n;
+    }
+    [[nodiscard]] bool exhausted() const noexcept {
+      return next.load(std::memory_order_relaxed) >= n;
+    }
+
+    const std::size_t n;
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t>* errors;  // the pool's count of tasks that threw
+  };
+
+  template <class F, bool Indexed>
+  struct job final : job_base {
+    template <class G>
+    job(std::size_t count, std::atomic<std::size_t>* errs, G&& g)
+        : job_base(count, errs), f(std::forward<G>(g)) {}
+    void run(std::size_t i) noexcept override {
+      try {
+        if constexpr (Indexed)
+          f(i);
+        else
+          f();
+      } catch (...) {
+        // Never let an exception escape a worker: count it (see errors()).
+        errors->fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    F f;
+  };
+
+ public:
+  /// A submitted batch, as seen by its submitter: run_one() claims one task of this batch that
+  /// no worker has claimed yet and runs it on the calling thread.
+  class batch {
+   public:
+    batch() = default;
+    explicit batch(std::shared_ptr<job_base> j) noexcept : j_(std::move(j)) {}
+
+    /// Run one unclaimed task here; false when every task of the batch has been claimed.
+    bool run_one() noexcept {
+      if (!j_) return false;
+      const std::size_t i = j_->claim();
+      if (i == j_->n) {
+        j_.reset();  // drop our reference: the job dies with its last running task
+        return false;
+      }
+      j_->run(i);
+      return true;
+    }
+
+   private:
+    std::shared_ptr<job_base> j_;
+  };
+
+  /// A pool of `threads` workers (hardware_concurrency() by default, at least one).
+  explicit pool_executor(std::size_t threads = default_size()) {
+    if (threads == 0) threads = 1;
+    workers_.reserve(threads);
+    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  pool_executor(const pool_executor&) = delete;
+  pool_executor& operator=(const pool_executor&) = delete;
+
+  /// Runs what is still queued, then joins the workers.
+  ~pool_executor() {
+    {
+      std::lock_guard lk(m_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    workers_.clear();  // jthread: join
+  }
+
+  /// Queue one task (any `void()` callable, moved in).
+  template <std::invocable F>
+  void execute(F&& f) {
+    push(std::make_shared<job<std::decay_t<F>, false>>(1, &errors_, std::forward<F>(f)), 1);
+  }
+
+  /// Queue n tasks at once: task i calls f(i). One push and at most one wake-up per sleeping
+  /// worker. The returned batch lets the submitter run unclaimed tasks itself.
+  template <class F>
+    requires std::invocable<F&, std::size_t>
+  [[nodiscard]] batch bulk_execute(std::size_t n, F&& f) {
+    if (n == 0) return batch{};
+    auto j = std::make_shared<job<std::decay_t<F>, true>>(n, &errors_, std::forward<F>(f));
+    push(j, n);
+    return batch(std::move(j));
+  }
+
+  /// Worker threads.
+  [[nodiscard]] std::size_t size() const noexcept { return workers_.size(); }
+
+  /// Tasks that ended with an exception (the pool drops the exception; quorum's own tasks
+  /// never throw).
+  [[nodiscard]] std::size_t errors() const noexcept {
+    return errors_.load(std::memory_order_relaxed);
+  }
+
+  /// The default size: std::thread::hardware_concurrency(), or 2 when that is unknown.
+  [[nodiscard]] static std::size_t default_size() noexcept {
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw == 0 ? 2 : hw;
+  }
+
+ private:
+  void push(std::shared_ptr<job_base> j, std::size_t n) {
+    std::size_t wake;
+    {
+      std::lock_guard lk(m_);
+      q_.push_back(std::move(j));
+      wake = std::min(idle_, n);
+    }
+    // One notify per worker we need and that sleeps, none for workers already busy (they
+    // look at the queue again before sleeping, under the mutex, so nothing is missed).
+    if (wake == 0) return;
+    if (wake >= workers_.size())
+      cv_.notify_all();
+    else
+      for (std::size_t i = 0; i < wake; ++i) cv_.notify_one();
+  }
+
+  void work() noexcept {
+    std::unique_lock lk(m_);
+    for (;;) {
+      if (q_.empty()) {
+        if (stopping_) return;
+        ++idle_;
+        cv_.wait(lk);
+        --idle_;
+        continue;
+      }
+      std::shared_ptr<job_base> j = q_.front();
+      if (j->exhausted()) {  // claimed to the end (by workers or its submitter): retire it
+        q_.pop_front();
+        continue;
+      }
+      lk.unlock();
+      for (std::size_t i; (i = j->claim()) != j->n;) j->run(i);
+      j.reset();  // the job (and what its tasks hold) dies off the lock
+      lk.lock();
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<job_base>> q_;  // guarded by m_
+  std::size_t idle_ = 0;                     // workers waiting on cv_; guarded by m_
+  bool stopping_ = false;                    // guarded by m_
+  std::atomic<std::size_t> errors_{0};
+  std::vector<std::jthread> workers_;  // last: started after the members they use
+};
+
+static_assert(executor<pool_executor>);
+
+}  // namespace quorum

@@ -1,0 +1,209 @@
+// pool_executor: a fixed pool, one bulk submission per execution, the caller helping at join.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include <quorum/pool_executor.hpp>
+#include <quorum/quorum.hpp>
+#include <quorum/stores/atomic.hpp>
+#include <quorum/stores/sharded.hpp>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Blocks every worker of a pool until release(), so a test controls who runs what.
+struct blocker {
+  std::latch started;
+  std::latch go{1};
+  explicit blocker(std::ptrdiff_t workers) : started(workers) {}
+  void occupy(quorum::pool_executor& pool, std::size_t workers) {
+    for (std::size_t i = 0; i < workers; ++i)
+      pool.execute([this] {
+        started.count_down();
+        go.wait();
+      });
+    started.wait();
+  }
+  void release() { go.count_down(); }
+};
+
+// Blocks until its stop token is requested; returns 0 then.
+int straggler(std::stop_token st) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lk(m);
+  cv.wait(lk, st, [] { return false; });
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a pool runs every task it is given on its own worker threads") {
+  quorum::pool_executor pool(2);
+  CHECK(pool.size() == 2);
+  constexpr int tasks = 200;
+  std::latch done(tasks);
+  std::mutex m;
+  std::set<std::thread::id> ids;
+  for (int i = 0; i < tasks; ++i)
+    pool.execute([&] {
+      {
+        std::lock_guard lk(m);
+        ids.insert(std::this_thread::get_id());
+      }
+      done.count_down();
+    });
+  done.wait();
+  std::lock_guard lk(m);
+  CHECK(ids.count(std::this_thread::get_id()) == 0);
+  CHECK(ids.size() <= 2);
+  CHECK(pool.errors() == 0);
+}
+
+TEST_CASE("a bulk submission runs task i exactly once for every i") {
+  quorum::pool_executor pool(2);
+  constexpr std::size_t n = 1000;
+  std::vector<std::atomic<int>> runs(n);
+  std::latch done(n);
+  auto b = pool.bulk_execute(n, [&](std::size_t i) {
+    runs[i].fetch_add(1, std::memory_order_relaxed);
+    done.count_down();
+  });
+  while (b.run_one()) {  // the submitter may take part
+  }
+  done.wait();
+  for (std::size_t i = 0; i < n; ++i) CHECK(runs[i].load() == 1);
+}
+
+TEST_CASE("the submitter's batch runs unclaimed tasks on the calling thread") {
+  quorum::pool_executor pool(1);
+  blocker busy(1);
+  busy.occupy(pool, 1);
+  std::vector<std::thread::id> who(3);
+  auto b = pool.bulk_execute(3, [&](std::size_t i) { who[i] = std::this_thread::get_id(); });
+  CHECK(b.run_one());
+  CHECK(b.run_one());
+  CHECK(b.run_one());
+  CHECK_FALSE(b.run_one());
+  for (auto id : who) CHECK(id == std::this_thread::get_id());
+  busy.release();
+}
+
+TEST_CASE("the destructor runs every task still queued, then joins") {
+  std::atomic<int> ran{0};
+  {
+    quorum::pool_executor pool(1);
+    blocker busy(1);
+    busy.occupy(pool, 1);
+    for (int i = 0; i < 5; ++i) pool.execute([&] { ran.fetch_add(1); });
+    auto b = pool.bulk_execute(4, [&](std::size_t) { ran.fetch_add(1); });
+    busy.release();
+  }
+  CHECK(ran.load() == 9);
+}
+
+TEST_CASE("a task that throws is counted and never escapes a worker") {
+  quorum::pool_executor pool(1);
+  std::latch after(1);
+  pool.execute([] { throw std::runtime_error("boom"); });
+  pool.execute([] { throw 42; });
+  pool.execute([&] { after.count_down(); });
+  after.wait();  // one worker runs in order: both throwing tasks are done
+  CHECK(pool.errors() == 2);
+}
+
+TEST_CASE("quorum_parallel on a pool decides quorum_met and ends every branch") {
+  quorum::pool_executor pool(2);
+  quorum::memory_store store;
+  std::vector<std::function<int()>> fs(16, [] { return 7; });
+  auto r = quorum::quorum_parallel(store, pool, {.quorum = 9}, fs);
+  CHECK(r.decision == quorum::decision::quorum_met);
+  std::size_t on_time = 0;
+  for (auto& b : r.branches) {
+    CHECK(b.status != quorum::branch_status::running);
+    if (b.status == quorum::branch_status::succeeded && !b.late) ++on_time;
+  }
+  CHECK(on_time == 9);
+  CHECK(store.size() == 0);
+}
+
+TEST_CASE("while joining, the caller runs branches a busy pool has not claimed") {
+  quorum::pool_executor pool(1);
+  blocker busy(1);
+  busy.occupy(pool, 1);
+  quorum::atomic_store store;
+  const auto me = std::this_thread::get_id();
+  auto where = [](std::stop_token) { return std::this_thread::get_id(); };
+  auto ex = quorum::start(store, pool, {.quorum = 3}, where, where, where);
+  ex.join();  // the only worker is blocked: every branch must run on this thread
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  for (auto& b : r.branches) {
+    REQUIRE(b.value);
+    CHECK(*b.value == me);
+  }
+  busy.release();
+}
+
+TEST_CASE("wait() on a pool returns at the decision while stragglers block until stopped") {
+  quorum::pool_executor pool(2);
+  quorum::atomic_store store;
+  std::vector<std::function<int(std::stop_token)>> fs;
+  fs.push_back([](std::stop_token) { return 1; });
+  fs.push_back([](std::stop_token) { return 2; });
+  for (int i = 0; i < 6; ++i) fs.push_back(straggler);
+  auto ex = quorum::start(store, pool, {.quorum = 2}, fs);
+  ex.wait();  // would never return if it waited for a straggler
+  CHECK(ex.decided());
+  auto r = ex.get();  // on_late = join: the stragglers were stopped and joined
+  CHECK(r.decision == quorum::decision::quorum_met);
+  for (std::size_t i = 2; i < r.branches.size(); ++i)
+    CHECK(r.branches[i].status != quorum::branch_status::running);
+}
+
+TEST_CASE("a deadline already past decides timed_out and still ends every branch on a pool") {
+  quorum::pool_executor pool(2);
+  quorum::sharded_store store;
+  std::atomic<int> ran{0};
+  auto f = [&] { return ran.fetch_add(1); };
+  auto r = quorum::quorum_parallel(
+      store, pool, {.quorum = 1, .deadline = std::chrono::steady_clock::now() - 1s}, f, f, f);
+  CHECK(r.decision == quorum::decision::timed_out);
+  CHECK(ran.load() == 0);
+  for (auto& b : r.branches) CHECK(b.status == quorum::branch_status::cancelled);
+}
+
+TEST_CASE("many executions from several threads share one pool") {
+  quorum::pool_executor pool(2);
+  quorum::sharded_store store;
+  constexpr int threads = 4, each = 50;
+  std::latch go(threads);
+  std::vector<int> met(threads, 0);
+  {
+    std::vector<std::jthread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&, t] {
+        go.arrive_and_wait();
+        for (int j = 0; j < each; ++j) {
+          auto ok = [] { return true; };
+          auto bad = []() -> bool { throw std::runtime_error("no"); };
+          auto r = quorum::quorum_parallel(store, pool, {.quorum = 2}, ok, bad, ok);
+          if (r.decision == quorum::decision::quorum_met) ++met[t];
+        }
+      });
+  }
+  for (int m : met) CHECK(m == each);
+  CHECK(store.size() == 0);
+}
