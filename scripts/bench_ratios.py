@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Print quorum's benchmark goals as ratios of results from ONE Google Benchmark JSON file.
+
+Usage: scripts/bench_ratios.py RESULTS.json [--markdown]
+
+Each figure is the median of the repetitions when the run has them (aggregate "median"),
+otherwise the mean of the runs of that benchmark. Names are matched without the suffixes
+Google Benchmark appends (/real_time, /iterations:N, /threads:N).
+"""
+import json
+import statistics
+import sys
+
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def base_name(name):
+    parts = [p for p in name.split("/") if p != "real_time" and ":" not in p]
+    return "/".join(parts)
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    medians, runs = {}, {}
+    for b in data.get("benchmarks", []):
+        if b.get("error_occurred"):
+            continue
+        key = base_name(b.get("run_name", b["name"]))
+        scale = UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+        fig = {"real_time": b.get("real_time", 0.0) * scale}
+        for extra in ("decide_to_wake_ns", "items_per_second"):
+            if extra in b:
+                fig[extra] = b[extra]
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                medians[key] = fig
+        else:
+            runs.setdefault(key, []).append(fig)
+    figures = dict(medians)
+    for key, rs in runs.items():
+        if key not in figures:
+            figures[key] = {k: statistics.mean(r[k] for r in rs) for k in rs[0]}
+    return data.get("context", {}), figures
+
+
+def value(figures, name, field="real_time"):
+    f = figures.get(name)
+    return None if f is None or field not in f else f[field]
+
+
+def ratio(a, b):
+    return None if a is None or b in (None, 0) else a / b
+
+
+def rows(figures):
+    v = lambda n, f="real_time": value(figures, n, f)
+    bk, e2e, sr = "BM_Bookkeeping/", "BM_EndToEnd/", "BM_StoreRecord/"
+    per_branch = lambda n: None if v(bk + "quorum_inline/" + str(n)) is None else v(bk + "quorum_inline/" + str(n)) / n
+    out = []
+    for n in (3, 16):
+        out.append((f"Bookkeeping quorum_inline / floor_inline, N={n}",
+                    ratio(v(f"{bk}quorum_inline/{n}"), v(f"{bk}floor_inline/{n}")), "<=", 3.0))
+    for peer, label in (("handrolled_pool", "handrolled_pool"), ("asio_group", "asio_group")):
+        for nk in ("3/2", "16/9"):
+            out.append((f"EndToEnd quorum_pool / {label}, {nk}",
+                        ratio(v(f"{e2e}quorum_pool/{nk}"), v(f"{e2e}{peer}/{nk}")), "<=", 0.8))
+    out.append(("DecisionLatency quorum_pool / handrolled_pool (decide_to_wake_ns)",
+                ratio(v("BM_DecisionLatency/quorum_pool/16/2", "decide_to_wake_ns"),
+                      v("BM_DecisionLatency/handrolled_pool/16/2", "decide_to_wake_ns")), "<=", 1.1))
+    out.append(("StoreRecord atomic / fetch_or_floor",
+                ratio(v(sr + "atomic"), v(sr + "fetch_or_floor")), "<=", 3.0))
+    out.append(("StoreRecord memory / naive_map", ratio(v(sr + "memory"), v(sr + "naive_map")), "<=", 0.25))
+    out.append(("StoreRecord sharded / naive_map", ratio(v(sr + "sharded"), v(sr + "naive_map")), "<=", 0.25))
+    out.append(("Throughput quorum_pool / handrolled_pool (executions/s)",
+                ratio(v("BM_Throughput/quorum_pool", "items_per_second"),
+                      v("BM_Throughput/handrolled_pool", "items_per_second")), ">=", 1.25))
+    out.append(("Bookkeeping per-branch cost, N=1024 / N=64",
+                ratio(per_branch(1024), per_branch(64)), "<=", 1.5))
+    return out
+
+
+def informational(figures):
+    v = lambda n, f="real_time": value(figures, n, f)
+    return [
+        ("DecisionLatency quorum_pool / asio_group (decide_to_wake_ns)",
+         ratio(v("BM_DecisionLatency/quorum_pool/16/2", "decide_to_wake_ns"),
+               v("BM_DecisionLatency/asio_group/16/2", "decide_to_wake_ns"))),
+        ("EndToEnd quorum_thread / handrolled_pool, 3/2",
+         ratio(v("BM_EndToEnd/quorum_thread/3/2"), v("BM_EndToEnd/handrolled_pool/3/2"))),
+        ("EndToEnd quorum_thread / handrolled_pool, 16/9",
+         ratio(v("BM_EndToEnd/quorum_thread/16/9"), v("BM_EndToEnd/handrolled_pool/16/9"))),
+    ]
+
+
+def fmt(x):
+    return "n/a" if x is None else f"{x:.3g}"
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    context, figures = load(sys.argv[1])
+    table = rows(figures)
+    print("| ratio | goal | measured | met |")
+    print("|---|---|---|---|")
+    met = 0
+    for name, r, op, goal in table:
+        ok = r is not None and (r <= goal if op == "<=" else r >= goal)
+        met += ok
+        print(f"| {name} | {op} {goal:g} | {fmt(r)} | {'yes' if ok else 'NO'} |")
+    print()
+    print(f"{met} of {len(table)} goals met "
+          f"({context.get('num_cpus', '?')} CPUs, {context.get('date', '')}; medians when repeated)")
+    print()
+    print("Also measured (no goal):")
+    for name, r in informational(figures):
+        print(f"  {name}: {fmt(r)}")
+    print()
+    print("Medians (ns; decide_to_wake_ns for DecisionLatency, executions/s for Throughput):")
+    for key in sorted(figures):
+        f = figures[key]
+        extra = "".join(f"  {k}={f[k]:.4g}" for k in ("decide_to_wake_ns", "items_per_second") if k in f)
+        print(f"  {key:48s} {f['real_time']:12.1f}{extra}")
+
+
+if __name__ == "__main__":
+    main()
