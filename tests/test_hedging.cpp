@@ -5,14 +5,13 @@
 // clock, so the test meets it with wait_for_sleepers() and moves time exactly to its turn.
 #include <doctest/doctest.h>
 
-#include <quorum/quorum.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <optional>
+#include <quorum/quorum.hpp>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -208,7 +207,12 @@ TEST_CASE("an early unreachable decision cancels every turn still to come") {
   quorum::options o{.policy = quorum::all(), .hedge_delay = 1s};
   o.clock = &clk;
   auto ex = quorum::start(
-      o, [&] { ++calls; throw std::runtime_error("down"); }, [&] { ++calls; }, [&] { ++calls; });
+      o,
+      [&] {
+        ++calls;
+        throw std::runtime_error("down");
+      },
+      [&] { ++calls; }, [&] { ++calls; });
   auto r = ex.get();  // no time passes
   CHECK(calls == 1);
   CHECK(r.decision == quorum::decision::unreachable);

@@ -8,8 +8,6 @@
 // side by side, the undecided ones blocking on their stop token.
 #include <doctest/doctest.h>
 
-#include <quorum/quorum.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -19,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <quorum/quorum.hpp>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -154,8 +153,11 @@ TEST_CASE("a rule is met at its threshold and unreachable once the votes left fa
 
 TEST_CASE("settings no set of branches can satisfy are rejected naming the field and value") {
   SUBCASE("weights that cannot reach the threshold") {
-    check_rejected([] { (void)quorum::weighted({1, 2, 1}, 5).resolve(3); },
-                   {"weighted", "threshold = 5", "4"});
+    check_rejected(
+        [] {
+          (void)quorum::weighted({1, 2, 1}, 5).resolve(3);
+        },
+        {"weighted", "threshold = 5", "4"});
   }
   SUBCASE("a weight count that differs from the branch count") {
     check_rejected([] { (void)quorum::weighted({1, 2}, 1).resolve(3); }, {"weighted", "2", "3"});
@@ -167,12 +169,14 @@ TEST_CASE("settings no set of branches can satisfy are rejected naming the field
     check_rejected([] { (void)quorum::fraction(0).resolve(3); }, {"fraction(0"});
     check_rejected([] { (void)quorum::fraction(1.5).resolve(3); }, {"fraction(1.5"});
     check_rejected([] { (void)quorum::fraction(-0.25).resolve(3); }, {"fraction(-0.25"});
-    check_rejected([] { (void)quorum::fraction(std::numeric_limits<double>::quiet_NaN()).resolve(3); },
-                   {"fraction("});
+    check_rejected(
+        [] { (void)quorum::fraction(std::numeric_limits<double>::quiet_NaN()).resolve(3); },
+        {"fraction("});
   }
   SUBCASE("failure fractions outside [0, 1)") {
     check_rejected([] { (void)quorum::failure_fraction(1.0).resolve(3); }, {"failure_fraction(1"});
-    check_rejected([] { (void)quorum::failure_fraction(-0.5).resolve(3); }, {"failure_fraction(-0.5"});
+    check_rejected([] { (void)quorum::failure_fraction(-0.5).resolve(3); },
+                   {"failure_fraction(-0.5"});
   }
   SUBCASE("tolerating every branch failing") {
     check_rejected([] { (void)quorum::max_failures(3).resolve(3); }, {"max_failures(3)"});
@@ -188,10 +192,14 @@ TEST_CASE("bad weights are rejected by quorum_parallel before any branch runs") 
   auto f = [&] { ++ran; };
   quorum::memory_store store;
   check_rejected(
-      [&] { (void)quorum::quorum_parallel(store, with(quorum::weighted({1, 1, 1}, 4)), f, f, f); },
+      [&] {
+        (void)quorum::quorum_parallel(store, with(quorum::weighted({1, 1, 1}, 4)), f, f, f);
+      },
       {"threshold = 4", "3"});
   check_rejected(
-      [&] { (void)quorum::quorum_parallel(store, with(quorum::weighted({1, 1}, 1)), f, f, f); },
+      [&] {
+        (void)quorum::quorum_parallel(store, with(quorum::weighted({1, 1}, 1)), f, f, f);
+      },
       {"weighted", "2", "3"});
   CHECK(ran == 0);
   CHECK(store.size() == 0);
@@ -200,8 +208,12 @@ TEST_CASE("bad weights are rejected by quorum_parallel before any branch runs") 
 TEST_CASE("options.quorum and options.policy together are rejected") {
   auto o = with(quorum::majority());
   o.quorum = 2;
-  check_rejected([&] { (void)quorum::quorum_parallel(o, [] {}, [] {}, [] {}); },
-                 {"options.quorum = 2", "policy"});
+  check_rejected(
+      [&] {
+        (void)quorum::quorum_parallel(
+            o, [] {}, [] {}, [] {});
+      },
+      {"options.quorum = 2", "policy"});
 }
 
 TEST_CASE("at_least(K) is met at the K-th success and unreachable at the (N-K+1)-th failure") {
@@ -226,14 +238,19 @@ TEST_CASE("at_least(K) is met at the K-th success and unreachable at the (N-K+1)
 
 TEST_CASE("majority is met at N/2+1 successes and unreachable once half the branches failed") {
   SUBCASE("odd N") {
-    check_decided_at(run_inline(with(quorum::majority()), "sfsfs"), quorum::decision::quorum_met, 4);
-    check_decided_at(run_inline(with(quorum::majority()), "sfsss"), quorum::decision::quorum_met, 3);
-    check_decided_at(run_inline(with(quorum::majority()), "fsffs"), quorum::decision::unreachable, 3);
+    check_decided_at(run_inline(with(quorum::majority()), "sfsfs"), quorum::decision::quorum_met,
+                     4);
+    check_decided_at(run_inline(with(quorum::majority()), "sfsss"), quorum::decision::quorum_met,
+                     3);
+    check_decided_at(run_inline(with(quorum::majority()), "fsffs"), quorum::decision::unreachable,
+                     3);
   }
   SUBCASE("even N: a tie is not a majority") {
     check_decided_at(run_inline(with(quorum::majority()), "ssfs"), quorum::decision::quorum_met, 3);
-    check_decided_at(run_inline(with(quorum::majority()), "sfsf"), quorum::decision::unreachable, 3);
-    check_decided_at(run_inline(with(quorum::majority()), "ffss"), quorum::decision::unreachable, 1);
+    check_decided_at(run_inline(with(quorum::majority()), "sfsf"), quorum::decision::unreachable,
+                     3);
+    check_decided_at(run_inline(with(quorum::majority()), "ffss"), quorum::decision::unreachable,
+                     1);
   }
 }
 
@@ -249,23 +266,34 @@ TEST_CASE("any is met at the first success and unreachable only when every branc
   check_decided_at(run_inline(with(quorum::any()), "ffff"), quorum::decision::unreachable, 3);
 }
 
-TEST_CASE("fraction(p) is met at ceil(p*N) successes and unreachable when they can no longer come") {
+TEST_CASE(
+    "fraction(p) is met at ceil(p*N) successes and unreachable when they can no longer come") {
   // N = 5, p = 0.5: 3 successes needed, so 3 failures make it unreachable.
-  check_decided_at(run_inline(with(quorum::fraction(0.5)), "sfsss"), quorum::decision::quorum_met, 3);
-  check_decided_at(run_inline(with(quorum::fraction(0.5)), "fsfsf"), quorum::decision::unreachable, 4);
-  check_decided_at(run_inline(with(quorum::fraction(0.5)), "fffss"), quorum::decision::unreachable, 2);
+  check_decided_at(run_inline(with(quorum::fraction(0.5)), "sfsss"), quorum::decision::quorum_met,
+                   3);
+  check_decided_at(run_inline(with(quorum::fraction(0.5)), "fsfsf"), quorum::decision::unreachable,
+                   4);
+  check_decided_at(run_inline(with(quorum::fraction(0.5)), "fffss"), quorum::decision::unreachable,
+                   2);
   // p = 0.7 of 10 is exactly 7, not 8.
-  check_decided_at(run_inline(with(quorum::fraction(0.7)), "sssssssfff"), quorum::decision::quorum_met, 6);
-  check_decided_at(run_inline(with(quorum::fraction(0.7)), "fffsssssss"), quorum::decision::quorum_met, 9);
-  check_decided_at(run_inline(with(quorum::fraction(0.7)), "ffffssssss"), quorum::decision::unreachable, 3);
+  check_decided_at(run_inline(with(quorum::fraction(0.7)), "sssssssfff"),
+                   quorum::decision::quorum_met, 6);
+  check_decided_at(run_inline(with(quorum::fraction(0.7)), "fffsssssss"),
+                   quorum::decision::quorum_met, 9);
+  check_decided_at(run_inline(with(quorum::fraction(0.7)), "ffffssssss"),
+                   quorum::decision::unreachable, 3);
 }
 
 TEST_CASE("max_failures(f) is unreachable at the (f+1)-th failure and met when N-f succeeded") {
-  check_decided_at(run_inline(with(quorum::max_failures(1)), "sfss"), quorum::decision::quorum_met, 3);
-  check_decided_at(run_inline(with(quorum::max_failures(1)), "sfsf"), quorum::decision::unreachable, 3);
-  check_decided_at(run_inline(with(quorum::max_failures(0)), "sfss"), quorum::decision::unreachable, 1);
+  check_decided_at(run_inline(with(quorum::max_failures(1)), "sfss"), quorum::decision::quorum_met,
+                   3);
+  check_decided_at(run_inline(with(quorum::max_failures(1)), "sfsf"), quorum::decision::unreachable,
+                   3);
+  check_decided_at(run_inline(with(quorum::max_failures(0)), "sfss"), quorum::decision::unreachable,
+                   1);
   // Met before the last branch: with 2 of 5 tolerated, 3 successes settle it.
-  check_decided_at(run_inline(with(quorum::max_failures(2)), "sssff"), quorum::decision::quorum_met, 2);
+  check_decided_at(run_inline(with(quorum::max_failures(2)), "sssff"), quorum::decision::quorum_met,
+                   2);
 }
 
 TEST_CASE("failure_fraction(p) is unreachable once failures exceed p of the branches") {
@@ -310,7 +338,8 @@ TEST_CASE("the store's record agrees with the policy's decision") {
   quorum::memory_store store;
   std::vector<std::function<void()>> fs = {[] {}, [] { throw 1; }, [] {}, [] {}};
   // 6 of 10 votes needed: once the 5-vote branch failed, only 5 are possible.
-  auto ex = quorum::start(store, quorum::inline_executor{}, with(quorum::weighted({1, 5, 2, 2}, 6)), fs);
+  auto ex =
+      quorum::start(store, quorum::inline_executor{}, with(quorum::weighted({1, 5, 2, 2}, 6)), fs);
   ex.join();
   auto rec = ex.record();
   REQUIRE(rec.decision.has_value());
@@ -426,7 +455,8 @@ TEST_CASE("threaded: every policy decides unreachable while other branches are s
   }
 }
 
-TEST_CASE("threaded: a weighted quorum waits for the heavy branch when the light ones cannot add up") {
+TEST_CASE(
+    "threaded: a weighted quorum waits for the heavy branch when the light ones cannot add up") {
   // The three light branches (1 vote each) succeed at once: 3 < 4, so none of their records may
   // decide. The heavy branch (3 votes) waits until the observer has seen all three recorded.
   std::atomic<int> light_recorded{0};

@@ -6,8 +6,6 @@
 // must stay asleep) and then exactly to its end (the branch must wake). Nothing sleeps for real.
 #include <doctest/doctest.h>
 
-#include <quorum/quorum.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,6 +16,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <quorum/quorum.hpp>
 #include <random>
 #include <stdexcept>
 #include <stop_token>
@@ -158,14 +157,18 @@ TEST_CASE("huge attempt numbers neither overflow nor turn into NaN") {
     CHECK(r.delay_before(40, rng) == ns(std::int64_t{1} << 38));
   }
   SUBCASE("a max_delay of nanoseconds::max is returned as is") {
-    quorum::retry r{.max_attempts = 5000, .interval = 1h, .backoff_rate = 3.0, .max_delay = ns::max()};
+    quorum::retry r{
+        .max_attempts = 5000, .interval = 1h, .backoff_rate = 3.0, .max_delay = ns::max()};
     CHECK(r.delay_before(1000, rng) == ns::max());
   }
 }
 
 TEST_CASE("full jitter draws each wait between 0 and the delay, the delay capped first") {
   std::mt19937 rng(12345);
-  quorum::retry r{.max_attempts = 9, .interval = 1s, .backoff_rate = 4.0, .max_delay = 3s,
+  quorum::retry r{.max_attempts = 9,
+                  .interval = 1s,
+                  .backoff_rate = 4.0,
+                  .max_delay = 3s,
                   .jitter = quorum::jitter::full};
   for (unsigned next : {2u, 3u, 5u}) {
     CAPTURE(next);
@@ -235,7 +238,8 @@ TEST_CASE("a jittered wait always ends by the un-jittered delay") {
   attempt_counter attempts;
   quorum::options o{.quorum = 1};
   o.clock = &clk;
-  o.retry = {.max_attempts = 6, .interval = 1s, .backoff_rate = 1.0, .jitter = quorum::jitter::full};
+  o.retry = {
+      .max_attempts = 6, .interval = 1s, .backoff_rate = 1.0, .jitter = quorum::jitter::full};
   auto ex = quorum::start(o, [&] {
     attempts.begin();
     throw transient{};
@@ -288,7 +292,8 @@ TEST_CASE("retry_if chooses which errors retry") {
 
 TEST_CASE("errors retry_on does not name, and a predicate that throws, do not retry") {
   quorum::options o{.quorum = 1};
-  o.retry = {.max_attempts = 5, .interval = 0ns, .retry_if = quorum::retry_on<std::runtime_error>()};
+  o.retry = {
+      .max_attempts = 5, .interval = 0ns, .retry_if = quorum::retry_on<std::runtime_error>()};
   std::atomic<unsigned> calls{0};
   SUBCASE("a non-standard exception") {
     auto r = quorum::quorum_parallel(o, [&] {
@@ -388,7 +393,8 @@ TEST_CASE("a wait of nanoseconds::max sleeps until stopped instead of wrapping i
 namespace {
 // Branch i fails until its attempt need[i] (99: always). Every attempt number is checked to
 // follow the previous one with no gap.
-std::vector<std::function<unsigned(quorum::branch_context&)>> flaky_until(std::vector<unsigned> need) {
+std::vector<std::function<unsigned(quorum::branch_context&)>> flaky_until(
+    std::vector<unsigned> need) {
   std::vector<std::function<unsigned(quorum::branch_context&)>> fs;
   for (unsigned n : need)
     fs.emplace_back([n, last = 0u](quorum::branch_context& ctx) mutable {
@@ -465,12 +471,13 @@ TEST_CASE("a retried branch is recorded once, with its final outcome") {
     std::lock_guard lk(m);
     events.push_back(e);
   };
-  auto ex = quorum::start(store, quorum::inline_executor{}, o,
-                          [](quorum::branch_context& ctx) {
-                            if (ctx.attempt() < 3) throw transient{};  // succeeds at attempt 3
-                          },
-                          [] { throw permanent{}; },  // fails 3 times
-                          [] {});
+  auto ex = quorum::start(
+      store, quorum::inline_executor{}, o,
+      [](quorum::branch_context& ctx) {
+        if (ctx.attempt() < 3) throw transient{};  // succeeds at attempt 3
+      },
+      [] { throw permanent{}; },  // fails 3 times
+      [] {});
   ex.join();
   auto rec = ex.record();
   CHECK(store.calls == std::vector<int>{1, 1, 1});

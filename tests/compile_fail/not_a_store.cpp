@@ -3,9 +3,11 @@
 // a store must also decide timed_out at the deadline.
 //
 // The patterns below match both g++ 12 and clang 14 (run with LC_ALL=C):
+// clang-format off
 // quorum-expect-error: no matching function for call to .?quorum_parallel
 // quorum-expect-error: (satisfaction of 'store<S>' \[with S = not_a_store\]|'not_a_store' does not satisfy 'store')
 // quorum-expect-error: s\.expire\(h\)' (is|would be) invalid
+// clang-format on
 #include <quorum/quorum.hpp>
 
 struct not_a_store {
