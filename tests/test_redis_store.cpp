@@ -613,10 +613,19 @@ TEST_CASE("quorum_parallel runs end to end on the redis store" * doctest::timeou
   quorum::redis_store store(at(server));
 
   SUBCASE("two of three succeed; the third is stopped and recorded late") {
+    std::latch third_started(1);  // the decision must find the third branch running
     auto r = quorum::quorum_parallel(
         store, quorum::options{.quorum = 2, .timeout = 60s, .execution_id = "e2e-met"},
-        [] { return 1; }, [] { return 2; },
-        [](std::stop_token st) -> int {
+        [&] {
+          third_started.wait();
+          return 1;
+        },
+        [&] {
+          third_started.wait();
+          return 2;
+        },
+        [&](std::stop_token st) -> int {
+          third_started.count_down();
           std::mutex m;
           std::condition_variable_any cv;
           std::unique_lock lk(m);

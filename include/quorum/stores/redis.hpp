@@ -90,19 +90,31 @@ namespace detail::redis {
 // carries a version: a change to what the functions do gets a new name, so clients of
 // different versions never run each other's code.
 //
-// KEYS[1] the hash: id, n, thr, total, ttl, tok (the opener's token), ok, fail, yes, no
-//         (counts and vote totals, late ones included), w<i> (votes of branch i, when weighted),
-//         b<i> = <s|f><late 0|1>:<token> (branch i's record), by (the deciding branch),
-//         fin (token of the expire/cancel that decided), ok_at, fail_at (counts at the decision).
-// KEYS[2] the decision, set once with SET NX.
+// KEYS[1] the hash:  id    the execution id, as given
+//                    tok   the opener's token
+//                    s     "n,threshold,total votes,ttl ms"       (the spec, fixed at open)
+//                    c     "successes,failures,yes votes,no votes" (late records included)
+//                    d     the decision (a copy of KEYS[2], written in the same step)
+//                    by    the branch whose record decided
+//                    at    "successes,failures" when the decision was made
+//                    fin   the token of the expire/cancel that decided
+//                    w<i>  votes of branch i (weighted rules only)
+//                    b<i>  branch i's record: "<s|f><late 0|1>:<token>"
+// KEYS[2] the decision, set once with SET NX (what waiters read).
 // KEYS[3] the wake list: one element pushed at the decision; waiters rotate it with BLMOVE,
 //         so every waiter wakes and the element stays for those that come later.
+// Packing the spec and the counters into one field each keeps a record to two commands (HMGET,
+// HSET) on a small hash: the function's cost is most of what a record costs over a PING.
 // Replies of record/finish: {successes, failures, decision or '', decided_by or -1,
 //                            decided_now, recorded_now, late}.
-// Lua numbers are doubles: open() rejects vote totals above 2^53, so every count is exact.
+// Lua numbers are doubles: open() rejects vote totals above 2^53, so every count is exact
+// (and '%d' writes them back exactly).
 inline constexpr std::string_view library = R"lua(#!lua name=quorum1
 
-local function int(x) return string.format('%d', x) end
+local four = '^(%d+),(%d+),(%d+),(%d+)$'
+
+local function noexec() return redis.error_reply('QUORUM_NOEXEC no such execution') end
+local function badarg() return redis.error_reply('QUORUM_ARG bad argument') end
 
 -- The branch index as sent: canonical decimal below n, or nil.
 local function branch_index(s, n)
@@ -119,21 +131,22 @@ local function announce(keys, d, ttl)
   end
 end
 
-local function noexec() return redis.error_reply('QUORUM_NOEXEC no such execution') end
-
 -- ARGV: id, n, threshold, total, ttl, token, votes of each branch (only when weighted)
 local function open(keys, args)
+  for k = 2, 5 do
+    if not string.match(args[k], '^%d+$') then return badarg() end
+  end
   local held = redis.call('HGET', keys[1], 'tok')
   if held then
     if held == args[6] then return 'OK' end -- our own open, resent after a lost reply
     return redis.error_reply('QUORUM_DUPLICATE the execution id is held')
   end
   redis.call('DEL', keys[2], keys[3]) -- leftovers of an expired execution with this id
-  redis.call('HSET', keys[1], 'id', args[1], 'n', args[2], 'thr', args[3], 'total', args[4],
-             'ttl', args[5], 'tok', args[6], 'ok', '0', 'fail', '0', 'yes', '0', 'no', '0')
+  redis.call('HSET', keys[1], 'id', args[1], 'tok', args[6],
+             's', args[2] .. ',' .. args[3] .. ',' .. args[4] .. ',' .. args[5], 'c', '0,0,0,0')
   local f = {}
   for k = 7, #args do
-    f[#f + 1] = 'w' .. int(k - 7)
+    f[#f + 1] = 'w' .. string.format('%d', k - 7)
     f[#f + 1] = args[k]
     if #f >= 1000 then
       redis.call('HSET', keys[1], unpack(f))
@@ -148,81 +161,74 @@ end
 
 -- ARGV: branch index, 's' | 'f', token
 local function record(keys, args)
-  local b = args[1]
-  local e = redis.call('HMGET', keys[1], 'n', 'thr', 'total', 'ttl', 'ok', 'fail', 'yes', 'no',
-                       'by', 'w' .. b, 'b' .. b)
+  local b, o, tok = args[1], args[2], args[3]
+  local e = redis.call('HMGET', keys[1], 's', 'c', 'd', 'by', 'w' .. b, 'b' .. b)
   if not e[1] then return noexec() end
-  local i = branch_index(b, tonumber(e[1]))
-  local o = args[2]
-  if not i or (o ~= 's' and o ~= 'f') then
-    return redis.error_reply('QUORUM_ARG bad branch index or outcome')
-  end
-  local dec = redis.call('GET', keys[2])
-  local by = e[9]
-  local ok, fail = tonumber(e[5]), tonumber(e[6])
-  local prev = e[11]
+  local n, thr, total, ttl = string.match(e[1], four)
+  local i = branch_index(b, tonumber(n))
+  if not i or (o ~= 's' and o ~= 'f') then return badarg() end
+  local ok, fail, yes, no = string.match(e[2], four)
+  ok, fail = tonumber(ok), tonumber(fail)
+  local dec, by, prev = e[3], e[4], e[6]
   if prev then
     -- Recorded before: by this very request (a resend after a lost reply: answer as then),
     -- or by another one (a replay: counts nothing, decides nothing).
-    local mine = string.sub(prev, 4) == args[3]
+    local mine = string.sub(prev, 4) == tok
     return {ok, fail, dec or '', by and tonumber(by) or -1, (mine and by == b) and 1 or 0,
             mine and 1 or 0, string.sub(prev, 2, 2) == '1' and 1 or 0}
   end
   local late = dec and 1 or 0
-  local w = tonumber(e[10]) or 1
-  local yes, no = tonumber(e[7]), tonumber(e[8])
+  local w = tonumber(e[5]) or 1
+  yes, no = tonumber(yes), tonumber(no)
   if o == 's' then
     ok, yes = ok + 1, yes + w
   else
     fail, no = fail + 1, no + w
   end
-  local f = {'b' .. b, o .. late .. ':' .. args[3], 'ok', int(ok), 'fail', int(fail),
-             'yes', int(yes), 'no', int(no)}
+  local f = {'b' .. b, o .. late .. ':' .. tok, 'c', string.format('%d,%d,%d,%d', ok, fail, yes, no)}
   local dnow = 0
   if not dec then
-    local thr = tonumber(e[2])
+    thr = tonumber(thr)
     local d = false
     if o == 's' then
       if yes >= thr then d = 'quorum_met' end
-    elseif tonumber(e[3]) - no < thr then
+    elseif tonumber(total) - no < thr then
       d = 'unreachable'
     end
     if d and redis.call('SET', keys[2], d, 'NX') then
       dec, by, dnow = d, b, 1
-      f[#f + 1] = 'by'; f[#f + 1] = b
-      f[#f + 1] = 'ok_at'; f[#f + 1] = int(ok)
-      f[#f + 1] = 'fail_at'; f[#f + 1] = int(fail)
+      f[5], f[6], f[7], f[8] = 'd', d, 'by', b
+      f[9], f[10] = 'at', string.format('%d,%d', ok, fail)
     end
   end
   redis.call('HSET', keys[1], unpack(f))
-  if dnow == 1 then announce(keys, dec, tonumber(e[4])) end
+  if dnow == 1 then announce(keys, dec, tonumber(ttl)) end
   return {ok, fail, dec or '', by and tonumber(by) or -1, dnow, 1, late}
 end
 
 -- ARGV: 'timed_out' | 'cancelled', token
 local function finish(keys, args)
-  local e = redis.call('HMGET', keys[1], 'n', 'ok', 'fail', 'by', 'fin', 'ttl')
+  local d, tok = args[1], args[2]
+  local e = redis.call('HMGET', keys[1], 's', 'c', 'd', 'by', 'fin')
   if not e[1] then return noexec() end
-  local d = args[1]
-  if d ~= 'timed_out' and d ~= 'cancelled' then
-    return redis.error_reply('QUORUM_ARG bad decision')
-  end
-  local dec = redis.call('GET', keys[2])
-  local dnow = 0
+  if d ~= 'timed_out' and d ~= 'cancelled' then return badarg() end
+  local ok, fail = string.match(e[2], four)
+  local dec, dnow = e[3], 0
   if dec then
-    if e[5] == args[2] then dnow = 1 end -- our own finish, resent after a lost reply
+    if e[5] == tok then dnow = 1 end -- our own finish, resent after a lost reply
   elseif redis.call('SET', keys[2], d, 'NX') then
     dec, dnow = d, 1
-    redis.call('HSET', keys[1], 'fin', args[2], 'ok_at', e[2], 'fail_at', e[3])
-    announce(keys, d, tonumber(e[6]))
+    redis.call('HSET', keys[1], 'd', d, 'fin', tok, 'at', ok .. ',' .. fail)
+    local _, _, _, ttl = string.match(e[1], four)
+    announce(keys, d, tonumber(ttl))
   end
-  return {tonumber(e[2]), tonumber(e[3]), dec or '', e[4] and tonumber(e[4]) or -1, dnow, 0, 0}
+  return {tonumber(ok), tonumber(fail), dec or '', e[4] and tonumber(e[4]) or -1, dnow, 0, 0}
 end
 
 local function snapshot(keys, args)
   local h = redis.call('HGETALL', keys[1])
   if #h == 0 then return noexec() end
-  return {h, redis.call('GET', keys[2]) or ''}
+  return h
 end
 
 redis.register_function('quorum1_open', open)
@@ -414,13 +420,13 @@ class redis_store {
   /// coordinator that restarted). Throws redis_error when the server holds no such execution.
   [[nodiscard]] handle attach(std::string_view id) {
     auto k = keys_for(id);
-    std::array<std::string_view, 3> argv{"HGET", k.exec, "n"};
+    std::array<std::string_view, 3> argv{"HGET", k.exec, "s"};  // "n,threshold,total,ttl"
     auto r = command(argv);
     check(r.get(), "attach");
     std::size_t n = 0;
     auto s = detail::redis::text(r.get());
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (r->type != REDIS_REPLY_STRING || ec != std::errc{} || p != s.data() + s.size())
+    if (r->type != REDIS_REPLY_STRING || ec != std::errc{} || p == s.data() + s.size() || *p != ',')
       throw redis_error("quorum::redis_store::attach: no execution \"" + k.id + "\" at " +
                         opt_.address);
     k.branches = n;
@@ -457,28 +463,26 @@ class redis_store {
                                          h->exec, h->decision, h->wake};
     auto r = command(argv);
     check(r.get(), "snapshot");
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_ARRAY)
+    if (r->type != REDIS_REPLY_ARRAY)
       throw redis_error("quorum::redis_store::snapshot: unexpected reply");
     execution_record rec;
     rec.id = h->id;
-    rec.decision = detail::redis::parse_decision(detail::redis::text(r->element[1]));
-    const redisReply* kv = r->element[0];
+    const redisReply* kv = r.get();
     std::size_t n = h->branches;
-    for (std::size_t j = 0; j + 1 < kv->elements; j += 2) {
-      auto f = detail::redis::text(kv->element[j]);
-      if (f == "n") n = number(detail::redis::text(kv->element[j + 1]));
-    }
+    for (std::size_t j = 0; j + 1 < kv->elements; j += 2)
+      if (detail::redis::text(kv->element[j]) == "s") n = number(detail::redis::text(kv->element[j + 1]));
     rec.branches.resize(n);
     for (std::size_t j = 0; j + 1 < kv->elements; j += 2) {
       auto f = detail::redis::text(kv->element[j]);
       auto v = detail::redis::text(kv->element[j + 1]);
-      if (f == "by")
+      if (f == "d") {
+        rec.decision = detail::redis::parse_decision(v);
+      } else if (f == "by") {
         rec.decided_by = number(v);
-      else if (f == "ok_at")
+      } else if (f == "at") {  // "successes,failures"
         rec.successes_at_decision = number(v);
-      else if (f == "fail_at")
-        rec.failures_at_decision = number(v);
-      else if (f.size() > 1 && f[0] == 'b' && v.size() >= 2) {
+        rec.failures_at_decision = number(v.substr(std::min(v.size(), v.find(',') + 1)));
+      } else if (f.size() > 1 && f[0] == 'b' && v.size() >= 2) {
         auto i = number(f.substr(1));
         if (i < n) {
           rec.branches[i].outcome = v[0] == 's' ? outcome::success : outcome::failure;
