@@ -679,7 +679,7 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
 struct svg_options {
   std::string title;        ///< the heading; "quorum execution <id>" when empty
   double width = 960;       ///< the picture's width in pixels (at least 480)
-  double row_height = 40;   ///< per branch
+  double row_height = 40;   ///< per branch (at least 24)
 };
 
 namespace detail {
@@ -693,6 +693,7 @@ struct svg_palette {
   static constexpr std::string_view ink = "#0f172a";
   static constexpr std::string_view muted = "#64748b";
   static constexpr std::string_view grid = "#e2e8f0";
+  static constexpr std::string_view stripe = "#f8fafc";
   static constexpr std::string_view deadline = "#b91c1c";
   static constexpr std::string_view decision = "#7c3aed";
   static constexpr std::string_view highlight = "#fef3c7";
@@ -756,306 +757,360 @@ inline std::string status_line(const branch_timeline& b, bool decider) {
   return s;
 }
 
-}  // namespace detail
+// Draws a timeline as an SVG Gantt chart: the layout is fixed in the constructor, then each
+// part of the picture is appended by its own member, back to front.
+class gantt_chart {
+  using P = svg_palette;
 
-/// The timeline as a standalone SVG Gantt chart: one row per branch with its attempts coloured
-/// by outcome (succeeded, failed, failed-and-retried, cancelled, late, running), the waits
-/// between retries, a line at the deadline, a marker at the decision on the deciding branch's
-/// highlighted row, a time axis and a legend. All text is escaped for XML.
-[[nodiscard]] inline std::string to_svg(const timeline& t, const svg_options& o = {}) {
-  using detail::fixed;
-  using detail::xml_text;
-  using P = detail::svg_palette;
+ public:
+  gantt_chart(const timeline& t, const svg_options& o)
+      : t_(t), width_(std::max(480.0, o.width)), row_h_(std::max(24.0, o.row_height)),
+        bar_h_(std::round(row_h_ * 0.5)), n_(t.branches.size()),
+        title_(o.title.empty() ? "quorum execution " + t.execution_id : o.title) {
+    // The label column fits the longest name and status line (within limits).
+    label_w_ = 110;
+    for (std::size_t i = 0; i < n_; ++i) {
+      const auto& b = t.branches[i];
+      label_w_ = std::max({label_w_, text_width(printable(b.name, max_name_chars), 13) + 28,
+                           text_width(status_line(b, t.decided_by == i), 10.5) + 28});
+    }
+    label_w_ = std::min(label_w_, width_ * 0.35);
+    plot_x0_ = label_w_ + 12;
+    plot_x1_ = width_ - 28;
 
-  const double width = std::max(480.0, o.width);
-  const double row_h = std::max(24.0, o.row_height);
-  const double bar_h = std::round(row_h * 0.5);
-  const std::size_t n = t.branches.size();
+    // The time range: the whole run, and the deadline unless it lies far beyond the run.
+    double content_ms = t.ms(t.end);
+    for (const auto& b : t.branches)
+      for (const auto& s : b.spans) content_ms = std::max(content_ms, t.ms(s.end.value_or(s.begin)));
+    content_ms = std::max(content_ms, 1.0);
+    deadline_ms_ = t.deadline ? t.ms(*t.deadline) : 0;
+    deadline_in_range_ = t.deadline && deadline_ms_ >= 0 && deadline_ms_ <= content_ms * 3;
+    range_ms_ = deadline_in_range_ ? std::max(content_ms, deadline_ms_) : content_ms;
+    step_ms_ = nice_step(range_ms_, 8);
+    range_ms_ = std::ceil(range_ms_ * 1.02 / step_ms_) * step_ms_;
 
-  // The label column fits the longest name (within limits).
-  constexpr std::size_t max_name_chars = 28;
-  double label_w = 110;
-  for (std::size_t i = 0; i < t.branches.size(); ++i) {
-    const auto& b = t.branches[i];
-    label_w = std::max({label_w, detail::text_width(detail::printable(b.name, max_name_chars), 13) + 28,
-                        detail::text_width(detail::status_line(b, t.decided_by == i), 10.5) + 28});
+    axis_y_ = rows_y + row_h_ * static_cast<double>(std::max<std::size_t>(n_, 1));
+    layout_legend();
+    height_ = (legend_.empty() ? axis_y_ + 30 : legend_.back().y) + 18;
   }
-  label_w = std::min(label_w, width * 0.35);
-  const double plot_x0 = label_w + 12, plot_x1 = width - 28;
-  const double plot_w = plot_x1 - plot_x0;
 
-  // The time range: the whole run, and the deadline unless it lies far beyond the run.
-  double content_ms = t.ms(t.end);
-  for (const auto& b : t.branches)
-    for (const auto& s : b.spans) content_ms = std::max(content_ms, t.ms(s.end.value_or(s.begin)));
-  content_ms = std::max(content_ms, 1e-3);
-  const double deadline_ms = t.deadline ? t.ms(*t.deadline) : 0;
-  double range_ms = content_ms;
-  const bool deadline_shown = t.deadline && deadline_ms >= 0 && deadline_ms <= content_ms * 3;
-  if (deadline_shown) range_ms = std::max(range_ms, deadline_ms);
-  const double step_ms = detail::nice_step(range_ms, 8);
-  range_ms = std::ceil(range_ms * 1.02 / step_ms) * step_ms;
-  auto x_of = [&](double ms) { return plot_x0 + std::clamp(ms / range_ms, 0.0, 1.0) * plot_w; };
+  std::string draw() {
+    out_.reserve(4096 + 900 * n_);
+    open();
+    heading();
+    rows();
+    grid_and_axis();
+    bars();
+    markers();
+    legend();
+    out_ += "</svg>\n";
+    return std::move(out_);
+  }
 
-  const double title_y = 30, subtitle_y = 50, marks_y = 88;  // marks: the decision's label
-  const double rows_y = 98;
-  const double rows_h = row_h * static_cast<double>(std::max<std::size_t>(n, 1));
-  const double axis_y = rows_y + rows_h;
-  const double legend_y = axis_y + 46;
+ private:
+  static constexpr std::size_t max_name_chars = 28;
+  static constexpr double title_y = 30, subtitle_y = 50, marks_y = 88, rows_y = 98;
 
-  // The legend: the outcomes drawn, then the markers.
+  enum class mark { bar, hatched_bar, dashed_line, cross, deadline_line, diamond };
   struct legend_item {
     std::string_view label;
-    std::string_view fill;
-    int shape;  // 0 bar, 1 hatched bar, 2 dashed line, 3 vertical line, 4 diamond
+    std::string_view colour;
+    mark shape;
+    double x = 0, y = 0;
   };
-  bool seen[6] = {};
-  bool any_wait = false;
-  for (const auto& b : t.branches)
-    for (const auto& s : b.spans) {
-      if (s.kind == span_kind::attempt) seen[static_cast<int>(s.outcome)] = true;
-      else any_wait = true;
+
+  [[nodiscard]] double x_of(double ms) const {
+    return plot_x0_ + std::clamp(ms / range_ms_, 0.0, 1.0) * (plot_x1_ - plot_x0_);
+  }
+  [[nodiscard]] double row_top(std::size_t i) const { return rows_y + row_h_ * static_cast<double>(i); }
+  [[nodiscard]] double row_mid(std::size_t i) const { return row_top(i) + row_h_ / 2; }
+
+  // ---- small writers: numbers, attributes and elements ------------------------------------
+  static std::string num(double v) { return fixed(v, 1); }
+  void attr(std::string_view name, double v) {
+    out_ += ' ';
+    out_ += name;
+    out_ += "=\"" + num(v) + '"';
+  }
+  void attr(std::string_view name, std::string_view safe_value) {
+    out_ += ' ';
+    out_ += name;
+    out_ += "=\"";
+    out_ += safe_value;
+    out_ += '"';
+  }
+  void line(double x1, double y1, double x2, double y2, std::string_view stroke, double w,
+            std::string_view dash = {}, bool close = true) {
+    out_ += "<line";
+    attr("x1", x1);
+    attr("y1", y1);
+    attr("x2", x2);
+    attr("y2", y2);
+    attr("stroke", stroke);
+    attr("stroke-width", w);
+    if (!dash.empty()) attr("stroke-dasharray", dash);
+    out_ += close ? "/>" : ">";
+  }
+  void rect(double x, double y, double w, double h, std::string_view fill, double rx = 0) {
+    out_ += "<rect";
+    attr("x", x);
+    attr("y", y);
+    attr("width", w);
+    attr("height", h);
+    if (rx > 0) attr("rx", rx);
+    attr("fill", fill);
+    out_ += "/>";
+  }
+  // Text: `content` is escaped here. `extra` are further (safe) attributes.
+  void text(double x, double y, double size, std::string_view fill, std::string_view content,
+            std::string_view extra = {}) {
+    out_ += "<text";
+    attr("x", x);
+    attr("y", y);
+    attr("font-size", size);
+    attr("fill", fill);
+    out_ += extra;
+    out_ += '>' + xml_text(content) + "</text>\n";
+  }
+  void diamond(double x, double y, double r, std::string_view fill) {
+    out_ += "<path d=\"M " + num(x) + ' ' + num(y - r) + " L " + num(x + r) + ' ' + num(y) + " L " +
+            num(x) + ' ' + num(y + r) + " L " + num(x - r) + ' ' + num(y) + " Z\"";
+    attr("fill", fill);
+  }
+
+  // ---- the parts ------------------------------------------------------------------------------
+  void open() {
+    out_ += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"";
+    attr("width", width_);
+    attr("height", height_);
+    out_ += " viewBox=\"0 0 " + num(width_) + ' ' + num(height_) + '"';
+    attr("font-family",
+         "ui-sans-serif, system-ui, -apple-system, &apos;Segoe UI&apos;, Roboto, Helvetica, Arial, "
+         "sans-serif");
+    out_ += " role=\"img\">\n<title>" + xml_text(title_) + "</title>\n";
+    // Failed-then-retried attempts: the failure colour, hatched.
+    out_ += "<defs><pattern id=\"retried\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
+            "patternTransform=\"rotate(45)\">";
+    out_ += "<rect width=\"6\" height=\"6\" fill=\"";
+    out_ += P::failed;
+    out_ += "\" fill-opacity=\"0.5\"/>";
+    rect(0, 0, 3, 6, P::failed);
+    out_ += "</pattern></defs>\n";
+    rect(0, 0, width_, height_, "#ffffff");
+    out_ += '\n';
+  }
+
+  void heading() {
+    text(16, title_y, 18, P::ink, printable(title_, 90), " font-weight=\"600\"");
+    std::string summary(decision_text(t_.decision));
+    const auto decider = branch_name_of(t_, t_.decided_by);
+    if (!decider.empty()) summary += " by " + decider;
+    if (t_.decided_at) summary += " at " + human_ms(t_.ms(*t_.decided_at));
+    summary += " \xC2\xB7 " + std::to_string(t_.successes()) + " succeeded \xC2\xB7 " +
+               std::to_string(t_.failures()) + " failed";
+    std::size_t late = 0;
+    for (const auto& b : t_.branches) late += b.late ? 1 : 0;
+    if (late) summary += " \xC2\xB7 " + std::to_string(late) + " late";
+    if (t_.deadline) summary += " \xC2\xB7 deadline " + human_ms(deadline_ms_);
+    summary_ = printable(summary, 160);
+    text(16, subtitle_y, 13, P::muted, summary_);
+  }
+
+  // Row backgrounds (the deciding branch highlighted), each branch's name and status.
+  void rows() {
+    if (n_ == 0) text(16, row_mid(0) + 4, 13, P::muted, "no branch has reported yet");
+    for (std::size_t i = 0; i < n_; ++i) {
+      const auto& b = t_.branches[i];
+      const bool decider = t_.decided_by == i;
+      if (decider) {
+        rect(0, row_top(i), width_, row_h_, P::highlight);
+        rect(0, row_top(i), 4, row_h_, P::decision);
+      } else if (i % 2 == 1) {
+        rect(0, row_top(i), width_, row_h_, P::stripe);
+      }
+      out_ += '\n';
+      text(16, row_mid(i) - 2, 13, P::ink, printable(b.name, max_name_chars),
+           decider ? " font-weight=\"700\"" : "");
+      text(16, row_mid(i) + 12, 10.5, P::muted, status_line(b, decider));
     }
-  std::vector<legend_item> legend;
-  if (seen[static_cast<int>(span_outcome::succeeded)]) legend.push_back({"succeeded", P::succeeded, 0});
-  if (seen[static_cast<int>(span_outcome::failed)]) legend.push_back({"failed", P::failed, 0});
-  if (seen[static_cast<int>(span_outcome::retried)]) legend.push_back({"failed, retried", P::failed, 1});
-  if (any_wait) legend.push_back({"retry wait", P::muted, 2});
-  if (seen[static_cast<int>(span_outcome::cancelled)]) legend.push_back({"stopped", P::cancelled, 0});
-  if (seen[static_cast<int>(span_outcome::late)]) legend.push_back({"late (not counted)", P::late, 0});
-  if (seen[static_cast<int>(span_outcome::running)]) legend.push_back({"running", P::running, 0});
-  if (t.deadline) legend.push_back({"deadline", P::deadline, 3});
-  if (t.decided_at) legend.push_back({"decision", P::decision, 4});
-  // Lay the legend out in rows that fit the width.
-  std::vector<std::pair<double, double>> legend_pos;
-  {
-    double x = 16, y = legend_y;
-    for (const auto& item : legend) {
-      const double w = 26 + detail::text_width(item.label, 12) + 18;
-      if (x + w > width - 16 && x > 16) {
+  }
+
+  void grid_and_axis() {
+    const auto ticks = static_cast<int>(std::llround(range_ms_ / step_ms_));
+    out_ += "<g>\n";
+    for (int k = 0; k <= ticks; ++k) {
+      const double x = x_of(step_ms_ * k);
+      line(x, rows_y, x, axis_y_, P::grid, 1);
+      line(x, axis_y_, x, axis_y_ + 4, P::muted, 1);
+      text(x, axis_y_ + 17, 11, P::muted, time_label(step_ms_ * k, step_ms_),
+           " text-anchor=\"middle\"");
+    }
+    line(plot_x0_, axis_y_, plot_x1_, axis_y_, P::muted, 1);
+    out_ += "\n</g>\n";
+    // The caption ends where the first tick's label (centred on the axis' start) begins.
+    const double first_label = text_width(time_label(0, step_ms_), 11) / 2;
+    text(plot_x0_ - first_label - 10, axis_y_ + 17, 11, P::muted, "time since start",
+         " text-anchor=\"end\"");
+  }
+
+  // One bar per attempt, coloured by outcome; a dashed line per wait before a retry, ending in
+  // a cross when the branch was stopped while it waited. Each has a tooltip.
+  void bars() {
+    const std::string_view dot = " \xC2\xB7 ", dash = " \xE2\x80\x93 ";
+    for (std::size_t i = 0; i < n_; ++i) {
+      const auto& b = t_.branches[i];
+      const double cy = row_mid(i);
+      for (const auto& sp : b.spans) {
+        const double b_ms = t_.ms(sp.begin), e_ms = sp.end ? t_.ms(*sp.end) : t_.ms(t_.end);
+        const double x0 = x_of(b_ms), x1 = std::max(x_of(e_ms), x0);
+        std::string tip = b.name + std::string(dot);
+        if (sp.kind == span_kind::retry_wait) {
+          tip += "wait before attempt " + std::to_string(sp.attempt + 1) + std::string(dot) +
+                 human_ms(b_ms) + std::string(dash) + human_ms(e_ms);
+          if (sp.outcome == span_outcome::cancelled) tip += std::string(dot) + "stopped while waiting";
+          out_ += "<g><title>" + xml_text(tip) + "</title>";
+          line(x0, cy, x1, cy, P::muted, 1.5, "3 3");
+          if (sp.outcome == span_outcome::cancelled) {
+            line(x1 - 4, cy - 4, x1 + 4, cy + 4, P::muted, 2);
+            line(x1 - 4, cy + 4, x1 + 4, cy - 4, P::muted, 2);
+          }
+          out_ += "</g>\n";
+          continue;
+        }
+        tip += "attempt " + std::to_string(sp.attempt) + std::string(dot) +
+               std::string(to_string(sp.outcome)) + std::string(dot) + human_ms(b_ms) +
+               std::string(dash) + (sp.end ? human_ms(e_ms) : std::string("\xE2\x80\xA6"));
+        if (!sp.error.empty()) tip += std::string(dot) + sp.error;
+        const double w = std::max(x1 - x0, 3.0);
+        out_ += "<g><title>" + xml_text(tip) + "</title>";
+        rect(x0, cy - bar_h_ / 2, w, bar_h_,
+             sp.outcome == span_outcome::retried ? std::string_view("url(#retried)") : fill_of(sp.outcome), 3);
+        if (w >= 24)
+          text(x0 + w / 2, cy + 4, 10.5, "#ffffff",
+               (w >= 70 ? "attempt " : "#") + std::to_string(sp.attempt),
+               " font-weight=\"600\" text-anchor=\"middle\"");
+        out_ += "</g>\n";
+      }
+    }
+  }
+
+  // A label above the rows, centred on x unless that runs off the plot's left or the right edge.
+  void marker_label(double x, double y, std::string_view colour, const std::string& content) {
+    const double w = text_width(content, 11);
+    std::string_view anchor = "middle";
+    if (x - w / 2 < plot_x0_ - 8) {
+      anchor = "start";
+      x = std::max(x - 4, plot_x0_ - 8);
+    } else if (x + w / 2 > width_ - 8) {
+      anchor = "end";
+      x = std::min(x + 4, width_ - 8);
+    }
+    text(x, y, 11, colour, content, " font-weight=\"600\" text-anchor=\"" + std::string(anchor) + '"');
+  }
+
+  // The deadline (a dashed line, or a note at the edge when it lies far beyond the run) and the
+  // decision (a line, and a diamond on the deciding branch's row). Their labels sit on two lines.
+  void markers() {
+    const double deadline_label_y = marks_y - (t_.decided_at ? 14 : 0);
+    if (t_.deadline && deadline_in_range_) {
+      const double x = x_of(deadline_ms_);
+      line(x, marks_y + 4, x, axis_y_, P::deadline, 2, "6 4");
+      out_ += '\n';
+      marker_label(x, deadline_label_y, P::deadline, "deadline " + human_ms(deadline_ms_));
+    } else if (t_.deadline) {
+      marker_label(plot_x1_, deadline_label_y, P::deadline,
+                   "deadline at " + human_ms(deadline_ms_) + " \xE2\x86\x92");
+    }
+    if (!t_.decided_at) return;
+    const double x = x_of(t_.ms(*t_.decided_at));
+    line(x, marks_y + 4, x, axis_y_, P::decision, 2);
+    out_ += '\n';
+    marker_label(x, marks_y, P::decision,
+                 std::string(decision_text(t_.decision)) + " " + human_ms(t_.ms(*t_.decided_at)));
+    const bool on_row = t_.decided_by && *t_.decided_by < n_;
+    diamond(x, on_row ? row_mid(*t_.decided_by) : marks_y + 4, 7, P::decision);
+    out_ += " stroke=\"#ffffff\" stroke-width=\"1.5\"><title>" + xml_text(summary_) + "</title></path>\n";
+  }
+
+  // The legend lists the outcomes and marks drawn, in rows that fit the width.
+  void layout_legend() {
+    bool seen[6] = {};
+    bool wait = false, stopped_waiting = false;
+    for (const auto& b : t_.branches)
+      for (const auto& s : b.spans) {
+        if (s.kind == span_kind::attempt) {
+          seen[static_cast<int>(s.outcome)] = true;
+        } else {
+          wait = true;
+          stopped_waiting = stopped_waiting || s.outcome == span_outcome::cancelled;
+        }
+      }
+    auto has = [&](span_outcome o) { return seen[static_cast<int>(o)]; };
+    if (has(span_outcome::succeeded)) legend_.push_back({"succeeded", P::succeeded, mark::bar});
+    if (has(span_outcome::failed)) legend_.push_back({"failed", P::failed, mark::bar});
+    if (has(span_outcome::retried)) legend_.push_back({"failed, retried", P::failed, mark::hatched_bar});
+    if (wait) legend_.push_back({"retry wait", P::muted, mark::dashed_line});
+    if (has(span_outcome::cancelled)) legend_.push_back({"stopped", P::cancelled, mark::bar});
+    if (stopped_waiting) legend_.push_back({"stopped while waiting", P::muted, mark::cross});
+    if (has(span_outcome::late)) legend_.push_back({"late (not counted)", P::late, mark::bar});
+    if (has(span_outcome::running)) legend_.push_back({"running", P::running, mark::bar});
+    if (t_.deadline) legend_.push_back({"deadline", P::deadline, mark::deadline_line});
+    if (t_.decided_at) legend_.push_back({"decision", P::decision, mark::diamond});
+    double x = 16, y = axis_y_ + 44;
+    for (auto& item : legend_) {
+      const double w = 26 + text_width(item.label, 12) + 14;
+      if (x + w > width_ - 16 && x > 16) {
         x = 16;
         y += 22;
       }
-      legend_pos.emplace_back(x, y);
+      item.x = x;
+      item.y = y;
       x += w;
     }
   }
-  const double height = (legend_pos.empty() ? legend_y : legend_pos.back().second) + 20;
 
-  std::string s;
-  s.reserve(4096 + 900 * n);
-  auto num = [](double v) { return fixed(v, 1); };
-  s += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" +
-       num(height) + "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
-       "\" font-family=\"ui-sans-serif, system-ui, -apple-system, 'Segoe UI', Roboto, "
-       "'Helvetica Neue', Arial, sans-serif\" role=\"img\">\n";
-  s += "<defs><pattern id=\"retried\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
-       "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"";
-  s += P::failed;
-  s += "\" fill-opacity=\"0.55\"/><rect width=\"3\" height=\"6\" fill=\"";
-  s += P::failed;
-  s += "\"/></pattern></defs>\n";
-  s += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
-
-  // Title and summary.
-  const std::string title = o.title.empty() ? "quorum execution " + t.execution_id : o.title;
-  s += "<text x=\"16\" y=\"" + num(title_y) + "\" font-size=\"18\" font-weight=\"600\" fill=\"";
-  s += P::ink;
-  s += "\">" + xml_text(title, 90) + "</text>\n";
-  std::string summary = std::string(detail::decision_text(t.decision));
-  const auto decider = detail::branch_name_of(t, t.decided_by);
-  if (!decider.empty()) summary += " by " + decider;
-  if (t.decided_at) summary += " at " + detail::human_ms(t.ms(*t.decided_at));
-  summary += " \xC2\xB7 " + std::to_string(t.successes()) + " succeeded \xC2\xB7 " +
-             std::to_string(t.failures()) + " failed";
-  std::size_t late = 0;
-  for (const auto& b : t.branches) late += b.late ? 1 : 0;
-  if (late) summary += " \xC2\xB7 " + std::to_string(late) + " late";
-  if (t.deadline) summary += " \xC2\xB7 deadline " + detail::human_ms(deadline_ms);
-  s += "<text x=\"16\" y=\"" + num(subtitle_y) + "\" font-size=\"13\" fill=\"";
-  s += P::muted;
-  s += "\">" + xml_text(summary, 160) + "</text>\n";
-
-  // Rows: background, highlight for the deciding branch, name and status.
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& b = t.branches[i];
-    const double y = rows_y + row_h * static_cast<double>(i);
-    const bool decider_row = t.decided_by == i;
-    if (decider_row) {
-      s += "<rect x=\"0\" y=\"" + num(y) + "\" width=\"" + num(width) + "\" height=\"" + num(row_h) +
-           "\" fill=\"";
-      s += P::highlight;
-      s += "\"/>\n<rect x=\"0\" y=\"" + num(y) + "\" width=\"4\" height=\"" + num(row_h) + "\" fill=\"";
-      s += P::decision;
-      s += "\"/>\n";
-    } else if (i % 2 == 1) {
-      s += "<rect x=\"0\" y=\"" + num(y) + "\" width=\"" + num(width) + "\" height=\"" + num(row_h) +
-           "\" fill=\"#f8fafc\"/>\n";
-    }
-    s += "<text x=\"16\" y=\"" + num(y + row_h / 2 - 2) + "\" font-size=\"13\" fill=\"";
-    s += P::ink;
-    s += decider_row ? "\" font-weight=\"700\">" : "\">";
-    s += xml_text(b.name, max_name_chars) + "</text>\n";
-    s += "<text x=\"16\" y=\"" + num(y + row_h / 2 + 12) + "\" font-size=\"10.5\" fill=\"";
-    s += P::muted;
-    s += "\">" + xml_text(detail::status_line(b, decider_row)) + "</text>\n";
-  }
-
-  // Grid and axis.
-  s += "<g stroke=\"";
-  s += P::grid;
-  s += "\" stroke-width=\"1\">\n";
-  for (double v = 0; v <= range_ms + step_ms * 1e-6; v += step_ms)
-    s += "<line x1=\"" + num(x_of(v)) + "\" y1=\"" + num(rows_y) + "\" x2=\"" + num(x_of(v)) +
-         "\" y2=\"" + num(axis_y) + "\"/>\n";
-  s += "</g>\n";
-  s += "<line x1=\"" + num(plot_x0) + "\" y1=\"" + num(axis_y) + "\" x2=\"" + num(plot_x1) + "\" y2=\"" +
-       num(axis_y) + "\" stroke=\"";
-  s += P::muted;
-  s += "\" stroke-width=\"1\"/>\n<g font-size=\"11\" fill=\"";
-  s += P::muted;
-  s += "\" text-anchor=\"middle\">\n";
-  for (double v = 0; v <= range_ms + step_ms * 1e-6; v += step_ms) {
-    s += "<line x1=\"" + num(x_of(v)) + "\" y1=\"" + num(axis_y) + "\" x2=\"" + num(x_of(v)) +
-         "\" y2=\"" + num(axis_y + 4) + "\" stroke=\"";
-    s += P::muted;
-    s += "\"/><text x=\"" + num(x_of(v)) + "\" y=\"" + num(axis_y + 17) + "\">" +
-         xml_text(detail::time_label(v, step_ms)) + "</text>\n";
-  }
-  s += "</g>\n<text x=\"" + num(plot_x1) + "\" y=\"" + num(axis_y + 32) +
-       "\" font-size=\"11\" text-anchor=\"end\" fill=\"";
-  s += P::muted;
-  s += "\">time since the execution started</text>\n";
-
-  // The bars.
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& b = t.branches[i];
-    const double cy = rows_y + row_h * (static_cast<double>(i) + 0.5);
-    for (const auto& sp : b.spans) {
-      const double b_ms = t.ms(sp.begin);
-      const double e_ms = sp.end ? t.ms(*sp.end) : t.ms(t.end);
-      const double x0 = x_of(b_ms), x1 = std::max(x_of(e_ms), x0);
-      std::string tip = b.name + " \xC2\xB7 ";
-      if (sp.kind == span_kind::retry_wait) {
-        tip += "wait before retry " + std::to_string(sp.attempt + 1) + " \xC2\xB7 " +
-               detail::human_ms(b_ms) + " \xE2\x80\x93 " + detail::human_ms(e_ms);
-        s += "<line x1=\"" + num(x0) + "\" y1=\"" + num(cy) + "\" x2=\"" + num(x1) + "\" y2=\"" +
-             num(cy) + "\" stroke=\"";
-        s += P::muted;
-        s += "\" stroke-width=\"1.5\" stroke-dasharray=\"3 3\"><title>" + xml_text(tip) +
-             "</title></line>\n";
-        continue;
+  void legend() {
+    for (const auto& item : legend_) {
+      const double x = item.x, y = item.y;
+      switch (item.shape) {
+        case mark::bar: rect(x, y - 9, 18, 10, item.colour, 2); break;
+        case mark::hatched_bar: rect(x, y - 9, 18, 10, "url(#retried)", 2); break;
+        case mark::dashed_line: line(x, y - 4, x + 18, y - 4, item.colour, 1.5, "3 3"); break;
+        case mark::cross:
+          line(x + 5, y - 8, x + 13, y, item.colour, 2);
+          line(x + 5, y, x + 13, y - 8, item.colour, 2);
+          break;
+        case mark::deadline_line: line(x + 9, y - 12, x + 9, y + 3, item.colour, 2, "4 3"); break;
+        case mark::diamond:
+          diamond(x + 9, y - 4, 6, item.colour);
+          out_ += "/>";
+          break;
       }
-      tip += "attempt " + std::to_string(sp.attempt) + " \xC2\xB7 " +
-             std::string(to_string(sp.outcome)) + " \xC2\xB7 " + detail::human_ms(b_ms) +
-             " \xE2\x80\x93 " + (sp.end ? detail::human_ms(e_ms) : std::string("\xE2\x80\xA6"));
-      if (!sp.error.empty()) tip += " \xC2\xB7 " + sp.error;
-      const double w = std::max(x1 - x0, 3.0);
-      s += "<g><title>" + xml_text(tip) + "</title><rect x=\"" + num(x0) + "\" y=\"" +
-           num(cy - bar_h / 2) + "\" width=\"" + num(w) + "\" height=\"" + num(bar_h) +
-           "\" rx=\"3\" fill=\"";
-      if (sp.outcome == span_outcome::retried)
-        s += "url(#retried)";
-      else
-        s += detail::fill_of(sp.outcome);
-      s += "\"";
-      if (!sp.end) s += " fill-opacity=\"0.85\"";
-      s += "/>";
-      if (w >= 24)
-        s += "<text x=\"" + num(x0 + w / 2) + "\" y=\"" + num(cy + 4) +
-             "\" font-size=\"10.5\" font-weight=\"600\" fill=\"#ffffff\" text-anchor=\"middle\">" +
-             (w >= 70 ? "attempt " : "#") + std::to_string(sp.attempt) + "</text>";
-      s += "</g>\n";
+      text(x + 24, y, 12, P::ink, item.label);
     }
   }
 
-  // Markers: the deadline and the decision, with labels above the rows that never overlap.
-  auto label = [&](double x, double y, std::string_view colour, const std::string& text) {
-    // Centred on x, unless that would run off the plot's left or the picture's right edge.
-    const double w = detail::text_width(text, 11);
-    std::string_view anchor = "middle";
-    if (x - w / 2 < plot_x0 - 8) {
-      anchor = "start";
-      x = std::max(x - 4, plot_x0 - 8);
-    } else if (x + w / 2 > width - 8) {
-      anchor = "end";
-      x = std::min(x + 4, width - 8);
-    }
-    s += "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" font-size=\"11\" font-weight=\"600\" fill=\"";
-    s += colour;
-    s += "\" text-anchor=\"";
-    s += anchor;
-    s += "\">" + xml_text(text) + "</text>\n";
-  };
-  if (t.deadline) {
-    if (deadline_shown) {
-      const double x = x_of(deadline_ms);
-      s += "<line x1=\"" + num(x) + "\" y1=\"" + num(marks_y + 4) + "\" x2=\"" + num(x) + "\" y2=\"" +
-           num(axis_y) + "\" stroke=\"";
-      s += P::deadline;
-      s += "\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\n";
-      label(x, marks_y - (t.decided_at ? 14 : 0), P::deadline, "deadline " + detail::human_ms(deadline_ms));
-    } else {
-      label(plot_x1, marks_y - (t.decided_at ? 14 : 0), P::deadline,
-            "deadline at " + detail::human_ms(deadline_ms) + " \xE2\x86\x92");
-    }
-  }
-  if (t.decided_at) {
-    const double x = x_of(t.ms(*t.decided_at));
-    s += "<line x1=\"" + num(x) + "\" y1=\"" + num(marks_y + 4) + "\" x2=\"" + num(x) + "\" y2=\"" +
-         num(axis_y) + "\" stroke=\"";
-    s += P::decision;
-    s += "\" stroke-width=\"2\"/>\n";
-    label(x, marks_y, P::decision,
-          std::string(detail::decision_text(t.decision)) + " " + detail::human_ms(t.ms(*t.decided_at)));
-    const double cy = t.decided_by && *t.decided_by < n
-                          ? rows_y + row_h * (static_cast<double>(*t.decided_by) + 0.5)
-                          : marks_y + 4;
-    const double r = 7;
-    s += "<path d=\"M " + num(x) + " " + num(cy - r) + " L " + num(x + r) + " " + num(cy) + " L " +
-         num(x) + " " + num(cy + r) + " L " + num(x - r) + " " + num(cy) + " Z\" fill=\"";
-    s += P::decision;
-    s += "\" stroke=\"#ffffff\" stroke-width=\"1.5\"><title>" +
-         xml_text(summary) + "</title></path>\n";
-  }
+  const timeline& t_;
+  double width_, row_h_, bar_h_;
+  std::size_t n_;
+  std::string title_, summary_;
+  double label_w_ = 0, plot_x0_ = 0, plot_x1_ = 0;
+  double range_ms_ = 1, step_ms_ = 1, deadline_ms_ = 0;
+  bool deadline_in_range_ = false;
+  double axis_y_ = 0, height_ = 0;
+  std::vector<legend_item> legend_;
+  std::string out_;
+};
 
-  // Legend.
-  s += "<g font-size=\"12\" fill=\"";
-  s += P::ink;
-  s += "\">\n";
-  for (std::size_t k = 0; k < legend.size(); ++k) {
-    const auto& item = legend[k];
-    const double x = legend_pos[k].first, y = legend_pos[k].second;
-    switch (item.shape) {
-      case 0:
-      case 1:
-        s += "<rect x=\"" + num(x) + "\" y=\"" + num(y - 9) + "\" width=\"18\" height=\"10\" rx=\"2\" fill=\"";
-        s += item.shape == 1 ? std::string_view("url(#retried)") : item.fill;
-        s += "\"/>";
-        break;
-      case 2:
-        s += "<line x1=\"" + num(x) + "\" y1=\"" + num(y - 4) + "\" x2=\"" + num(x + 18) + "\" y2=\"" +
-             num(y - 4) + "\" stroke=\"";
-        s += item.fill;
-        s += "\" stroke-width=\"1.5\" stroke-dasharray=\"3 3\"/>";
-        break;
-      case 3:
-        s += "<line x1=\"" + num(x + 9) + "\" y1=\"" + num(y - 12) + "\" x2=\"" + num(x + 9) +
-             "\" y2=\"" + num(y + 3) + "\" stroke=\"";
-        s += item.fill;
-        s += "\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>";
-        break;
-      default:
-        s += "<path d=\"M " + num(x + 9) + " " + num(y - 11) + " L " + num(x + 15) + " " + num(y - 4) +
-             " L " + num(x + 9) + " " + num(y + 3) + " L " + num(x + 3) + " " + num(y - 4) + " Z\" fill=\"";
-        s += item.fill;
-        s += "\"/>";
-    }
-    s += "<text x=\"" + num(x + 24) + "\" y=\"" + num(y) + "\">" + xml_text(item.label) + "</text>\n";
-  }
-  s += "</g>\n</svg>\n";
-  return s;
+}  // namespace detail
+
+/// The timeline as a standalone SVG Gantt chart: one row per branch with its attempts coloured
+/// by outcome (succeeded, failed, failed-and-retried, stopped, late, running), the waits between
+/// retries, a line at the deadline, a marker at the decision on the deciding branch's highlighted
+/// row, a time axis and a legend. All text is escaped for XML. The picture is self-contained
+/// (no scripts, no external fonts or styles) and shows tooltips in browsers.
+[[nodiscard]] inline std::string to_svg(const timeline& t, const svg_options& o = {}) {
+  return detail::gantt_chart(t, o).draw();
 }
 
 }  // namespace quorum
