@@ -560,8 +560,9 @@ TEST_CASE("a huge hedge delay is accepted: later branches wait for their turn an
 // ---- bytes in ids, names, errors and values: the JSON stays valid -------------------------
 
 TEST_CASE("an execution id with quotes, backslashes, newlines and control characters keeps the JSON valid and round-trips") {
-  const std::string id = std::string("a \"quoted\" \\ back\\slash\nnew line\r\t tab \b\f ") +
-                         std::string("\0 nul \x01\x1f\x7f /", 17) + "</script>";
+  using namespace std::string_literals;
+  const std::string id = "a \"quoted\" \\ back\\slash\nnew line\r\t tab \b\f \0 nul \x01\x1f\x7f /</script>"s;
+  REQUIRE(id.find('\0') != std::string::npos);
   quorum::memory_store store;
   auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1, .execution_id = id},
                                    [] { return 1; });

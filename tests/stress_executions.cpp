@@ -1,0 +1,1111 @@
+// Randomized stress: many executions with random N (1..64), policies, outcomes, retries,
+// deadlines, clocks, stores and executors; after each one the invariants of issue 5 are
+// checked against the result, its JSON and the store's record.
+//
+//   QUORUM_STRESS_EXECUTIONS  how many executions (default 4000; the `stress` preset: 1000000)
+//   QUORUM_STRESS_SEED        the seed (default below); always printed
+//   QUORUM_STRESS_ONLY        run only the execution with this index (to reproduce one)
+//
+// Each execution draws from its own generator, seeded from (seed, index), so a violation
+// printed with its index can be replayed alone with QUORUM_STRESS_ONLY. The last line is
+//   stress: <N> executions, <M> invariant violations, seed <S>
+// and the exit status is nonzero when M > 0.
+//
+// The mix keeps a million executions affordable on two cores: most run inline on a manual
+// clock (deterministic, so an oracle predicts every field of the result exactly), a share on
+// threads (thread_executor, and pool_executor when present) with a manual clock driven by this
+// thread, and a small share on the real clock with tiny timeouts, where timers, branches and
+// cancel() race for real.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <quorum/quorum.hpp>
+#if __has_include(<quorum/stores/sharded.hpp>)
+#include <quorum/stores/sharded.hpp>
+#define STRESS_HAVE_SHARDED 1
+#endif
+#if __has_include(<quorum/stores/atomic.hpp>)
+#include <quorum/stores/atomic.hpp>
+#define STRESS_HAVE_ATOMIC 1
+#endif
+#if __has_include(<quorum/pool_executor.hpp>)
+#include <quorum/pool_executor.hpp>
+#define STRESS_HAVE_POOL 1
+#endif
+
+#include "strict_json.hpp"
+
+using namespace std::chrono_literals;
+using quorum::branch_status;
+using quorum::decision;
+using quorum::outcome;
+
+namespace {
+
+using tp = quorum::clock::time_point;
+using ns = std::chrono::nanoseconds;
+
+constexpr std::uint64_t default_seed = 0x5eed'2024'0607ull;
+constexpr std::uint64_t default_executions = 4000;
+constexpr std::size_t max_n = 64;
+
+// ---- randomness -----------------------------------------------------------------------------
+
+std::uint64_t splitmix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+struct rng {
+  std::mt19937_64 g;
+  explicit rng(std::uint64_t seed) : g(seed) {}
+  // uniform in [lo, hi]
+  std::uint64_t between(std::uint64_t lo, std::uint64_t hi) {
+    return std::uniform_int_distribution<std::uint64_t>(lo, hi)(g);
+  }
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(g) < p; }
+  double real(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(g); }
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[between(0, v.size() - 1)];
+  }
+};
+
+// ---- reporting ---------------------------------------------------------------------------------
+
+struct report {
+  std::uint64_t seed = 0;
+  std::uint64_t executions = 0;
+  std::uint64_t violations = 0;
+  std::atomic<std::uint64_t> current{0};  // the execution being run (for the watchdog)
+
+  void violation(std::uint64_t index, const std::string& what, const std::string& config) {
+    ++violations;
+    if (violations <= 25)
+      std::cerr << "stress: VIOLATION in execution " << index << " (QUORUM_STRESS_SEED=" << seed
+                << " QUORUM_STRESS_ONLY=" << index << "): " << what << "\n    " << config << "\n";
+    else if (violations == 26)
+      std::cerr << "stress: further violations are counted, not printed\n";
+  }
+};
+
+// ---- what each execution records, and a store that watches every step -------------------------
+
+struct probe {
+  std::atomic<int> opens{0}, closes{0};
+  std::atomic<int> decided_now{0};
+  std::atomic<std::uint32_t> decisions_seen{0};  // bit d set when a tally carried decision d
+  std::array<std::atomic<std::uint8_t>, max_n> records{};
+  std::atomic<int> in_flight{0};  // branch callables running right now
+  std::atomic<int> ran{0};        // branch callables entered (attempts of all branches)
+  // observer
+  std::atomic<int> ev_decided{0}, ev_decision{-1}, ev_started{0}, ev_terminal{0};
+};
+
+template <class S>
+class checked_store {
+ public:
+  struct handle {
+    typename S::handle h{};
+    probe* p = nullptr;
+  };
+
+  explicit checked_store(S& inner) : inner_(inner) {}
+  probe* next = nullptr;  // the probe of the execution about to open (set by its trial)
+
+  handle open(const quorum::execution_spec& spec) {
+    handle h{inner_.open(spec), next};
+    h.p->opens.fetch_add(1, std::memory_order_relaxed);
+    return h;
+  }
+  quorum::tally record(handle h, std::size_t i, outcome o) {
+    auto t = inner_.record(h.h, i, o);
+    if (i < max_n) h.p->records[i].fetch_add(1, std::memory_order_relaxed);
+    note(h, t);
+    return t;
+  }
+  quorum::tally expire(handle h) { return note(h, inner_.expire(h.h)); }
+  quorum::tally cancel(handle h) { return note(h, inner_.cancel(h.h)); }
+  quorum::execution_record snapshot(handle h) { return inner_.snapshot(h.h); }
+  void close(handle h) {
+    h.p->closes.fetch_add(1, std::memory_order_relaxed);
+    inner_.close(h.h);
+  }
+  [[nodiscard]] std::size_t size() const { return inner_.size(); }
+
+ private:
+  static quorum::tally note(handle h, const quorum::tally& t) {
+    if (t.decided_now) h.p->decided_now.fetch_add(1, std::memory_order_relaxed);
+    if (t.decision) h.p->decisions_seen.fetch_or(1u << static_cast<unsigned>(*t.decision), std::memory_order_relaxed);
+    return t;
+  }
+  S& inner_;
+};
+
+enum class store_kind { memory, sharded, atomic };
+enum class exec_kind { inline_, thread, pool };
+enum class mode { inline_manual, threads_manual, threads_real, inline_real };
+
+const char* name(store_kind k) {
+  switch (k) {
+    case store_kind::memory: return "memory_store";
+    case store_kind::sharded: return "sharded_store";
+    case store_kind::atomic: return "atomic_store";
+  }
+  return "?";
+}
+const char* name(exec_kind k) {
+  switch (k) {
+    case exec_kind::inline_: return "inline_executor";
+    case exec_kind::thread: return "thread_executor";
+    case exec_kind::pool: return "pool_executor";
+  }
+  return "?";
+}
+const char* name(mode m) {
+  switch (m) {
+    case mode::inline_manual: return "inline+manual_clock";
+    case mode::threads_manual: return "threads+manual_clock";
+    case mode::threads_real: return "threads+steady_clock";
+    case mode::inline_real: return "inline+steady_clock";
+  }
+  return "?";
+}
+
+// The stores and the pool live for the whole run: executions share them, as in a service.
+struct shared_env {
+  quorum::memory_store memory;
+  checked_store<quorum::memory_store> c_memory{memory};
+#ifdef STRESS_HAVE_SHARDED
+  quorum::sharded_store sharded{4};
+  checked_store<quorum::sharded_store> c_sharded{sharded};
+#endif
+#ifdef STRESS_HAVE_ATOMIC
+  quorum::atomic_store atomic;
+  checked_store<quorum::atomic_store> c_atomic{atomic};
+#endif
+#ifdef STRESS_HAVE_POOL
+  quorum::pool_executor pool{2};
+#endif
+  std::vector<store_kind> stores{store_kind::memory
+#ifdef STRESS_HAVE_SHARDED
+                                 ,
+                                 store_kind::sharded
+#endif
+#ifdef STRESS_HAVE_ATOMIC
+                                 ,
+                                 store_kind::atomic
+#endif
+  };
+
+  std::size_t records_held() const {
+    std::size_t n = memory.size();
+#ifdef STRESS_HAVE_SHARDED
+    n += sharded.size();
+#endif
+#ifdef STRESS_HAVE_ATOMIC
+    n += atomic.size();
+#endif
+    return n;
+  }
+
+  template <class F>
+  void with_store(store_kind k, probe* p, F&& f) {
+    switch (k) {
+      case store_kind::memory: c_memory.next = p; return f(c_memory);
+#ifdef STRESS_HAVE_SHARDED
+      case store_kind::sharded: c_sharded.next = p; return f(c_sharded);
+#endif
+#ifdef STRESS_HAVE_ATOMIC
+      case store_kind::atomic: c_atomic.next = p; return f(c_atomic);
+#endif
+      default: throw std::logic_error("store kind not built");
+    }
+  }
+
+  template <class F>
+  void with_executor(exec_kind k, F&& f) {
+    switch (k) {
+      case exec_kind::inline_: return f(quorum::inline_executor{});
+      case exec_kind::thread: return f(quorum::thread_executor{});
+#ifdef STRESS_HAVE_POOL
+      case exec_kind::pool: return f(pool);
+#endif
+      default: throw std::logic_error("executor kind not built");
+    }
+  }
+};
+
+// ---- one execution's plan ------------------------------------------------------------------------
+
+enum class act : std::uint8_t {
+  succeed,          // return a value
+  fail,             // throw (every attempt)
+  flaky,            // throw on the first `fail_first` attempts, then return
+  block_succeed,    // wait for the stop request, then return (a late success)
+  block_fail,       // wait for the stop request, then throw (cancelled, error kept)
+  block_stopped,    // wait for the stop request, then throw quorum::stopped
+  spin_succeed,     // busy for a while (races with the others), then return
+};
+enum class err : std::uint8_t { std_error, int_error, custom_error };
+
+struct custom_failure {
+  std::size_t branch;
+};
+
+struct branch_plan {
+  act a = act::succeed;
+  err e = err::std_error;
+  unsigned fail_first = 0;
+  ns advance{0};            // on the first attempt, move the manual clock forward by this
+  bool to_deadline = false;  // ... or exactly to the deadline
+  std::uint32_t spin = 0;
+};
+
+
+struct plan {
+  std::uint64_t index = 0;
+  mode m = mode::inline_manual;
+  store_kind sk = store_kind::memory;
+  exec_kind ek = exec_kind::inline_;
+  bool void_result = false;
+  std::size_t n = 1;
+  quorum::options opts;  // without clock and observer
+  quorum::rule rule;
+  std::string policy_text;
+  std::vector<branch_plan> branches;
+  bool observe = false;
+  bool retry_std_only = false;
+  // the driver (threads modes)
+  int advances = 0;
+  bool cancel_early = false, cancel_late = false;
+  std::uint32_t cancel_spin = 0;
+  std::optional<std::uint64_t> batch_first;  // run in a batch started at this index
+
+  std::string describe() const {
+    std::ostringstream o;
+    if (batch_first) o << "in the batch at " << *batch_first << ": ";
+    o << name(m) << ", " << name(sk) << ", " << name(ek) << (void_result ? ", void" : ", int") << ", N=" << n
+      << ", " << policy_text << " (threshold " << rule.threshold << " of " << rule.total << ")";
+    if (opts.timeout) o << ", timeout " << opts.timeout->count() << "ns";
+    if (opts.deadline) o << ", deadline set";
+    if (opts.retry.max_attempts > 1)
+      o << ", retry " << opts.retry.max_attempts << "x interval " << opts.retry.interval.count() << "ns"
+        << (retry_std_only ? " std-only" : "");
+    if (opts.hedge_delay.count()) o << ", hedge " << opts.hedge_delay.count() << "ns";
+    if (opts.on_late == quorum::late_completion::return_early) o << ", return_early";
+    if (cancel_early || cancel_late) o << ", cancel";
+    o << ", acts:";
+    for (const auto& b : branches) {
+      static const char* const acts[] = {"S", "F", "R", "bS", "bF", "bX", "sS"};
+      o << ' ' << acts[static_cast<int>(b.a)];
+      if (b.a == act::flaky) o << b.fail_first;
+      if (b.to_deadline) o << "@dl";
+      if (b.advance.count()) o << "+" << b.advance.count();
+    }
+    return o.str();
+  }
+};
+
+std::size_t draw_n(rng& r, std::size_t cap) {
+  std::size_t n;
+  const auto x = r.between(0, 99);
+  if (x < 45)
+    n = r.between(1, 4);
+  else if (x < 80)
+    n = r.between(5, 16);
+  else
+    n = r.between(17, max_n);
+  return std::min(n, cap);
+}
+
+std::string draw_text(rng& r) {
+  static const std::vector<std::string> pieces{"a", "Z", "7", " ", "\"", "\\", "/", "\n", "\t", "\x01",
+                                               "\x7f", "\xC3\xA9", "\xE6\x9D\xB1", "\xF0\x9F\x98\x80",
+                                               "\xE2\x80\xA8", "{", "}", "[", ","};
+  std::string s;
+  for (auto k = r.between(0, 6); k > 0; --k) s += r.pick(pieces);
+  return s;
+}
+
+plan draw_plan(std::uint64_t index, rng& r, const shared_env& env, std::optional<mode> forced = std::nullopt) {
+  plan p;
+  p.index = index;
+  const auto x = r.between(0, 999);
+  p.m = forced ? *forced
+        : x < 800 ? mode::inline_manual
+        : x < 950 ? mode::threads_manual
+        : x < 985 ? mode::threads_real
+                  : mode::inline_real;
+  const bool threads = p.m == mode::threads_manual || p.m == mode::threads_real;
+  const bool real = p.m == mode::threads_real || p.m == mode::inline_real;
+  p.sk = r.pick(env.stores);
+  p.ek = exec_kind::inline_;
+  if (threads) {
+#ifdef STRESS_HAVE_POOL
+    p.ek = r.chance(0.5) ? exec_kind::pool : exec_kind::thread;
+#else
+    p.ek = exec_kind::thread;
+#endif
+  }
+  p.void_result = r.chance(0.1);
+  std::size_t cap = max_n;
+  if (threads) cap = r.chance(0.05) ? max_n : 12;
+  if (real) cap = 8;
+  p.n = draw_n(r, cap);
+  const std::size_t n = p.n;
+
+  // the policy
+  std::optional<quorum::policy> pol;
+  const auto k = r.between(1, n);
+  switch (r.between(0, 9)) {
+    case 0: pol = quorum::at_least(k), p.policy_text = "at_least(" + std::to_string(k) + ")"; break;
+    case 1: pol = quorum::majority(), p.policy_text = "majority()"; break;
+    case 2: pol = quorum::all(), p.policy_text = "all()"; break;
+    case 3: pol = quorum::any(), p.policy_text = "any()"; break;
+    case 4: {
+      const double f = r.chance(0.1) ? 1.0 : r.real(0.001, 1.0);
+      pol = quorum::fraction(f), p.policy_text = "fraction(" + std::to_string(f) + ")";
+      break;
+    }
+    case 5: {
+      std::vector<std::uint32_t> votes(n);
+      std::uint64_t total = 0;
+      for (auto& v : votes) total += v = static_cast<std::uint32_t>(r.between(0, 3));
+      if (total == 0) total += votes[0] = 1;
+      const auto th = r.between(1, total);
+      pol = quorum::weighted(votes, th), p.policy_text = "weighted(..., " + std::to_string(th) + ")";
+      break;
+    }
+    case 6: {
+      const auto f = r.between(0, n - 1);
+      pol = quorum::max_failures(f), p.policy_text = "max_failures(" + std::to_string(f) + ")";
+      break;
+    }
+    case 7: {
+      const double f = r.real(0.0, 0.99);
+      pol = quorum::failure_fraction(f), p.policy_text = "failure_fraction(" + std::to_string(f) + ")";
+      break;
+    }
+    default: p.opts.quorum = k, p.policy_text = ".quorum = " + std::to_string(k); break;
+  }
+  p.opts.policy = pol;
+  p.rule = pol ? pol->resolve(n) : quorum::at_least(k).resolve(n);
+
+  // ids and names
+  switch (r.between(0, 9)) {
+    case 0: case 1: case 2: case 3: break;  // generated
+    case 4: p.opts.execution_id = draw_text(r) + "#" + std::to_string(index); break;
+    case 5: p.opts.execution_id = "again"; break;  // reused once the previous holder closed it
+    default: p.opts.execution_id = "x-" + std::to_string(index); break;
+  }
+  if (r.chance(0.15)) {
+    for (std::size_t i = 0; i < n; ++i) p.opts.names.push_back(draw_text(r));
+  }
+
+  // time
+  bool deadline = r.chance(0.7);
+  const bool may_block = threads || p.m == mode::inline_real;
+  // retries: in inline+manual mode every wait must be zero (nobody else moves the clock)
+  if (r.chance(0.3)) {
+    p.opts.retry.max_attempts = static_cast<unsigned>(r.between(1, 4));
+    p.opts.retry.backoff_rate = r.real(1.0, 3.0);
+    p.opts.retry.jitter = r.chance(0.5) ? quorum::jitter::full : quorum::jitter::none;
+    if (p.m == mode::threads_manual && r.chance(0.5)) {
+      p.opts.retry.interval = ns(r.between(1, 5'000'000));
+      deadline = true;  // the waits end at the deadline at the latest
+    } else if (real) {
+      p.opts.retry.interval = ns(r.between(0, 30'000));
+    }
+    if (r.chance(0.3)) p.opts.retry.max_delay = ns(r.between(0, 2'000'000));
+    p.retry_std_only = r.chance(0.2);
+  }
+  if (p.m == mode::threads_manual && r.chance(0.15)) {
+    p.opts.hedge_delay = ns(r.between(1, 20'000'000));
+    deadline = true;
+  }
+  if (real) {
+    deadline = true;
+    p.opts.timeout = ns(r.between(0, 300'000));
+    if (p.m == mode::threads_real && r.chance(0.3)) p.opts.hedge_delay = ns(r.between(1, 50'000));
+  } else if (deadline) {
+    const auto y = r.between(0, 99);
+    if (y < 3)
+      p.opts.timeout = 0ns;
+    else if (y < 6)
+      p.opts.deadline = tp{} - ns(r.between(0, 1'000'000));  // relative; fixed up at start: past
+    else if (y < 20)
+      p.opts.deadline = tp{} + ns(r.between(1, 100'000'000));  // relative; fixed up at start
+    else
+      p.opts.timeout = ns(r.between(1, 100'000'000));
+    if (y >= 6 && y < 20 && r.chance(0.3)) p.opts.timeout = ns(r.between(1, 100'000'000));
+  }
+
+  // branches
+  p.branches.resize(n);
+  const bool blocking_ok = may_block && deadline;
+  for (auto& b : p.branches) {
+    b.e = static_cast<err>(r.between(0, 2));
+    const auto y = r.between(0, 99);
+    if (y < 38)
+      b.a = act::succeed;
+    else if (y < 62)
+      b.a = act::fail;
+    else if (y < 77)
+      b.a = act::flaky, b.fail_first = static_cast<unsigned>(r.between(1, 3));
+    else if (y < 87 && blocking_ok)
+      b.a = static_cast<act>(r.between(static_cast<int>(act::block_succeed), static_cast<int>(act::block_stopped)));
+    else if (y < 93 && threads)
+      b.a = act::spin_succeed, b.spin = static_cast<std::uint32_t>(r.between(0, 20'000));
+    else
+      b.a = r.chance(0.5) ? act::succeed : act::fail;
+    if (!real && r.chance(0.15)) {
+      if (deadline && r.chance(0.3))
+        b.to_deadline = true;
+      else
+        b.advance = ns(r.between(0, 40'000'000));
+    }
+  }
+
+  if (threads) {
+    p.opts.on_late = r.chance(0.25) ? quorum::late_completion::return_early : quorum::late_completion::join;
+    p.advances = static_cast<int>(r.between(0, 3));
+    p.cancel_early = r.chance(0.05);
+    p.cancel_late = r.chance(0.1);
+    p.cancel_spin = static_cast<std::uint32_t>(r.between(0, 20'000));
+  }
+  p.observe = r.chance(0.25);
+  return p;
+}
+
+// ---- the branches ------------------------------------------------------------------------------
+
+int value_of(std::size_t i, unsigned attempt) { return static_cast<int>(i * 1000 + attempt); }
+
+[[noreturn]] void throw_as(err e, std::size_t i) {
+  switch (e) {
+    case err::std_error: throw std::runtime_error("branch " + std::to_string(i) + " failed");
+    case err::int_error: throw static_cast<int>(i);
+    case err::custom_error: throw custom_failure{i};
+  }
+  throw 0;
+}
+
+void wait_for_stop(std::stop_token st) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lk(m);
+  cv.wait(lk, st, [] { return false; });
+}
+
+void spin(std::uint32_t iterations) {
+  std::atomic<std::uint32_t> x{0};
+  for (std::uint32_t i = 0; i < iterations; ++i) x.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <class T>
+std::function<T(quorum::branch_context&)> make_branch(const branch_plan& b, std::size_t i, probe* pr,
+                                                       quorum::manual_clock* mclk) {
+  return [b, i, pr, mclk](quorum::branch_context& ctx) -> T {
+    pr->in_flight.fetch_add(1, std::memory_order_relaxed);
+    pr->ran.fetch_add(1, std::memory_order_relaxed);
+    struct leave {
+      probe* p;
+      ~leave() { p->in_flight.fetch_sub(1, std::memory_order_release); }
+    } guard{pr};
+    const unsigned a = ctx.attempt();
+    if (a == 1 && mclk) {
+      if (b.to_deadline && ctx.deadline())
+        mclk->set(*ctx.deadline());
+      else if (b.advance.count() > 0)
+        mclk->advance(b.advance);
+    }
+    bool ok = true;
+    switch (b.a) {
+      case act::succeed: break;
+      case act::fail: ok = false; break;
+      case act::flaky: ok = a > b.fail_first; break;
+      case act::block_succeed: wait_for_stop(ctx.stop_token()); break;
+      case act::block_fail: wait_for_stop(ctx.stop_token()), ok = false; break;
+      case act::block_stopped: wait_for_stop(ctx.stop_token()); throw quorum::stopped{};
+      case act::spin_succeed: spin(b.spin); break;
+    }
+    if (!ok) throw_as(b.e, i);
+    if constexpr (!std::is_void_v<T>) return value_of(i, a);
+  };
+}
+
+// ---- the oracle (inline + manual clock) ------------------------------------------------------
+
+struct expected_branch {
+  branch_status status = branch_status::cancelled;
+  unsigned attempts = 0;
+  bool late = false;
+};
+struct expected {
+  decision d = decision::cancelled;
+  std::optional<std::size_t> by;
+  std::vector<expected_branch> branches;
+};
+
+bool retries(const plan& p, unsigned attempt, err e) {
+  if (attempt >= p.opts.retry.max_attempts) return false;
+  return !p.retry_std_only || e == err::std_error;
+}
+
+// Inline on a manual clock nobody else moves, every step is determined: predict it.
+expected predict(const plan& p, tp start, std::optional<tp> deadline) {
+  expected x;
+  x.branches.resize(p.n);
+  std::optional<decision> d;
+  tp now = start;
+  std::uint64_t yes = 0, no = 0;
+  if (deadline && *deadline <= now) d = decision::timed_out;
+  for (std::size_t i = 0; i < p.n; ++i) {
+    auto& xb = x.branches[i];
+    if (d) continue;  // never started: cancelled, 0 attempts
+    const auto& b = p.branches[i];
+    unsigned attempt = 0;
+    bool ok = false;
+    for (;;) {
+      ++attempt;
+      if (attempt == 1) {
+        tp target = now;
+        if (b.to_deadline && deadline)
+          target = *deadline;
+        else if (b.advance.count() > 0)
+          target = now + b.advance;
+        now = std::max(now, target);
+        if (deadline && !d && now >= *deadline) d = decision::timed_out;  // fired inside the branch
+      }
+      ok = b.a == act::succeed || b.a == act::spin_succeed || (b.a == act::flaky && attempt > b.fail_first);
+      if (ok) break;
+      if (d || !retries(p, attempt, b.e)) break;
+    }
+    const bool stopped = d.has_value();
+    xb.attempts = attempt;
+    xb.status = ok ? branch_status::succeeded : stopped ? branch_status::cancelled : branch_status::failed;
+    xb.late = d.has_value();
+    if (xb.late) continue;
+    (ok ? yes : no) += p.rule.weight(i);
+    if (yes >= p.rule.threshold) {
+      d = decision::quorum_met, x.by = i;
+    } else if (p.rule.total - no < p.rule.threshold) {
+      d = decision::unreachable, x.by = i;
+    }
+  }
+  x.d = d.value_or(decision::cancelled);
+  return x;
+}
+
+// ---- checking one finished execution ----------------------------------------------------------
+
+template <class T>
+struct checker {
+  const plan& p;
+  report& rep;
+  bool ok = true;
+
+  void fail(const std::string& what) {
+    if (ok) rep.violation(p.index, what, p.describe());
+    ok = false;
+  }
+
+  bool error_is(const std::exception_ptr& e, const branch_plan& b, std::size_t i) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const quorum::stopped&) {
+      return b.a == act::block_stopped;
+    } catch (const std::runtime_error& x) {
+      return b.e == err::std_error && std::string(x.what()) == "branch " + std::to_string(i) + " failed";
+    } catch (int v) {
+      return b.e == err::int_error && v == static_cast<int>(i);
+    } catch (const custom_failure& c) {
+      return b.e == err::custom_error && c.branch == i;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  void check_json(const quorum::result<T>& r) {
+    const auto text = quorum::to_json(r);
+    auto doc = strict_json::parse(text);
+    if (!doc) return fail("to_json is not valid JSON: " + text.substr(0, 300));
+    using K = strict_json::value::kind;
+    auto str = [&](const char* key) -> const std::string* {
+      const auto* v = doc->get(key);
+      return v && v->is(K::string) ? &v->str : nullptr;
+    };
+    auto names_of = [&](const char* key) -> std::optional<std::vector<std::string>> {
+      const auto* v = doc->get(key);
+      if (!v || !v->is(K::array)) return std::nullopt;
+      std::vector<std::string> out;
+      for (const auto& e : v->arr) {
+        if (!e.is(K::string)) return std::nullopt;
+        out.push_back(e.str);
+      }
+      return out;
+    };
+    std::vector<std::string> succ, failed, late;
+    for (const auto& b : r.branches) {
+      if (b.late) late.push_back(b.name);
+      else if (b.status == branch_status::succeeded) succ.push_back(b.name);
+      else if (b.status == branch_status::failed) failed.push_back(b.name);
+    }
+    if (!str("id") || *str("id") != r.execution_id) fail("JSON id differs from the result");
+    const auto* to = doc->get("timeout_occurred");
+    if (!to || !to->is(K::boolean) || to->b != (r.decision == decision::timed_out))
+      fail("JSON timeout_occurred contradicts the decision");
+    if (!str("decision") || *str("decision") != quorum::to_string(r.decision)) fail("JSON decision differs");
+    if (names_of("successful_processes") != succ) fail("JSON successful_processes differs from the counted successes");
+    if (names_of("failed_processes") != failed) fail("JSON failed_processes differs from the counted failures");
+    if (names_of("late_processes") != late) fail("JSON late_processes differs");
+    const auto* by = doc->get("decided_by");
+    if (!by) {
+      fail("JSON lacks decided_by");
+    } else if (r.decided_by) {
+      if (!by->is(K::string) || by->str != r.branches[*r.decided_by].name) fail("JSON decided_by differs");
+    } else if (!by->is(K::null)) {
+      fail("JSON decided_by is not null");
+    }
+    const auto* bs = doc->get("branches");
+    if (!bs || !bs->is(K::array) || bs->arr.size() != r.branches.size()) return fail("JSON branches");
+    for (std::size_t i = 0; i < r.branches.size(); ++i) {
+      const auto& j = bs->arr[i];
+      const auto& b = r.branches[i];
+      const auto* nm = j.get("name");
+      const auto* st = j.get("status");
+      const auto* lt = j.get("late");
+      const auto* at = j.get("attempts");
+      if (!nm || nm->str != b.name || !st || st->str != quorum::to_string(b.status) || !lt ||
+          lt->b != b.late || !at || at->num != b.attempts)
+        return fail("JSON branch " + std::to_string(i) + " differs from the result");
+      if constexpr (!std::is_void_v<T>) {
+        const auto* v = j.get("value");
+        if (!v || (b.value ? !(v->is(K::number) && v->num == *b.value) : !v->is(K::null)))
+          return fail("JSON value of branch " + std::to_string(i) + " differs");
+      }
+    }
+  }
+
+  // Everything that must hold once every branch has ended.
+  void check(const quorum::result<T>& r, const quorum::execution_record& rec, const probe& pr,
+             bool we_cancelled, const std::optional<expected>& oracle,
+             const std::optional<quorum::result<T>>& early) {
+    const std::size_t n = p.n;
+    // exactly one decision, made by exactly one atomic step, agreeing everywhere
+    if (pr.decided_now.load() != 1) fail(std::to_string(pr.decided_now.load()) + " store steps returned decided_now");
+    if (std::popcount(pr.decisions_seen.load()) != 1) fail("store tallies carried different decisions");
+    if (!rec.decision) return fail("the record has no decision");
+    if (*rec.decision != r.decision) fail("the result's decision differs from the record's");
+    if (pr.decisions_seen.load() != (1u << static_cast<unsigned>(r.decision))) fail("a tally's decision differs");
+    if (rec.decided_by != r.decided_by) fail("decided_by differs between result and record");
+    if (r.branches.size() != n || rec.branches.size() != n) return fail("branch count");
+    if (pr.in_flight.load(std::memory_order_acquire) != 0) fail("a branch is still running after join");
+    if (r.decision == decision::cancelled && !we_cancelled) fail("cancelled, but nobody cancelled");
+    if (r.decision == decision::timed_out) {
+      if (!r.deadline) fail("timed_out without a deadline");
+      else if (r.decided_at < *r.deadline) fail("timed_out before the deadline");
+    }
+
+    // votes at the decision, from the record: the non-late outcomes
+    std::uint64_t yes = 0, no = 0;
+    std::size_t s = 0, f = 0;
+    int attempts_total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& b = r.branches[i];
+      const auto& rb = rec.branches[i];
+      const auto& bp = p.branches[i];
+      attempts_total += static_cast<int>(b.attempts);
+      const int recorded = pr.records[i].load();
+      if (b.status == branch_status::running) fail("branch " + std::to_string(i) + " still running after join");
+      if (b.attempts == 0) {
+        if (b.status != branch_status::cancelled || rb.outcome || recorded != 0 || b.late)
+          fail("branch " + std::to_string(i) + " never started but is recorded or not cancelled");
+        continue;
+      }
+      if (recorded != 1) fail("branch " + std::to_string(i) + " recorded " + std::to_string(recorded) + " times");
+      if (b.attempts > p.opts.retry.max_attempts) fail("more attempts than retry.max_attempts");
+      if (!rb.outcome) {
+        fail("branch " + std::to_string(i) + " ran but the record lost its outcome");
+        continue;
+      }
+      const bool success = b.status == branch_status::succeeded;
+      if (success != (*rb.outcome == outcome::success)) fail("branch " + std::to_string(i) + ": result and record disagree");
+      if (b.late != rb.late) fail("branch " + std::to_string(i) + ": late flag differs between result and record");
+      if (b.status == branch_status::cancelled && !b.late) fail("a branch stopped by the decision was counted");
+      if (success) {
+        if (b.error) fail("a success with an error");
+        if constexpr (!std::is_void_v<T>) {
+          if (b.value != value_of(i, b.attempts)) fail("branch " + std::to_string(i) + " has the wrong value");
+        }
+      } else if (!b.error || !error_is(b.error, bp, i)) {
+        fail("branch " + std::to_string(i) + " lost or changed its exception");
+      }
+      if (!b.started || !b.finished || *b.finished < *b.started) fail("branch times");
+      if (rb.late) continue;
+      (success ? yes : no) += p.rule.weight(i);
+      (success ? s : f) += 1;
+    }
+    if (s != rec.successes_at_decision || f != rec.failures_at_decision)
+      fail("successes/failures_at_decision differ from the non-late outcomes");
+    if (r.successes() != s || r.failures() != f) fail("result counts differ from the record");
+    if (attempts_total != pr.ran.load()) fail("attempts differ from the calls the branches saw");
+
+    // the decision agrees with the records at the moment of deciding
+    const bool met = yes >= p.rule.threshold;
+    const bool lost = p.rule.total - no < p.rule.threshold;
+    switch (r.decision) {
+      case decision::quorum_met:
+        if (!met) fail("quorum_met without the votes");
+        if (!r.decided_by || r.branches[*r.decided_by].status != branch_status::succeeded ||
+            r.branches[*r.decided_by].late)
+          fail("quorum_met not decided by a counted success");
+        else if (yes - p.rule.weight(*r.decided_by) >= p.rule.threshold)
+          fail("quorum_met decided after the quorum already held");
+        if (lost) fail("quorum_met and unreachable at once");
+        if (p.rule.votes.empty() && rec.successes_at_decision < p.rule.threshold) fail("quorum_met with fewer than K successes");
+        break;
+      case decision::unreachable:
+        if (!lost || met) fail("unreachable while still reachable");
+        if (!r.decided_by || r.branches[*r.decided_by].status != branch_status::failed || r.branches[*r.decided_by].late)
+          fail("unreachable not decided by a counted failure");
+        else if (p.rule.total - (no - p.rule.weight(*r.decided_by)) < p.rule.threshold)
+          fail("unreachable decided after the quorum was already lost");
+        if (p.rule.votes.empty() && rec.failures_at_decision <= n - p.rule.threshold)
+          fail("unreachable with at most N-K failures");
+        break;
+      case decision::timed_out:
+      case decision::cancelled:
+        if (met || lost) fail("timed_out/cancelled although the records had decided");
+        if (r.decided_by) fail("timed_out/cancelled with a deciding branch");
+        break;
+    }
+
+    // the observer saw one decision and every branch once
+    if (p.observe) {
+      int ran_branches = 0;
+      for (const auto& b : r.branches) ran_branches += b.attempts > 0;
+      if (pr.ev_decided.load() != 1 || pr.ev_decision.load() != static_cast<int>(r.decision))
+        fail("the observer did not see exactly the one decision");
+      if (pr.ev_started.load() != ran_branches || pr.ev_terminal.load() != ran_branches)
+        fail("the observer's started/terminal events differ from the branches that ran");
+    }
+
+    // a result taken at the decision agrees with the final one
+    if (early) {
+      if (early->decision != r.decision || early->decided_by != r.decided_by) fail("return_early result differs");
+      for (std::size_t i = 0; i < n && i < early->branches.size(); ++i) {
+        const auto& e = early->branches[i];
+        if (e.status != branch_status::running &&
+            (e.status != r.branches[i].status || e.late != r.branches[i].late || e.attempts != r.branches[i].attempts))
+          fail("return_early showed branch " + std::to_string(i) + " finished differently");
+      }
+    }
+
+    // the oracle's exact prediction (inline + manual clock)
+    if (oracle) {
+      if (oracle->d != r.decision) fail(std::string("oracle: expected ") + std::string(quorum::to_string(oracle->d)));
+      if (oracle->by != r.decided_by) fail("oracle: decided_by");
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto& x = oracle->branches[i];
+        const auto& b = r.branches[i];
+        if (x.status != b.status || x.attempts != b.attempts || x.late != b.late)
+          fail("oracle: branch " + std::to_string(i) + " expected " + std::string(quorum::to_string(x.status)) +
+               "/" + std::to_string(x.attempts) + (x.late ? "/late" : "") + ", got " +
+               std::string(quorum::to_string(b.status)) + "/" + std::to_string(b.attempts) + (b.late ? "/late" : ""));
+      }
+    }
+
+    if (pr.opens.load() != 1 || pr.closes.load() != 0) fail("the record was opened or closed wrongly");
+    check_json(r);
+  }
+};
+
+// ---- one execution -----------------------------------------------------------------------------
+
+template <class T>
+class trial {
+ public:
+  trial(plan p, shared_env& env, quorum::manual_clock* shared_clock)
+      : p_(std::move(p)), env_(env) {
+    if (p_.m == mode::threads_manual || p_.m == mode::inline_manual)
+      clk_ = shared_clock ? shared_clock : &own_clock_.emplace();
+  }
+
+  void start() {
+    auto o = p_.opts;
+    const tp now = clk_ ? clk_->now() : quorum::steady_clock::instance().now();
+    if (o.deadline) o.deadline = now + o.deadline->time_since_epoch();  // the plan's is relative
+    o.clock = clk_ ? static_cast<quorum::clock*>(clk_) : nullptr;
+    if (p_.retry_std_only) {
+      o.retry.retry_if = [](const std::exception_ptr& e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::runtime_error&) {
+          return true;
+        } catch (...) {
+          return false;
+        }
+      };
+    }
+    if (p_.observe) {
+      o.observer = [pr = &pr_](const quorum::event& e) {
+        switch (e.kind) {
+          case quorum::event_kind::decided:
+            pr->ev_decided.fetch_add(1);
+            pr->ev_decision.store(static_cast<int>(*e.decision));
+            break;
+          case quorum::event_kind::started: pr->ev_started.fetch_add(1); break;
+          case quorum::event_kind::succeeded:
+          case quorum::event_kind::failed:
+          case quorum::event_kind::late: pr->ev_terminal.fetch_add(1); break;
+          default: break;
+        }
+      };
+    }
+    if (p_.m == mode::inline_manual) {
+      std::optional<tp> dl = o.deadline;
+      if (o.timeout) {
+        const tp t = now + *o.timeout;
+        if (!dl || t < *dl) dl = t;
+      }
+      oracle_ = predict(p_, now, dl);
+    }
+    std::vector<std::function<T(quorum::branch_context&)>> fs;
+    fs.reserve(p_.n);
+    for (std::size_t i = 0; i < p_.n; ++i) fs.push_back(make_branch<T>(p_.branches[i], i, &pr_, clk_));
+    deadline_ = o.deadline;
+    if (o.timeout) {
+      const tp t = now + *o.timeout;
+      if (!deadline_ || t < *deadline_) deadline_ = t;
+    }
+    env_.with_store(p_.sk, &pr_, [&](auto& st) {
+      env_.with_executor(p_.ek, [&](auto&& ex) {
+        ex_.emplace(quorum::start(st, std::forward<decltype(ex)>(ex), o, std::move(fs)));
+      });
+    });
+    if (p_.cancel_early) cancel();
+  }
+
+  // Moves time and maybe cancels (threads modes), up to the point where a decision is certain.
+  void drive(rng& r) {
+    if (p_.m == mode::threads_manual) {
+      for (int i = 0; i < p_.advances; ++i) {
+        if (deadline_ && clk_->now() < *deadline_)
+          clk_->advance((*deadline_ - clk_->now()) / static_cast<int>(r.between(2, 4)));
+        else
+          clk_->advance(ns(r.between(0, 5'000'000)));
+      }
+    }
+    if (p_.cancel_late) {
+      spin(p_.cancel_spin);
+      cancel();
+    }
+    if (p_.m == mode::threads_manual && deadline_ && clk_->now() < *deadline_) clk_->set(*deadline_);
+  }
+
+  void cancel() {
+    cancelled_ = true;
+    ex_->cancel();
+  }
+
+  void finish_and_check(report& rep) {
+    checker<T> c{p_, rep};
+    try {
+      std::optional<quorum::result<T>> early;
+      if (p_.opts.on_late == quorum::late_completion::return_early) early = ex_->get();  // at the decision
+      ex_->join();
+      auto r = ex_->get();
+      auto rec = ex_->record();
+      c.check(r, rec, pr_, cancelled_, oracle_, early);
+    } catch (const std::exception& e) {
+      c.fail(std::string("threw: ") + e.what());
+    } catch (...) {
+      c.fail("threw a non-std exception");
+    }
+    ex_.reset();  // closes the record
+    if (pr_.closes.load() != 1) c.fail("the record was not closed exactly once");
+  }
+
+  [[nodiscard]] quorum::manual_clock* clock() const { return clk_; }
+
+ private:
+  plan p_;
+  shared_env& env_;
+  probe pr_;
+  std::optional<quorum::manual_clock> own_clock_;
+  quorum::manual_clock* clk_ = nullptr;
+  std::optional<tp> deadline_;
+  std::optional<expected> oracle_;
+  std::optional<quorum::execution<T>> ex_;
+  bool cancelled_ = false;
+};
+
+template <class T>
+void run_one(const plan& p, shared_env& env, rng& r, report& rep) {
+  trial<T> t(p, env, nullptr);
+  t.start();
+  t.drive(r);
+  t.finish_and_check(rep);
+}
+
+// Several threaded executions at once on one store and one manual clock.
+void run_batch(std::uint64_t first, std::size_t count, rng& r, shared_env& env, report& rep) {
+  quorum::manual_clock clk;
+  std::vector<std::unique_ptr<trial<int>>> ts;
+  std::vector<plan> plans;
+  for (std::size_t k = 0; k < count; ++k) {
+    rep.current = first + k;
+    auto p = draw_plan(first + k, r, env, mode::threads_manual);
+    p.void_result = false;
+    p.cancel_early = false;
+    p.batch_first = first;
+    if (p.opts.execution_id == "again") p.opts.execution_id.clear();  // several are open at once
+    ts.push_back(std::make_unique<trial<int>>(p, env, &clk));
+    ts.back()->start();
+  }
+  for (auto& t : ts) t->drive(r);
+  for (auto& t : ts) t->finish_and_check(rep);
+}
+
+std::size_t live_threads() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+std::uint64_t env_number(const char* var, std::uint64_t fallback) {
+  const char* s = std::getenv(var);
+  if (!s || !*s) return fallback;
+  char* end = nullptr;
+  const auto v = std::strtoull(s, &end, 0);
+  if (*end != '\0') {
+    std::cerr << "stress: ignoring " << var << "=\"" << s << "\" (not a number)\n";
+    return fallback;
+  }
+  return v;
+}
+
+// Reports an execution that makes no progress for two minutes (a hang) and aborts, so a
+// deadlock shows its seed and index instead of only ctest's timeout.
+class watchdog {
+ public:
+  explicit watchdog(report& rep)
+      : thread_([this, &rep](std::stop_token st) {
+          std::mutex m;
+          std::condition_variable_any cv;
+          std::unique_lock lk(m);
+          std::uint64_t last = rep.current.load();
+          auto since = std::chrono::steady_clock::now();
+          while (!st.stop_requested()) {
+            cv.wait_for(lk, st, 1s, [] { return false; });
+            const auto cur = rep.current.load();
+            if (cur != last) {
+              last = cur;
+              since = std::chrono::steady_clock::now();
+            } else if (std::chrono::steady_clock::now() - since > 120s) {
+              std::cerr << "stress: execution " << cur << " made no progress for 120 s (QUORUM_STRESS_SEED="
+                        << rep.seed << " QUORUM_STRESS_ONLY=" << cur << "); aborting" << std::endl;
+              std::abort();
+            }
+          }
+        }) {}
+
+ private:
+  std::jthread thread_;
+};
+
+}  // namespace
+
+int main() {
+  report rep;
+  rep.seed = env_number("QUORUM_STRESS_SEED", default_seed);
+  const std::uint64_t total = env_number("QUORUM_STRESS_EXECUTIONS", default_executions);
+  const char* only_env = std::getenv("QUORUM_STRESS_ONLY");
+  const bool only = only_env && *only_env;
+  const std::uint64_t first = only ? env_number("QUORUM_STRESS_ONLY", 0) : 0;
+  const std::uint64_t end = only ? first + 1 : total;
+  std::cout << "stress_executions: seed " << rep.seed << ", " << (end - first) << " executions"
+            << " (reproduce with QUORUM_STRESS_SEED=" << rep.seed << ")" << std::endl;
+
+  // QUORUM_STRESS_MODE=0..3 runs one mode only (for profiling; see enum mode)
+  std::optional<mode> forced;
+  if (const char* m = std::getenv("QUORUM_STRESS_MODE"); m && *m) forced = static_cast<mode>(env_number("QUORUM_STRESS_MODE", 0) & 3);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::uint64_t per_mode[4] = {};
+  std::size_t threads_before = 0;
+  {
+    shared_env env;
+    {  // the real clock's timer thread is process-wide: start it before counting threads
+      auto t = quorum::steady_clock::instance().schedule(quorum::steady_clock::instance().now(), [] {});
+    }
+    watchdog dog(rep);
+    threads_before = live_threads();
+    for (std::uint64_t i = first; i < end;) {
+      rep.current = i;
+      rng r(splitmix(rep.seed ^ splitmix(i)));
+      if (r.chance(0.004)) {  // a batch of executions in flight at once
+        const auto count = only ? r.between(2, 4) : std::min<std::uint64_t>(r.between(2, 4), total - i);
+        run_batch(i, count, r, env, rep);
+        per_mode[static_cast<int>(mode::threads_manual)] += count;
+        i += count;
+        rep.executions += count;
+        continue;
+      }
+      const plan p = draw_plan(i, r, env, forced);
+      ++per_mode[static_cast<int>(p.m)];
+      try {
+        if (p.void_result)
+          run_one<void>(p, env, r, rep);
+        else
+          run_one<int>(p, env, r, rep);
+      } catch (const std::exception& e) {
+        rep.violation(i, std::string("start threw: ") + e.what(), p.describe());
+      }
+      ++i;
+      ++rep.executions;
+      if (rep.executions % 100000 == 0)
+        std::cout << "stress_executions: " << rep.executions << " done so far, " << rep.violations << " violations"
+                  << std::endl;
+    }
+    if (env.records_held() != 0) rep.violation(total, "stores still hold records after every execution ended", "");
+    if (live_threads() != threads_before + 0) {
+      // the pool's workers and the watchdog were counted in threads_before
+      rep.violation(total, "threads leaked: " + std::to_string(live_threads()) + " alive, " +
+                               std::to_string(threads_before) + " before", "");
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "stress_executions: by mode: " << per_mode[0] << " " << name(mode::inline_manual) << ", " << per_mode[1] << " "
+            << name(mode::threads_manual) << ", " << per_mode[2] << " " << name(mode::threads_real) << ", "
+            << per_mode[3] << " " << name(mode::inline_real) << "; " << secs << " s" << std::endl;
+  std::cout << "stress: " << rep.executions << " executions, " << rep.violations << " invariant violations, seed "
+            << rep.seed << std::endl;
+  return rep.violations > 0 ? 1 : 0;
+}
