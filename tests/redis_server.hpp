@@ -1,6 +1,7 @@
 // tests/redis_server.hpp — a throwaway redis-server for the tests and the benchmark.
 //
-// Starts `redis-server` on a unix socket in a fresh temporary directory (no TCP port), with
+// Starts `redis-server` on a unix socket in a fresh temporary directory (no TCP port unless
+// asked for one, as cluster nodes need), with
 // persistence the way the tests need it (AOF, fsync on every write, no RDB snapshots), and
 // stops it and removes the directory in the destructor. Readiness is read from the server's
 // own log through a pipe ("ready to accept connections"), so nothing polls or sleeps. The
@@ -54,6 +55,7 @@ inline std::optional<std::string> find_program(const std::string& name) {
 struct redis_server_config {
   bool append_only = true;              ///< AOF with appendfsync always (else no persistence)
   std::vector<std::string> extra_args;  ///< more "--name value" arguments
+  int port = 0;                         ///< also listen on 127.0.0.1:port (0: unix socket only)
 };
 
 class redis_server {
@@ -94,6 +96,10 @@ class redis_server {
 
   /// "unix://<dir>/redis.sock"
   [[nodiscard]] std::string address() const { return "unix://" + socket_; }
+  /// "redis://127.0.0.1:<port>" (only with config::port).
+  [[nodiscard]] std::string tcp_address() const {
+    return "redis://127.0.0.1:" + std::to_string(cfg_.port);
+  }
   [[nodiscard]] const std::string& socket_path() const { return socket_; }
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
   [[nodiscard]] bool running() const { return pid_ > 0; }
@@ -102,7 +108,7 @@ class redis_server {
   /// (after loading its AOF).
   void start() {
     if (pid_ > 0) return;
-    std::vector<std::string> args{exe_,       "--port",        "0",
+    std::vector<std::string> args{exe_,       "--port",        std::to_string(cfg_.port),
                                   "--unixsocket", socket_,     "--unixsocketperm", "700",
                                   "--dir",    dir_.native(),   "--save",           "",
                                   "--logfile", "",             "--daemonize",      "no"};
@@ -111,6 +117,8 @@ class redis_server {
     } else {
       for (const char* a : {"--appendonly", "no"}) args.emplace_back(a);
     }
+    if (cfg_.port != 0)
+      for (const char* a : {"--bind", "127.0.0.1"}) args.emplace_back(a);
     args.insert(args.end(), cfg_.extra_args.begin(), cfg_.extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

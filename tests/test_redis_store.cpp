@@ -116,11 +116,11 @@ void check_same(const quorum::execution_record& got, const quorum::execution_rec
   }
 }
 
-// A worker process started with posix_spawn; its stdout is read through a pipe.
-class worker_process {
+// A process started with posix_spawnp (args[0] is the program); its stdout is read through a
+// pipe.
+class process {
  public:
-  explicit worker_process(std::vector<std::string> args) {
-    args.insert(args.begin(), QUORUM_REDIS_WORKER);
+  explicit process(std::vector<std::string> args) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -129,20 +129,20 @@ class worker_process {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    int rc = ::posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    int rc = ::posix_spawnp(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     ::close(fds[1]);
     out_ = fds[0];
     REQUIRE(rc == 0);
   }
-  worker_process(const worker_process&) = delete;
-  worker_process& operator=(const worker_process&) = delete;
-  ~worker_process() {
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+  ~process() {
     if (out_ >= 0) ::close(out_);
     if (pid_ > 0) wait();
   }
 
-  // Everything the worker printed, once it exited; its exit status in `status`.
+  // Everything the process printed, once it exited; its exit status in `status`.
   std::string finish(int& status) {
     std::string out;
     char buf[4096];
@@ -166,6 +166,38 @@ class worker_process {
   }
   pid_t pid_ = -1;
   int out_ = -1;
+};
+
+// Three Redis Cluster primaries on 127.0.0.1 (random ports; each node also needs port + 10000
+// for the cluster bus, so a taken port is retried elsewhere), joined by redis-cli, which gives
+// them the slots 0-5460, 5461-10922 and 10923-16383.
+struct redis_cluster {
+  std::vector<std::unique_ptr<quorum_test::redis_server>> nodes;
+
+  redis_cluster() {
+    std::mt19937 rng(std::random_device{}());
+    while (nodes.size() < 3) {
+      for (int attempt = 0;; ++attempt) {
+        try {
+          nodes.push_back(std::make_unique<quorum_test::redis_server>(quorum_test::redis_server_config{
+              .append_only = false,
+              .extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"},
+              .port = 20000 + static_cast<int>(rng() % 10000)}));
+          break;
+        } catch (const std::exception&) {
+          if (attempt == 20) throw;
+        }
+      }
+    }
+    std::vector<std::string> args{"redis-cli", "--cluster", "create"};
+    for (const auto& n : nodes) args.push_back(n->tcp_address().substr(8));  // "127.0.0.1:port"
+    for (const char* a : {"--cluster-replicas", "0", "--cluster-yes"}) args.emplace_back(a);
+    process create(args);
+    int status = -1;
+    auto out = create.finish(status);
+    INFO(out);
+    REQUIRE(status == 0);
+  }
 };
 
 }  // namespace
@@ -391,10 +423,11 @@ TEST_CASE("branches recorded from many processes count once and the execution de
   };
   const std::vector<job> jobs{{0, "s"}, {1, "s"}, {2, "f"}, {3, "s"}, {4, "f"}, {5, "s"},
                               {1, "f"}, {4, "s"}};
-  std::vector<std::unique_ptr<worker_process>> procs;
+  std::vector<std::unique_ptr<process>> procs;
   for (const auto& j : jobs)
-    procs.push_back(std::make_unique<worker_process>(std::vector<std::string>{
-        server.address(), "mp", std::to_string(executions), std::to_string(j.branch), j.outcome}));
+    procs.push_back(std::make_unique<process>(std::vector<std::string>{
+        QUORUM_REDIS_WORKER, server.address(), "mp", std::to_string(executions),
+        std::to_string(j.branch), j.outcome}));
 
   // The coordinator waits without polling; the workers decide.
   CHECK(store.wait_for(first, 60s).has_value());
@@ -724,6 +757,60 @@ TEST_CASE("a password-protected server is reached with the configured credential
   o.password = "wrong";
   quorum::redis_store bad(o);
   CHECK_THROWS_WITH_AS(bad.ping(), doctest::Contains("credentials"), quorum::redis_error);
+}
+
+TEST_CASE("on a Redis Cluster every execution lives on one slot and is reached through any node" *
+          doctest::timeout(120)) {
+  redis_cluster cluster;
+  quorum::redis_options o;
+  o.address = cluster.nodes[0]->tcp_address();
+  quorum::redis_store store(o);  // knows one node; learns the others from MOVED redirections
+
+  std::vector<std::string> ids{"{tag}", "a{b}c", "}{", "%7B", "caf\xc3\xa9", "line\nbreak"};
+  for (int i = 0; i < 30; ++i) ids.push_back("cluster-" + std::to_string(i));
+  admin redis(cluster.nodes[1]->socket_path());
+  for (const auto& id : ids) {
+    CAPTURE(id);
+    auto keys = quorum::redis_store::keys_for(id);
+    // The cluster's own hashing puts the three keys on one slot, the one the store computes.
+    auto slot = redis({"CLUSTER", "KEYSLOT", keys.exec});
+    CHECK(redis({"CLUSTER", "KEYSLOT", keys.decision}) == slot);
+    CHECK(redis({"CLUSTER", "KEYSLOT", keys.wake}) == slot);
+    CHECK(std::to_string(quorum::detail::redis::key_slot(keys.exec)) == slot);
+
+    auto h = store.open(spec(id, 3, quorum::at_least(2)));
+    CHECK_FALSE(store.record(h, 0, outcome::success).decided_now);
+    CHECK(store.record(h, 2, outcome::success).decided_now);
+    auto rec = store.snapshot(h);
+    CHECK(rec.decision == decision::quorum_met);
+    CHECK(rec.decided_by == 2u);
+  }
+  std::size_t keys_seen = 0;
+  for (const auto& n : cluster.nodes) {
+    admin node(n->socket_path());
+    auto here = std::stoul(node({"DBSIZE"}));
+    CHECK(here > 0);  // the executions are spread over every node
+    keys_seen += here;
+  }
+  CHECK(keys_seen == 3 * ids.size());
+
+  // A coordinator that knows another node waits; a worker's record wakes it wherever the
+  // execution lives.
+  quorum::redis_options o2;
+  o2.address = cluster.nodes[2]->tcp_address();
+  quorum::redis_store coordinator(o2);
+  auto h = coordinator.open(spec("cluster-wait", 2, quorum::at_least(1)));
+  std::optional<decision> seen;
+  std::latch waiting(1);
+  {
+    std::jthread waiter([&] {
+      waiting.count_down();
+      seen = coordinator.wait_for(h, 60s);
+    });
+    waiting.wait();
+    CHECK(store.record(store.attach("cluster-wait"), 1, outcome::success).decided_now);
+  }
+  CHECK(seen == decision::quorum_met);
 }
 
 TEST_CASE("addresses are redis://host:port or unix://path") {

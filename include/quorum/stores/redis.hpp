@@ -15,8 +15,12 @@
 // branch), q:{<id>}:decision (string), q:{<id>}:wake (list). The braces are a Redis Cluster
 // hash tag: one execution lives on one slot. Braces and '%' in ids are %-escaped.
 //
-// Connections come from a small pool owned by the store (one per thread that is inside a call
-// at the same time), so every member function may be called from many threads at once. A call
+// Redis Cluster: give the address of any node. The store follows MOVED/ASK redirections (and
+// remembers which node owns a slot once it has seen one), and loads its functions on each node
+// it reaches. A single server never redirects, so it pays nothing for this.
+//
+// Connections come from small pools (per node) owned by the store, one per thread inside a call
+// at the same time, so every member function may be called from many threads at once. A call
 // whose connection breaks reconnects with backoff and resends: every request carries a token,
 // so a resend after a lost reply is answered exactly like the original (recorded once, and
 // decided_now still true if it decided). When the server stays unreachable longer than
@@ -344,6 +348,55 @@ inline std::string_view text(const redisReply* r) noexcept {
              : std::string_view{};
 }
 
+// Redis Cluster's slot of a key: CRC16 (XMODEM) of its hash tag (the part between the first
+// '{' and the next '}', when not empty) or of the whole key, modulo 16384.
+inline std::uint16_t key_slot(std::string_view key) noexcept {
+  if (auto open = key.find('{'); open != key.npos) {
+    auto close = key.find('}', open + 1);
+    if (close != key.npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+  }
+  std::uint16_t crc = 0;
+  for (unsigned char ch : key) {
+    crc = static_cast<std::uint16_t>(crc ^ (ch << 8));
+    for (int bit = 0; bit < 8; ++bit)
+      crc = static_cast<std::uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
+  }
+  return static_cast<std::uint16_t>(crc & 16383);
+}
+
+// A Redis Cluster redirection: "MOVED <slot> <host>:<port>" (the slot lives there now) or
+// "ASK <slot> <host>:<port>" (ask there once: the slot is being migrated).
+struct redirect {
+  bool ask = false;
+  std::uint16_t slot = 0;
+  std::string host;  // empty: the host of the node that answered
+  int port = 0;
+};
+
+inline std::optional<redirect> parse_redirect(const redisReply* r) {
+  if (r->type != REDIS_REPLY_ERROR) return std::nullopt;
+  std::string_view s(r->str, r->len);
+  redirect to;
+  if (s.starts_with("MOVED ")) {
+    s.remove_prefix(6);
+  } else if (s.starts_with("ASK ")) {
+    to.ask = true;
+    s.remove_prefix(4);
+  } else {
+    return std::nullopt;
+  }
+  auto space = s.find(' ');
+  auto colon = s.rfind(':');
+  if (space == s.npos || colon == s.npos || colon < space) return std::nullopt;
+  auto [p1, e1] = std::from_chars(s.data(), s.data() + space, to.slot);
+  auto [p2, e2] = std::from_chars(s.data() + colon + 1, s.data() + s.size(), to.port);
+  if (e1 != std::errc{} || e2 != std::errc{} || to.slot >= 16384) return std::nullopt;
+  to.host = s.substr(space + 1, colon - space - 1);
+  if (to.host.size() > 1 && to.host.front() == '[' && to.host.back() == ']')
+    to.host = to.host.substr(1, to.host.size() - 2);
+  return to;
+}
+
 }  // namespace detail::redis
 
 /// The store for executions shared by many processes: every step is one atomic Redis function
@@ -364,8 +417,9 @@ class redis_store {
 
   /// No connection is made yet: the first call connects (so the server may start later).
   /// Throws invalid_options for an address it cannot parse.
-  explicit redis_store(redis_options o = {})
-      : opt_(std::move(o)), ep_(detail::redis::parse_address(opt_.address)) {
+  explicit redis_store(redis_options o = {}) : opt_(std::move(o)) {
+    nodes_.push_back(std::make_unique<node>(opt_.address, detail::redis::parse_address(opt_.address)));
+    seed_ = nodes_.front().get();
     std::random_device rd;
     std::uint64_t r = (std::uint64_t{rd()} << 32) ^ rd();
     auto* end = std::to_chars(token_prefix_.data(), token_prefix_.data() + 16, r, 16).ptr;
@@ -408,7 +462,7 @@ class redis_store {
     for (auto v : spec.rule.votes) owned.push_back(std::to_string(v));
     std::vector<std::string_view> argv{"FCALL", "quorum1_open", "3", k.exec, k.decision, k.wake, k.id};
     for (const auto& s : owned) argv.push_back(s);
-    auto r = command(argv);
+    auto r = command(argv, k.exec);
     if (detail::redis::starts_with(r.get(), "QUORUM_DUPLICATE"))
       throw duplicate_execution_id("quorum::options.execution_id = \"" + k.id +
                                    "\" is already held by the redis_store at " + opt_.address);
@@ -421,7 +475,7 @@ class redis_store {
   [[nodiscard]] handle attach(std::string_view id) {
     auto k = keys_for(id);
     std::array<std::string_view, 3> argv{"HGET", k.exec, "s"};  // "n,threshold,total,ttl"
-    auto r = command(argv);
+    auto r = command(argv, k.exec);
     check(r.get(), "attach");
     std::size_t n = 0;
     auto s = detail::redis::text(r.get());
@@ -449,7 +503,7 @@ class redis_store {
         "FCALL", "quorum1_record", "3", h->exec, h->decision, h->wake,
         std::string_view(idx, static_cast<std::size_t>(end - idx)),
         o == outcome::success ? "s" : "f", request_id};
-    return to_tally(command(argv), "record");
+    return to_tally(command(argv, h->exec), "record");
   }
 
   /// The deadline: decide timed_out unless decided.
@@ -461,7 +515,7 @@ class redis_store {
   [[nodiscard]] execution_record snapshot(const handle& h) {
     std::array<std::string_view, 6> argv{"FCALL_RO", "quorum1_snapshot", "3",
                                          h->exec, h->decision, h->wake};
-    auto r = command(argv);
+    auto r = command(argv, h->exec);
     check(r.get(), "snapshot");
     if (r->type != REDIS_REPLY_ARRAY)
       throw redis_error("quorum::redis_store::snapshot: unexpected reply");
@@ -497,7 +551,7 @@ class redis_store {
   void close(const handle& h) {
     if (!opt_.delete_on_close) return;
     std::array<std::string_view, 4> argv{"DEL", h->exec, h->decision, h->wake};
-    check(command(argv).get(), "close");
+    check(command(argv, h->exec).get(), "close");
   }
 
   /// Block until the execution is decided (by any process) or until `deadline`; returns the
@@ -508,7 +562,7 @@ class redis_store {
     using namespace std::chrono;
     for (;;) {
       std::array<std::string_view, 2> get{"GET", h->decision};
-      auto r = command(get, deadline);
+      auto r = command(get, h->exec, deadline);
       check(r.get(), "wait");
       if (auto d = detail::redis::parse_decision(detail::redis::text(r.get()))) return d;
       auto left = deadline - clock::now();
@@ -520,7 +574,7 @@ class redis_store {
                               static_cast<long long>(ms % 1000));
       std::array<std::string_view, 6> blmove{"BLMOVE", h->wake, h->wake, "RIGHT", "LEFT",
                                              std::string_view(secs, static_cast<std::size_t>(len))};
-      check(command(blmove, deadline, milliseconds(ms)).get(), "wait");
+      check(command(blmove, h->exec, deadline, milliseconds(ms)).get(), "wait");
     }
   }
 
@@ -535,7 +589,7 @@ class redis_store {
   /// against).
   void ping() {
     std::array<std::string_view, 1> argv{"PING"};
-    check(command(argv).get(), "ping");
+    check(command(argv, {}).get(), "ping");
   }
 
  private:
@@ -545,7 +599,7 @@ class redis_store {
     auto tok = new_token();
     std::array<std::string_view, 8> argv{"FCALL", "quorum1_finish", "3", h->exec, h->decision,
                                          h->wake, to_string(d), tok};
-    return to_tally(command(argv), d == decision::timed_out ? "expire" : "cancel");
+    return to_tally(command(argv, h->exec), d == decision::timed_out ? "expire" : "cancel");
   }
 
   // A token unique to one request: the store's random prefix and a counter.
@@ -594,28 +648,69 @@ class redis_store {
   }
 
   // ---- connections ---------------------------------------------------------------------
+  //
+  // A node is a server the store talks to: the configured address first and, on Redis
+  // Cluster, every node a MOVED/ASK redirection named. Each keeps its idle connections: a call
+  // takes one (or connects), and gives it back when the call ends normally; a broken hiredis
+  // context cannot be reused and is dropped. All of a node but its address is under m_.
+  struct node {
+    node(std::string a, detail::redis::endpoint e) : address(std::move(a)), ep(std::move(e)) {}
+    const std::string address;  // "redis://host:port" or "unix://path"
+    const detail::redis::endpoint ep;
+    std::vector<detail::redis::context> idle;
+    bool loaded = false;  // this store loaded the function library there
+  };
 
-  // A connection taken from the pool for one call; given back when the call ends normally,
-  // dropped when it broke (a broken hiredis context cannot be reused).
-  detail::redis::context take() {
-    std::lock_guard lk(pool_m_);
-    if (pool_.empty()) return nullptr;
-    auto c = std::move(pool_.back());
-    pool_.pop_back();
+  // The node serving `key`: the configured one, until a MOVED redirection taught the store
+  // that the key's slot lives elsewhere (so a server that is not a cluster costs nothing here).
+  node* route(std::string_view key) {
+    std::lock_guard lk(m_);
+    if (slots_.empty() || key.empty()) return seed_;
+    return nodes_[slots_[detail::redis::key_slot(key)]].get();
+  }
+
+  // Follow a redirection from `from`: the node it names (added when new); a MOVED also updates
+  // the slot table.
+  node* follow(const node& from, const detail::redis::redirect& to) {
+    std::string host = to.host.empty() ? from.ep.host : to.host;
+    std::string address = "redis://" + (host.find(':') != host.npos ? "[" + host + "]" : host) +
+                          ":" + std::to_string(to.port);
+    std::lock_guard lk(m_);
+    std::size_t i = 0;
+    while (i < nodes_.size() && nodes_[i]->address != address) ++i;
+    if (i == nodes_.size()) {
+      detail::redis::endpoint ep;
+      ep.host = std::move(host);
+      ep.port = to.port;
+      nodes_.push_back(std::make_unique<node>(address, std::move(ep)));
+    }
+    if (!to.ask) {
+      if (slots_.empty()) slots_.assign(16384, 0);
+      slots_[to.slot] = static_cast<std::uint16_t>(i);
+    }
+    return nodes_[i].get();
+  }
+
+  detail::redis::context take(node& n) {
+    std::lock_guard lk(m_);
+    if (n.idle.empty()) return nullptr;
+    auto c = std::move(n.idle.back());
+    n.idle.pop_back();
     return c;
   }
-  void give_back(detail::redis::context c) {
-    std::lock_guard lk(pool_m_);
-    pool_.push_back(std::move(c));
+  void give_back(node& n, detail::redis::context c) {
+    if (!c) return;
+    std::lock_guard lk(m_);
+    n.idle.push_back(std::move(c));
   }
 
-  // Connect, authenticate, and load the function library once per store (again after the
-  // server reported it missing). Returns null with `err` set when the server cannot be reached.
-  detail::redis::context connect(std::string& err) {
+  // Connect, authenticate, and load the function library once per node (again after the
+  // node reported it missing). Returns null with `err` set when the node cannot be reached.
+  detail::redis::context connect(node& n, std::string& err) {
     using namespace detail::redis;
     auto tv = to_timeval(opt_.connect_timeout);
-    redisContext* raw = ep_.path.empty() ? redisConnectWithTimeout(ep_.host.c_str(), ep_.port, tv)
-                                         : redisConnectUnixWithTimeout(ep_.path.c_str(), tv);
+    redisContext* raw = n.ep.path.empty() ? redisConnectWithTimeout(n.ep.host.c_str(), n.ep.port, tv)
+                                          : redisConnectUnixWithTimeout(n.ep.path.c_str(), tv);
     if (!raw) {
       err = "cannot allocate a connection";
       return nullptr;
@@ -629,7 +724,7 @@ class redis_store {
       err = c->errstr;
       return nullptr;
     }
-    if (ep_.path.empty()) redisEnableKeepAlive(c.get());
+    if (n.ep.path.empty()) redisEnableKeepAlive(c.get());
     if (!opt_.password.empty()) {
       std::vector<std::string_view> a{"AUTH"};
       if (!opt_.username.empty()) a.push_back(opt_.username);
@@ -640,17 +735,19 @@ class redis_store {
         return nullptr;
       }
       if (r->type == REDIS_REPLY_ERROR)
-        throw redis_error("quorum::redis_store: " + opt_.address +
+        throw redis_error("quorum::redis_store: " + n.address +
                           " refused the credentials: " + std::string(text(r.get())));
     }
-    // acquire: pairs with the release below, so a thread that sees true knows a load finished.
-    if (!loaded_.load(std::memory_order_acquire)) {
-      if (!load_library(c.get(), err)) return nullptr;
+    bool loaded;
+    {
+      std::lock_guard lk(m_);
+      loaded = n.loaded;
     }
+    if (!loaded && !load_library(n, c.get(), err)) return nullptr;
     return c;
   }
 
-  bool load_library(redisContext* c, std::string& err) {
+  bool load_library(node& n, redisContext* c, std::string& err) {
     std::array<std::string_view, 4> a{"FUNCTION", "LOAD", "REPLACE", detail::redis::library};
     auto r = send(c, a);
     if (!r) {
@@ -659,10 +756,29 @@ class redis_store {
     }
     if (r->type == REDIS_REPLY_ERROR)
       throw redis_error("quorum::redis_store needs Redis 7 or later with Lua functions; " +
-                        opt_.address + " answered FUNCTION LOAD with: " +
+                        n.address + " answered FUNCTION LOAD with: " +
                         std::string(detail::redis::text(r.get())));
-    loaded_.store(true, std::memory_order_release);
+    std::lock_guard lk(m_);
+    n.loaded = true;
     return true;
+  }
+
+  // One command on one connection: ASKING first after an ASK redirection, and a longer
+  // socket timeout while the server may hold the reply (`block`, for BLMOVE). Null when the
+  // connection broke.
+  detail::redis::reply exchange(redisContext* c, std::span<const std::string_view> argv,
+                                bool asking, std::chrono::milliseconds block) {
+    using detail::redis::to_timeval;
+    if (asking) {
+      std::array<std::string_view, 1> a{"ASKING"};
+      if (!send(c, a)) return nullptr;
+    }
+    if (block.count() > 0 && redisSetTimeout(c, to_timeval(block + opt_.command_timeout)) != REDIS_OK)
+      return nullptr;
+    auto r = send(c, argv);
+    if (r && block.count() > 0 && redisSetTimeout(c, to_timeval(opt_.command_timeout)) != REDIS_OK)
+      return nullptr;
+    return r;
   }
 
   // One request and its reply. The request is written here with send(MSG_NOSIGNAL) rather
@@ -714,45 +830,59 @@ class redis_store {
   }
 
   // Send one command, reconnecting and resending while the server is unreachable or busy
-  // loading (every command the store sends may be sent twice: see the tokens above). Gives up
-  // with redis_error at `give_up`, or reconnect_for after the first failure when none is
-  // given. `block` is how long the server may legitimately hold the reply (BLMOVE).
-  detail::redis::reply command(std::span<const std::string_view> argv,
+  // loading (every command the store sends may be sent twice: see the tokens above), and
+  // following Redis Cluster redirections. `key` routes the command (empty: the configured
+  // node). Gives up with redis_error at `give_up`, or reconnect_for after the first failure
+  // when none is given. `block` is how long the server may legitimately hold the reply.
+  detail::redis::reply command(std::span<const std::string_view> argv, std::string_view key,
                                std::optional<clock::time_point> give_up = std::nullopt,
                                std::chrono::milliseconds block = std::chrono::milliseconds(0)) {
     using namespace std::chrono;
     std::string err;
     std::string patience = "until the caller's deadline";
     auto backoff = milliseconds(1);
-    bool reloaded = false;
+    bool reloaded = false, asking = false;
+    int hops = 0;
+    node* at = route(key);
     for (;;) {
-      auto c = take();
-      if (!c) c = connect(err);
+      bool broken = true;  // no usable connection to `at` this round
+      auto c = take(*at);
+      if (!c) c = connect(*at, err);
       if (c) {
-        if (block.count() > 0) redisSetTimeout(c.get(), detail::redis::to_timeval(block + opt_.command_timeout));
-        auto r = send(c.get(), argv);
-        if (r && block.count() > 0 &&
-            redisSetTimeout(c.get(), detail::redis::to_timeval(opt_.command_timeout)) != REDIS_OK)
-          c.reset();
+        broken = false;
+        auto r = exchange(c.get(), argv, std::exchange(asking, false), block);
         if (!r) {
-          err = c->errstr[0] ? c->errstr : "connection lost";
-          c.reset();
+          err = at->address + ": " + (c->errstr[0] ? c->errstr : "connection lost");
+          broken = true;
+        } else if (auto to = detail::redis::parse_redirect(r.get())) {
+          give_back(*at, std::move(c));
+          if (++hops > 16)
+            throw redis_error("quorum::redis_store: more than 16 cluster redirections, last: " +
+                              std::string(detail::redis::text(r.get())));
+          at = follow(*at, *to);
+          asking = to->ask;
+          continue;
         } else if (detail::redis::starts_with(r.get(), "ERR Function not found") && !reloaded) {
-          // The server lost the library (restarted without persistence, or a new node).
+          // The node lost the library (restarted without persistence, or a new node).
           reloaded = true;
-          if (load_library(c.get(), err)) {
-            give_back(std::move(c));
+          if (load_library(*at, c.get(), err)) {
+            give_back(*at, std::move(c));
             continue;
           }
-          c.reset();
+          broken = true;
         } else if (detail::redis::transient(r.get())) {
-          err = std::string(detail::redis::text(r.get()));
-          give_back(std::move(c));
+          err = at->address + ": " + std::string(detail::redis::text(r.get()));
+          give_back(*at, std::move(c));
         } else {
-          if (c) give_back(std::move(c));
+          give_back(*at, std::move(c));
           return r;
         }
+      } else {
+        err = at->address + ": " + err;
       }
+      // A node other than the configured one is unreachable: ask the configured one again,
+      // which redirects to the slot's owner now (say, after a failover).
+      if (broken) at = seed_;
       auto now = clock::now();
       if (!give_up) {
         give_up = now + opt_.reconnect_for;
@@ -773,13 +903,13 @@ class redis_store {
   }
 
   redis_options opt_;
-  detail::redis::endpoint ep_;
   std::array<char, 16> token_prefix_{};
   std::size_t token_prefix_len_ = 0;
   std::atomic<std::uint64_t> counter_{0};
-  std::atomic<bool> loaded_{false};  // the function library was loaded by this store
-  std::mutex pool_m_;
-  std::vector<detail::redis::context> pool_;  // idle connections
+  std::mutex m_;
+  std::vector<std::unique_ptr<node>> nodes_;  // under m_; [0] the configured address; only grows
+  std::vector<std::uint16_t> slots_;          // under m_; slot -> node index; empty until a MOVED
+  node* seed_ = nullptr;                      // nodes_[0], set once by the constructor
 };
 
 static_assert(store<redis_store>);
