@@ -58,6 +58,14 @@ class gate {
   bool open_ = false;
 };
 
+// Bumps `c` each time a branch's outcome has been recorded in the store (the observer's
+// succeeded/failed events come right after the record), so the test can fix the order of records.
+void count_records(quorum::options& o, counter& c) {
+  o.observer = [&c](const quorum::event& e) {
+    if (e.kind == quorum::event_kind::succeeded || e.kind == quorum::event_kind::failed) c.bump();
+  };
+}
+
 template <class T>
 void check_never_started(const quorum::branch_result<T>& b) {
   CHECK(b.status == quorum::branch_status::cancelled);
@@ -70,20 +78,21 @@ void check_never_started(const quorum::branch_result<T>& b) {
 
 TEST_CASE("branch i starts exactly i * hedge_delay after the start, not a nanosecond earlier") {
   quorum::manual_clock clk;
-  counter started;
+  counter started, recorded;
   quorum::options o{.policy = quorum::all(), .hedge_delay = 10ms};
   o.clock = &clk;
+  count_records(o, recorded);
   auto f = [&] { started.bump(); };
   auto ex = quorum::start(o, f, f, f);
   const auto t0 = clk.now();
 
-  started.wait_for(1);       // branch 0 starts at once
+  recorded.wait_for(1);      // branch 0 starts at once
   clk.wait_for_sleepers(2);  // branches 1 and 2 wait for their turn
   clk.advance(10ms - 1ns);
   CHECK(started.get() == 1);
   CHECK(clk.sleepers() == 2);
   clk.advance(1ns);
-  started.wait_for(2);  // branch 1's turn; branch 2 is the one sleeper left
+  recorded.wait_for(2);  // branch 1's turn; branch 2 is the one sleeper left
   clk.wait_for_sleepers(1);
   clk.advance(10ms - 1ns);
   CHECK(started.get() == 2);
@@ -123,17 +132,20 @@ TEST_CASE("with K=1 a fast first branch means the hedged ones never start and ar
 TEST_CASE("with K=1 a slow first branch is hedged: the second starts at the delay and wins") {
   quorum::manual_clock clk;
   gate slow;  // never opened: replica 0 answers only when told to stop
+  counter asked;
   quorum::options o{.quorum = 1, .hedge_delay = 10ms};
   o.clock = &clk;
   auto ex = quorum::start(
       o,
       [&](quorum::branch_context& ctx) -> std::string {
+        asked.bump();
         slow.wait(ctx.stop_token());
         ctx.throw_if_stop_requested();
         return "slow";
       },
       [] { return std::string("fast"); }, [] { return std::string("third"); });
-  clk.wait_for_sleepers(2);  // branches 1 and 2 wait; branch 0 blocks on its gate
+  asked.wait_for(1);         // branch 0 started and blocks on its gate
+  clk.wait_for_sleepers(2);  // branches 1 and 2 wait for their turn
   clk.advance(10ms);
   auto r = ex.get();
   CHECK(r.decision == quorum::decision::quorum_met);
@@ -147,14 +159,16 @@ TEST_CASE("with K=1 a slow first branch is hedged: the second starts at the dela
 
 TEST_CASE("K>1: a hedged quorum read starts only as many replicas as it needs") {
   quorum::manual_clock clk;
-  counter started;
+  counter started, recorded;
   quorum::options o{.quorum = 2, .hedge_delay = 10ms};
   o.clock = &clk;
+  count_records(o, recorded);
   auto read = [&](quorum::branch_context& ctx) {
     started.bump();
     return 100 + static_cast<int>(ctx.index());
   };
   auto ex = quorum::start(o, read, read, read, read);
+  recorded.wait_for(1);  // replica 0 answered
   clk.wait_for_sleepers(3);
   clk.advance(10ms);  // replica 1's turn: with replica 0 that makes two
   auto r = ex.get();
@@ -170,27 +184,17 @@ TEST_CASE("K>1: a hedged quorum read starts only as many replicas as it needs") 
 
 TEST_CASE("K>1: when early replicas fail, later turns still come and complete the quorum") {
   quorum::manual_clock clk;
-  counter finished;
+  counter recorded;
   quorum::options o{.quorum = 2, .hedge_delay = 10ms};
   o.clock = &clk;
+  count_records(o, recorded);
   auto ex = quorum::start(
-      o,
-      [&]() -> int {
-        finished.bump();
-        throw std::runtime_error("replica 0 is down");
-      },
-      [&] {
-        finished.bump();
-        return 1;
-      },
-      [&] {
-        finished.bump();
-        return 2;
-      });
-  finished.wait_for(1);
+      o, []() -> int { throw std::runtime_error("replica 0 is down"); }, [] { return 1; },
+      [] { return 2; });
+  recorded.wait_for(1);  // replica 0 failed
   clk.wait_for_sleepers(2);
   clk.advance(10ms);
-  finished.wait_for(2);      // replica 1 answered; one success is not two
+  recorded.wait_for(2);      // replica 1 answered; one success is not two
   clk.wait_for_sleepers(1);  // replica 2 still waits for its turn
   CHECK_FALSE(ex.decided());
   clk.advance(10ms);
@@ -273,18 +277,19 @@ TEST_CASE("a hedge delay too large to add to the clock waits forever instead of 
   // once. Branches 1 and 2 sleep on the clock if they do start, so the rendezvous is reached
   // either way and the call count tells.
   quorum::manual_clock clk;
-  std::atomic<int> calls{0};
+  counter calls;
   quorum::options o{.policy = quorum::all(), .hedge_delay = std::chrono::nanoseconds::max() / 2};
   o.clock = &clk;
   auto f = [&](quorum::branch_context& ctx) {
-    ++calls;
+    calls.bump();
     if (ctx.index() > 0) ctx.sleep_for(1h);
   };
   auto ex = quorum::start(o, f, f, f);
+  calls.wait_for(1);  // branch 0 ran
   clk.wait_for_sleepers(2);
   ex.cancel();
   auto r = ex.get();
-  CHECK(calls == 1);
+  CHECK(calls.get() == 1);
   CHECK(r.decision == quorum::decision::cancelled);
   check_never_started(r.branches[1]);
   check_never_started(r.branches[2]);
