@@ -1009,7 +1009,8 @@ class gantt_chart {
   }
 
   // The deadline (a dashed line, or a note at the edge when it lies far beyond the run) and the
-  // decision (a line, and a diamond on the deciding branch's row). Their labels sit on two lines.
+  // decision (a line, and a diamond on the deciding branch's row, or on the axis when no branch
+  // decided). Their labels sit on two lines.
   void markers() {
     const double deadline_label_y = marks_y - (t_.decided_at ? 14 : 0);
     if (t_.deadline && deadline_in_range_) {
@@ -1028,7 +1029,7 @@ class gantt_chart {
     marker_label(x, marks_y, P::decision,
                  std::string(decision_text(t_.decision)) + " " + human_ms(t_.ms(*t_.decided_at)));
     const bool on_row = t_.decided_by && *t_.decided_by < n_;
-    diamond(x, on_row ? row_mid(*t_.decided_by) : marks_y + 4, 7, P::decision);
+    diamond(x, on_row ? row_mid(*t_.decided_by) : axis_y_, 7, P::decision);  // else on the axis
     out_ += " stroke=\"#ffffff\" stroke-width=\"1.5\"><title>" + xml_text(summary_) + "</title></path>\n";
   }
 
