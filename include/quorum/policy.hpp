@@ -23,7 +23,7 @@ namespace quorum {
 
 /// A policy resolved for a number of branches: votes per branch and the vote total needed.
 struct rule {
-  std::vector<std::uint32_t> votes;  ///< votes per branch; empty means one vote each
+  std::vector<std::uint32_t> votes{};  ///< votes per branch; empty means one vote each
   std::uint64_t threshold = 1;       ///< the vote total that meets the quorum
   std::uint64_t total = 0;           ///< the sum of all votes
 

@@ -24,17 +24,17 @@ enum class outcome : std::uint8_t { success, failure };
 
 /// What open() needs to create an execution's record.
 struct execution_spec {
-  std::string id;            ///< unique among the executions the store holds
+  std::string id{};          ///< unique among the executions the store holds
   std::size_t branches = 0;  ///< N
-  quorum::rule rule;         ///< the resolved policy: votes and threshold
+  quorum::rule rule{};       ///< the resolved policy: votes and threshold
 };
 
 /// The state of an execution's record right after one atomic store step.
 struct tally {
   std::size_t successes = 0;                ///< successes recorded so far (late ones too)
   std::size_t failures = 0;                 ///< failures recorded so far (late ones too)
-  std::optional<quorum::decision> decision; ///< the decision, once made
-  std::optional<std::size_t> decided_by;    ///< the branch whose record decided, if one did
+  std::optional<quorum::decision> decision{};  ///< the decision, once made
+  std::optional<std::size_t> decided_by{};     ///< the branch whose record decided, if one did
   bool decided_now = false;   ///< this very call made the decision (true for exactly one call)
   bool recorded_now = false;  ///< this call recorded the branch (false for a replay)
   bool late = false;          ///< the branch's record came after the decision
@@ -42,18 +42,18 @@ struct tally {
 
 /// One branch as the record holds it.
 struct branch_record {
-  std::optional<quorum::outcome> outcome;  ///< none until recorded
+  std::optional<quorum::outcome> outcome{};  ///< none until recorded
   bool late = false;                       ///< recorded after the decision
 };
 
 /// The whole record of one execution: the seed's final getItem.
 struct execution_record {
-  std::string id;
-  std::optional<quorum::decision> decision;
-  std::optional<std::size_t> decided_by;
+  std::string id{};
+  std::optional<quorum::decision> decision{};
+  std::optional<std::size_t> decided_by{};
   std::size_t successes_at_decision = 0;  ///< successes counted when the decision was made
   std::size_t failures_at_decision = 0;   ///< failures counted when the decision was made
-  std::vector<branch_record> branches;
+  std::vector<branch_record> branches{};
 };
 
 /// A store keeps execution records and makes the decision atomically with each record.
