@@ -27,7 +27,6 @@
 #pragma once
 
 #include <atomic>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -64,14 +63,16 @@ class atomic_store {
   static constexpr unsigned by_shift = 59;
   static constexpr std::uint64_t no_branch = 31;
 
-  struct entry {
-    std::string id;
-    std::size_t n = 0;
-    std::uint64_t k = 0;  // threshold (packed path)
-    bool packed = false;
-    std::uint64_t smask = 0;  // success bits of all N branches (packed path)
-    alignas(64) std::atomic<std::uint64_t> word{0};
+  // Everything record() reads on the packed path shares the first cache line: one line to
+  // fetch per execution, and the two words the recorders write live there too.
+  struct alignas(64) entry {
+    std::atomic<std::uint64_t> word{0};
     std::atomic<std::uint64_t> at_decision{0};
+    std::size_t n = 0;
+    std::uint64_t k = 0;      // threshold (packed path)
+    std::uint64_t smask = 0;  // success bits of all N branches (packed path)
+    bool packed = false;
+    std::string id;
     // the locked path
     std::mutex m;
     detail::record_state st;
@@ -130,14 +131,24 @@ class atomic_store {
         break;
     }
     const std::uint64_t now = w | bit;
+    // A decision never changes once the word holds one (see decision_of), so `before` is also
+    // the decision after a late record.
+    const std::optional<decision> before = decision_of(h, w);
     tally t;
     t.recorded_now = true;
-    t.late = decided(h, w);
-    if (!t.late && decided(h, now)) {
+    t.late = before.has_value();
+    t.successes = static_cast<std::size_t>(count(now & h->smask));
+    t.failures = static_cast<std::size_t>(count((now >> fail_shift) & h->smask));
+    if (before) {
+      t.decision = before;
+      t.decided_by = by_of(wait_published(h));
+    } else if (const auto after = decision_of(h, now)) {
       t.decided_now = true;
-      publish(h, now, branch);
+      t.decision = after;
+      t.decided_by = branch;
+      publish(h, now, *after, branch);
     }
-    return fill(h, now, t);
+    return t;
   }
 
   /// The deadline: decide timed_out unless already decided.
@@ -161,9 +172,9 @@ class atomic_store {
       at = wait_published(h);
       r.decision = kind_of(at);
       r.decided_by = by_of(at);
-      r.successes_at_decision = static_cast<std::size_t>(std::popcount(at & h->smask));
+      r.successes_at_decision = static_cast<std::size_t>(count(at & h->smask));
       r.failures_at_decision =
-          static_cast<std::size_t>(std::popcount((at >> fail_shift) & h->smask));
+          static_cast<std::size_t>(count((at >> fail_shift) & h->smask));
     }
     for (std::size_t i = 0; i < h->n; ++i) {
       const std::uint64_t mine = std::uint64_t{1} << i;
@@ -192,6 +203,15 @@ class atomic_store {
   }
 
  private:
+  // Set bits of a 28-bit field. std::popcount becomes a libgcc call on baseline x86-64
+  // (no -mpopcnt); this is a dozen inline instructions.
+  static std::uint64_t count(std::uint64_t x) noexcept {
+    x = x - ((x >> 1) & 0x5555555555555555u);
+    x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+    return (x * 0x0101010101010101u) >> 56;
+  }
+
   // The decision the word holds, if any (packed path).
   static std::optional<decision> decision_of(const entry* h, std::uint64_t w) noexcept {
     switch ((w & explicit_mask) >> explicit_shift) {
@@ -199,8 +219,8 @@ class atomic_store {
       case 2: return decision::cancelled;
       default: break;
     }
-    const auto s = static_cast<std::uint64_t>(std::popcount(w & h->smask));
-    const auto f = static_cast<std::uint64_t>(std::popcount((w >> fail_shift) & h->smask));
+    const auto s = static_cast<std::uint64_t>(count(w & h->smask));
+    const auto f = static_cast<std::uint64_t>(count((w >> fail_shift) & h->smask));
     if (s >= h->k) return decision::quorum_met;
     if (f > h->n - h->k) return decision::unreachable;
     return std::nullopt;
@@ -219,8 +239,8 @@ class atomic_store {
   }
 
   // Called once, by the call whose CAS decided, with the word as that CAS left it.
-  static void publish(entry* h, std::uint64_t now, std::optional<std::size_t> by) noexcept {
-    const auto d = *decision_of(h, now);
+  static void publish(entry* h, std::uint64_t now, decision d,
+                      std::optional<std::size_t> by) noexcept {
     const std::uint64_t at = (now & bits_mask) |
                              ((static_cast<std::uint64_t>(d) + 1u) << kind_shift) |
                              (std::uint64_t{by ? *by : no_branch} << by_shift);
@@ -248,8 +268,8 @@ class atomic_store {
   }
 
   static tally fill(entry* h, std::uint64_t w, tally t) noexcept {
-    t.successes = static_cast<std::size_t>(std::popcount(w & h->smask));
-    t.failures = static_cast<std::size_t>(std::popcount((w >> fail_shift) & h->smask));
+    t.successes = static_cast<std::size_t>(count(w & h->smask));
+    t.failures = static_cast<std::size_t>(count((w >> fail_shift) & h->smask));
     if (decided(h, w)) {
       const std::uint64_t at = wait_published(h);
       t.decision = kind_of(at);
@@ -284,7 +304,7 @@ class atomic_store {
     const std::uint64_t now = w | (code << explicit_shift);
     tally t;
     t.decided_now = true;
-    publish(h, now, std::nullopt);
+    publish(h, now, d, std::nullopt);
     return fill(h, now, t);
   }
 
