@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <iterator>
 #include <limits>
@@ -130,15 +131,32 @@ namespace detail {
 inline constexpr std::size_t max_branches = (std::size_t{1} << 31) - 1;
 
 // A process-unique id with a random part, so ids from different processes do not collide.
+// Form: 'q', 8 base-62 digits drawn once per process (~47 random bits), then the process-wide
+// counter in base 62. Up to 62^6 executions that is at most 15 characters, so the id lives in
+// std::string's small buffer: no allocation for it in start(), the store or the result.
 inline std::string make_execution_id() {
+  static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  static const std::array<char, 9> prefix = [] {
+    std::random_device rd;
+    std::uint64_t r = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::array<char, 9> p{'q'};
+    for (std::size_t i = 1; i < p.size(); ++i, r /= 62) p[i] = digits[r % 62];
+    return p;
+  }();
   static std::atomic<std::uint64_t> counter{0};
-  thread_local std::mt19937_64 rng{(static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
-                                   std::hash<std::thread::id>{}(std::this_thread::get_id())};
-  char buf[48] = {'q', '-'};
-  char* p = std::to_chars(buf + 2, buf + 24, rng(), 16).ptr;
-  *p++ = '-';
-  p = std::to_chars(p, buf + sizeof buf, counter.fetch_add(1, std::memory_order_relaxed), 16).ptr;
-  return std::string(buf, p);
+  // relaxed: only uniqueness matters, and every fetch_add returns a distinct value.
+  std::uint64_t k = counter.fetch_add(1, std::memory_order_relaxed);
+  char buf[9 + 11];
+  std::memcpy(buf, prefix.data(), prefix.size());
+  char* p = buf + sizeof buf;
+  do {
+    *--p = digits[k % 62];
+    k /= 62;
+  } while (k != 0);
+  const auto tail = static_cast<std::size_t>(buf + sizeof buf - p);
+  std::memmove(buf + prefix.size(), p, tail);
+  return std::string(buf, prefix.size() + tail);
 }
 
 // Check every option against N before anything runs; returns the resolved rule.
@@ -172,12 +190,12 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   c.clk = o.clock ? o.clock : &steady_clock::instance();
   c.started = c.clk->now();
   c.id = o.execution_id.empty() ? make_execution_id() : o.execution_id;
-  if (o.names.empty()) {
+  if (!o.names.empty()) {
+    c.names = o.names;
+  } else if (c.n > default_names().size()) {  // beyond the shared table: names of our own
     c.names.reserve(c.n);
     for (std::size_t i = 0; i < c.n; ++i) c.names.push_back("Process " + std::to_string(i + 1));
-  } else {
-    c.names = o.names;
-  }
+  }  // else c.names stays empty and name(i) reads the shared table (no allocation)
   c.deadline = o.deadline;
   if (o.timeout) {
     auto room = clock::time_point::max() - c.started;

@@ -44,6 +44,17 @@ struct slot {
   std::optional<clock::time_point> started, finished_at;
 };
 
+// "Process 1", "Process 2", ...: the default branch names, built once per process and shared
+// read-only by every execution (an execution with more branches builds its own).
+inline const std::vector<std::string>& default_names() {
+  static const std::vector<std::string> table = [] {
+    std::vector<std::string> t(1024);
+    for (std::size_t i = 0; i < t.size(); ++i) t[i] = "Process " + std::to_string(i + 1);
+    return t;
+  }();
+  return table;
+}
+
 // Everything about an execution that does not depend on the store, executor or branch types.
 template <class T>
 class core {
@@ -54,7 +65,7 @@ class core {
 
   // Set up by start() before the first task runs, read-only afterwards.
   std::string id;
-  std::vector<std::string> names;
+  std::vector<std::string> names;  // empty: the default names (see name())
   std::size_t n = 0;
   quorum::clock* clk = nullptr;
   std::optional<time_point> deadline;
@@ -87,6 +98,11 @@ class core {
   std::exception_ptr store_error;
   std::size_t observer_errors = 0;
   std::exception_ptr observer_error;
+
+  // The name of branch i: options.names[i], or "Process <i+1>".
+  [[nodiscard]] std::string_view name(std::size_t i) const noexcept {
+    return names.empty() ? std::string_view(default_names()[i]) : std::string_view(names[i]);
+  }
 
   [[nodiscard]] bool decided() const noexcept { return word.load(std::memory_order_acquire) & 1u; }
   [[nodiscard]] std::size_t finished() const noexcept {
@@ -152,9 +168,15 @@ class core {
             std::optional<quorum::decision> d = std::nullopt,
             std::optional<branch_status> status = std::nullopt,
             std::exception_ptr error = nullptr) noexcept {
-    if (!obs) return;
+    if (obs) deliver(k, branch, attempt, d, status, std::move(error));  // the common case: none
+  }
+
+  [[gnu::noinline]] void deliver(event_kind k, std::optional<std::size_t> branch, unsigned attempt,
+                                 std::optional<quorum::decision> d,
+                                 std::optional<branch_status> status,
+                                 std::exception_ptr error) noexcept {
     try {
-      event e{k,      id, branch, branch ? std::string_view(names[*branch]) : std::string_view{},
+      event e{k,      id, branch, branch ? name(*branch) : std::string_view{},
               attempt, clk->now(), d, status, std::move(error)};
       obs(e);
     } catch (...) {
@@ -184,7 +206,7 @@ class core {
     for (std::size_t i = 0; i < n; ++i) {
       auto& s = slots[i];
       auto& b = r.branches[i];
-      b.name = names[i];
+      b.name = name(i);
       auto ph = s.phase.load(std::memory_order_acquire);
       if (ph >= slot<T>::running) b.started = s.started;
       if (ph != slot<T>::finished) continue;
@@ -379,7 +401,7 @@ class state final : public core<T> {
     for (;;) {
       ++attempt;
       try {
-        branch_context ctx(this->names[i], i, attempt, token, this->deadline, *this->clk);
+        branch_context ctx(this->name(i), i, attempt, token, this->deadline, *this->clk);
         if constexpr (std::is_void_v<T>) {
           branches_->call(i, ctx);
           value.emplace();
