@@ -26,7 +26,7 @@ namespace {
 constexpr std::size_t branches = 16;
 constexpr std::size_t quorum_k = 9;
 constexpr std::size_t per_thread = branches / 2;
-constexpr std::int64_t iterations = std::int64_t{1} << 20;  // per thread
+constexpr std::int64_t iterations = std::int64_t{1} << 17;  // per thread
 constexpr std::size_t executions = static_cast<std::size_t>(iterations) / per_thread + 1;
 
 std::string id_of(std::size_t e) { return "bench-execution-" + std::to_string(e); }
