@@ -7,19 +7,19 @@
 // backoff rate 2. The draws depend only on the seed, the process and the attempt.
 //
 // stdout: the final record as JSON. stderr: the seed, then the run as it happens.
-#include <quorum/history.hpp>
-#include <quorum/live_view.hpp>
-#include <quorum/quorum.hpp>
 #include <unistd.h>  // isatty
 
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <quorum/history.hpp>
+#include <quorum/live_view.hpp>
+#include <quorum/quorum.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -108,18 +108,30 @@ settings parse(int argc, char** argv) {
       if (i + 1 >= argc) throw usage_error(std::string(flag) + " needs a value");
       return argv[++i];
     };
-    if (flag == "--help" || flag == "-h") s.help = true;
-    else if (flag == "--no-live") s.live = false;
-    else if (flag == "--quorum") s.quorum = number<std::size_t>(flag, arg());
-    else if (flag == "--processes") s.processes = in_range<std::size_t>(flag, arg(), 1, 256);
-    else if (flag == "--timeout") s.timeout_s = in_range(flag, arg(), 0.0, 1e6);
-    else if (flag == "--seed") s.seed = number<std::uint64_t>(flag, arg());
-    else if (flag == "--time-scale") s.time_scale = in_range(flag, arg(), 1e-6, 1e3);
-    else if (flag == "--transient-rate") s.transient_rate = in_range(flag, arg(), 0.0, 1.0);
-    else if (flag == "--json") s.json_file = arg();
-    else if (flag == "--svg") s.svg_file = arg();
-    else if (flag == "--trace") s.trace_file = arg();
-    else throw usage_error("unknown option '" + std::string(argv[i]) + "'");
+    if (flag == "--help" || flag == "-h")
+      s.help = true;
+    else if (flag == "--no-live")
+      s.live = false;
+    else if (flag == "--quorum")
+      s.quorum = number<std::size_t>(flag, arg());
+    else if (flag == "--processes")
+      s.processes = in_range<std::size_t>(flag, arg(), 1, 256);
+    else if (flag == "--timeout")
+      s.timeout_s = in_range(flag, arg(), 0.0, 1e6);
+    else if (flag == "--seed")
+      s.seed = number<std::uint64_t>(flag, arg());
+    else if (flag == "--time-scale")
+      s.time_scale = in_range(flag, arg(), 1e-6, 1e3);
+    else if (flag == "--transient-rate")
+      s.transient_rate = in_range(flag, arg(), 0.0, 1.0);
+    else if (flag == "--json")
+      s.json_file = arg();
+    else if (flag == "--svg")
+      s.svg_file = arg();
+    else if (flag == "--trace")
+      s.trace_file = arg();
+    else
+      throw usage_error("unknown option '" + std::string(argv[i]) + "'");
     if (inline_value && (flag == "--help" || flag == "--no-live"))
       throw usage_error(std::string(flag) + " takes no value");
   }
@@ -201,7 +213,8 @@ int main(int argc, char** argv) try {
   // The seed's workflow: K of N, a deadline, and the seed's Retry on transient errors.
   quorum::history history;
   quorum::options opts{.quorum = s.quorum, .timeout = scaled(s, s.timeout_s)};
-  opts.retry = {.max_attempts = 6, .interval = scaled(s, 2), .backoff_rate = 2, .retry_if = is_transient};
+  opts.retry = {
+      .max_attempts = 6, .interval = scaled(s, 2), .backoff_rate = 2, .retry_if = is_transient};
   opts.observer = history.observer();
   std::vector<std::function<int(quorum::branch_context&)>> processes(
       s.processes, [&s](quorum::branch_context& ctx) { return simulated_process(s, ctx); });

@@ -2,14 +2,13 @@
 // Chrome trace that parse, an SVG that is well-formed XML, and escaping of hostile names.
 #include <doctest/doctest.h>
 
-#include <quorum/history.hpp>
-#include <quorum/quorum.hpp>
-
 #include <cctype>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <quorum/history.hpp>
+#include <quorum/quorum.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -222,18 +221,20 @@ struct feeder {
   std::string id = "exec-7";
   std::vector<std::string> names{"alpha", "beta", "gamma"};
 
-  void operator()(kind k, std::optional<std::size_t> branch, unsigned attempt, std::chrono::milliseconds at,
+  void operator()(kind k, std::optional<std::size_t> branch, unsigned attempt,
+                  std::chrono::milliseconds at,
                   std::optional<quorum::branch_status> status = std::nullopt,
                   std::optional<quorum::decision> d = std::nullopt, std::string_view error = {}) {
-    quorum::event e{k,
-                    id,
-                    branch,
-                    branch ? std::string_view(names[*branch]) : std::string_view{},
-                    attempt,
-                    t0 + at,
-                    d,
-                    status,
-                    error.empty() ? nullptr : std::make_exception_ptr(std::runtime_error(std::string(error)))};
+    quorum::event e{
+        k,
+        id,
+        branch,
+        branch ? std::string_view(names[*branch]) : std::string_view{},
+        attempt,
+        t0 + at,
+        d,
+        status,
+        error.empty() ? nullptr : std::make_exception_ptr(std::runtime_error(std::string(error)))};
     h.record(e);
   }
 };
@@ -292,7 +293,8 @@ const strict_json::value* member(const strict_json::value& v, std::string_view k
 
 }  // namespace
 
-TEST_CASE("the history builds one row per branch: attempts, retry waits and outcomes from the events") {
+TEST_CASE(
+    "the history builds one row per branch: attempts, retry waits and outcomes from the events") {
   quorum::history h;
   feed_story(h);
   const auto t = h.snapshot();
@@ -379,10 +381,12 @@ TEST_CASE("finish() adds the start, the deadline and the branches that never sen
   r.decided_at = t0 + 400ms;
   r.deadline = t0 + 2s;
   r.branches.resize(3);
-  r.branches[0] = {{}, "alpha", quorum::branch_status::succeeded, {}, 1, false, t0 + 100ms, t0 + 400ms};
+  r.branches[0] = {{},         "alpha",   quorum::branch_status::succeeded, {}, 1, false,
+                   t0 + 100ms, t0 + 400ms};
   // beta ran but its events were lost (say, no observer then): one bar from the result's times
   r.branches[1] = {{}, "beta", quorum::branch_status::failed, {}, 1, false, t0 + 100ms, t0 + 300ms};
-  r.branches[2] = {{}, "never", quorum::branch_status::cancelled, {}, 0, false, std::nullopt, std::nullopt};
+  r.branches[2] = {{},           "never",     quorum::branch_status::cancelled, {}, 0, false,
+                   std::nullopt, std::nullopt};
   h.finish(r);
   const auto t = h.snapshot();
 
@@ -493,8 +497,8 @@ TEST_CASE("the JSON has the events in the order received and names the deciding 
 
   const auto& events = member(*doc, "events")->arr;
   REQUIRE(events.size() == 10);
-  const char* kinds[] = {"started",   "started", "started",   "attempt_failed", "failed", "retry_started",
-                         "succeeded", "decided", "stop_requested", "late"};
+  const char* kinds[] = {"started",       "started",   "started", "attempt_failed", "failed",
+                         "retry_started", "succeeded", "decided", "stop_requested", "late"};
   for (std::size_t i = 0; i < events.size(); ++i) {
     CAPTURE(i);
     CHECK(member(events[i], "seq")->num == static_cast<double>(i));
@@ -519,7 +523,9 @@ TEST_CASE("the JSON has the events in the order received and names the deciding 
   CHECK(member(branches[2], "status")->str == "cancelled");
 }
 
-TEST_CASE("the Chrome trace parses as JSON with a track per branch, its attempts, the decision and the deadline") {
+TEST_CASE(
+    "the Chrome trace parses as JSON with a track per branch, its attempts, the decision and the "
+    "deadline") {
   quorum::history h;
   feed_story(h);
   h.finish(story_result());
@@ -559,14 +565,15 @@ TEST_CASE("the Chrome trace parses as JSON with a track per branch, its attempts
       CHECK(member(e, "s")->str == "g");
     }
   }
-  CHECK(named_tracks == std::set<double>{0, 1, 2, 3});  // the execution and one per branch
+  CHECK(named_tracks == std::set<double>{0, 1, 2, 3});         // the execution and one per branch
   CHECK(attempt_tracks == std::multiset<double>{1, 1, 2, 3});  // alpha made two attempts
   CHECK(decision);
   CHECK(deadline);
   CHECK(wait);
 }
 
-TEST_CASE("the SVG is well-formed XML with a row per branch, the deadline, the decision and a legend") {
+TEST_CASE(
+    "the SVG is well-formed XML with a row per branch, the deadline, the decision and a legend") {
   quorum::history h;
   feed_story(h);
   h.finish(story_result());
@@ -580,8 +587,9 @@ TEST_CASE("the SVG is well-formed XML with a row per branch, the deadline, the d
   for (auto name : {"alpha", "beta", "gamma"}) CHECK(svg.find(name) != std::string::npos);
   CHECK(svg.find("deadline 5.00 s") != std::string::npos);
   CHECK(svg.find("quorum met 3.00 s") != std::string::npos);
-  CHECK(svg.find("url(#retried)") != std::string::npos);                  // alpha's failed attempt
-  CHECK(svg.find(std::string(quorum::detail::svg_palette::highlight)) != std::string::npos);  // decider row
+  CHECK(svg.find("url(#retried)") != std::string::npos);  // alpha's failed attempt
+  CHECK(svg.find(std::string(quorum::detail::svg_palette::highlight)) !=
+        std::string::npos);  // decider row
   CHECK(svg.find("decided</text>") != std::string::npos);
   for (auto legend : {">succeeded<", ">failed<", ">failed, retried<", ">retry wait<", ">stopped<",
                       ">deadline<", ">decision<"})
@@ -589,11 +597,18 @@ TEST_CASE("the SVG is well-formed XML with a row per branch, the deadline, the d
   CHECK(x.names.count("rect") >= 4);  // background + bars
 }
 
-TEST_CASE("names with markup, quotes, control characters and invalid UTF-8 are escaped everywhere") {
-  const std::vector<std::string> names = {
-      "<script>alert(\"x\")</script> & 'co'", "tab\there\nnewline", std::string("bell\x01\x1b[31m"),
-      "bad \xff\xfe utf8 \xc0\xaf", "\xef\xbf\xbe nonchar", "ok \xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xe2\x9c\x93",
-      std::string(200, 'x')};
+TEST_CASE(
+    "names with markup, quotes, control characters and invalid UTF-8 are escaped everywhere") {
+  const std::vector<std::string> names = {"<script>alert(\"x\")</script> & 'co'",
+                                          "tab\there\nnewline",
+                                          std::string("bell\x01\x1b[31m"),
+                                          "bad \xff\xfe utf8 \xc0\xaf",
+                                          "\xef\xbf\xbe nonchar",
+                                          "ok \xc3\xbc"
+                                          "n\xc3\xaf"
+                                          "c\xc3\xb6"
+                                          "d\xc3\xa9 \xe2\x9c\x93",
+                                          std::string(200, 'x')};
   quorum::history h;
   feeder f{h, "id \"<&>\"", names};
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -609,7 +624,10 @@ TEST_CASE("names with markup, quotes, control characters and invalid UTF-8 are e
   CHECK(svg.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &apos;co&apos;") !=
         std::string::npos);
   CHECK(svg.find('\x1b') == std::string::npos);
-  CHECK(svg.find("ok \xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xe2\x9c\x93") != std::string::npos);
+  CHECK(svg.find("ok \xc3\xbc"
+                 "n\xc3\xaf"
+                 "c\xc3\xb6"
+                 "d\xc3\xa9 \xe2\x9c\x93") != std::string::npos);
 
   const auto json = strict_json::parse(quorum::to_json(t));
   REQUIRE(json);
@@ -641,7 +659,8 @@ TEST_CASE("a deadline far beyond the run is named at the edge instead of squeezi
   CHECK(svg.find("deadline at 3600.0 s") != std::string::npos);
 }
 
-TEST_CASE("the recorder can be fed from many threads while snapshots are taken" * doctest::timeout(60)) {
+TEST_CASE("the recorder can be fed from many threads while snapshots are taken" *
+          doctest::timeout(60)) {
   constexpr std::size_t n = 8;
   quorum::history h;
   quorum::options o{.quorum = n};
@@ -681,15 +700,16 @@ TEST_CASE("the recorder can be fed from many threads while snapshots are taken" 
 
 TEST_CASE("the XML checker of these tests rejects what is not well-formed") {
   CHECK(xml_error("<svg><rect/></svg>").empty());
-  CHECK(xml_error("<?xml version=\"1.0\"?>\n<a x=\"1\" y='&amp;&#38;&#x26;'>t &lt; u</a>\n").empty());
-  CHECK_FALSE(xml_error("<svg><rect></svg>").empty());            // unclosed
-  CHECK_FALSE(xml_error("<svg>a & b</svg>").empty());             // bare ampersand
-  CHECK_FALSE(xml_error("<svg>&nbsp;</svg>").empty());            // unknown entity
-  CHECK_FALSE(xml_error("<svg x=\"<\"/>").empty());               // '<' in an attribute
-  CHECK_FALSE(xml_error("<svg x=\"1\" x=\"2\"/>").empty());       // duplicate attribute
-  CHECK_FALSE(xml_error("<svg x=1/>").empty());                   // unquoted
-  CHECK_FALSE(xml_error("<a/><b/>").empty());                     // two roots
-  CHECK_FALSE(xml_error("<a>\x01</a>").empty());                  // forbidden character
-  CHECK_FALSE(xml_error("<a>\xff</a>").empty());                  // invalid UTF-8
-  CHECK_FALSE(xml_error("<a>x <b> y</a></b>").empty());           // crossed
+  CHECK(
+      xml_error("<?xml version=\"1.0\"?>\n<a x=\"1\" y='&amp;&#38;&#x26;'>t &lt; u</a>\n").empty());
+  CHECK_FALSE(xml_error("<svg><rect></svg>").empty());       // unclosed
+  CHECK_FALSE(xml_error("<svg>a & b</svg>").empty());        // bare ampersand
+  CHECK_FALSE(xml_error("<svg>&nbsp;</svg>").empty());       // unknown entity
+  CHECK_FALSE(xml_error("<svg x=\"<\"/>").empty());          // '<' in an attribute
+  CHECK_FALSE(xml_error("<svg x=\"1\" x=\"2\"/>").empty());  // duplicate attribute
+  CHECK_FALSE(xml_error("<svg x=1/>").empty());              // unquoted
+  CHECK_FALSE(xml_error("<a/><b/>").empty());                // two roots
+  CHECK_FALSE(xml_error("<a>\x01</a>").empty());             // forbidden character
+  CHECK_FALSE(xml_error("<a>\xff</a>").empty());             // invalid UTF-8
+  CHECK_FALSE(xml_error("<a>x <b> y</a></b>").empty());      // crossed
 }

@@ -2,12 +2,11 @@
 // terminal escapes smuggled in through branch names or errors.
 #include <doctest/doctest.h>
 
-#include <quorum/history.hpp>
-#include <quorum/live_view.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <quorum/history.hpp>
+#include <quorum/live_view.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -25,18 +24,20 @@ struct feeder {
   quorum::history& h;
   std::vector<std::string> names{"alpha", "beta", "gamma"};
 
-  void operator()(kind k, std::optional<std::size_t> branch, unsigned attempt, std::chrono::milliseconds at,
+  void operator()(kind k, std::optional<std::size_t> branch, unsigned attempt,
+                  std::chrono::milliseconds at,
                   std::optional<quorum::branch_status> status = std::nullopt,
                   std::optional<quorum::decision> d = std::nullopt, std::string_view error = {}) {
-    quorum::event e{k,
-                    "exec",
-                    branch,
-                    branch ? std::string_view(names[*branch]) : std::string_view{},
-                    attempt,
-                    t0 + at,
-                    d,
-                    status,
-                    error.empty() ? nullptr : std::make_exception_ptr(std::runtime_error(std::string(error)))};
+    quorum::event e{
+        k,
+        "exec",
+        branch,
+        branch ? std::string_view(names[*branch]) : std::string_view{},
+        attempt,
+        t0 + at,
+        d,
+        status,
+        error.empty() ? nullptr : std::make_exception_ptr(std::runtime_error(std::string(error)))};
     h.record(e);
   }
 };
@@ -48,7 +49,9 @@ std::vector<std::string> lines_of(const std::string& s) {
   return out;
 }
 
-bool contains(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+bool contains(std::string_view s, std::string_view what) {
+  return s.find(what) != std::string_view::npos;
+}
 
 }  // namespace
 
@@ -75,7 +78,8 @@ TEST_CASE("off a terminal the live view prints one plain line per new event, the
   f(kind::succeeded, 0, 2, 2000ms, quorum::branch_status::succeeded);
   f(kind::decided, 0, 0, 2000ms, std::nullopt, quorum::decision::quorum_met);
   f(kind::stop_requested, std::nullopt, 0, 2000ms);
-  f(kind::late, 1, 1, 2100ms, quorum::branch_status::cancelled, std::nullopt, "quorum: branch stopped");
+  f(kind::late, 1, 1, 2100ms, quorum::branch_status::cancelled, std::nullopt,
+    "quorum: branch stopped");
   view.finish(h.snapshot());
   auto all = lines_of(out.str());
   REQUIRE(all.size() == 3 + 5 + 1);
@@ -88,7 +92,8 @@ TEST_CASE("off a terminal the live view prints one plain line per new event, the
   CHECK_FALSE(contains(out.str(), "\x1b"));  // no escapes off a terminal
 }
 
-TEST_CASE("on a terminal the live view redraws one frame in place: tally, time left, a line per branch") {
+TEST_CASE(
+    "on a terminal the live view redraws one frame in place: tally, time left, a line per branch") {
   quorum::history h;
   feeder f{h};
   std::ostringstream out;
@@ -100,7 +105,7 @@ TEST_CASE("on a terminal the live view redraws one frame in place: tally, time l
   f(kind::failed, 1, 1, 500ms, quorum::branch_status::failed, std::nullopt, "down");
   view.update(h.snapshot(), t0 + 2s);
   const std::string frame1 = out.str();
-  CHECK_FALSE(contains(frame1, "\x1b[4A"));  // the first frame moves nothing
+  CHECK_FALSE(contains(frame1, "\x1b[4A"));                    // the first frame moves nothing
   CHECK(std::count(frame1.begin(), frame1.end(), '\n') == 4);  // header + 3 branches
   CHECK(contains(frame1, "2 of 3"));
   CHECK(contains(frame1, "2 running"));
@@ -112,7 +117,8 @@ TEST_CASE("on a terminal the live view redraws one frame in place: tally, time l
   f(kind::failed, 2, 1, 2500ms, quorum::branch_status::failed, std::nullopt, "down too");
   f(kind::decided, 2, 0, 2500ms, std::nullopt, quorum::decision::unreachable);
   f(kind::stop_requested, std::nullopt, 0, 2500ms);
-  f(kind::late, 0, 1, 2600ms, quorum::branch_status::cancelled, std::nullopt, "quorum: branch stopped");
+  f(kind::late, 0, 1, 2600ms, quorum::branch_status::cancelled, std::nullopt,
+    "quorum: branch stopped");
   view.update(h.snapshot(), t0 + 3s);
   const std::string frame2 = out.str().substr(frame1.size());
   CHECK(frame2.starts_with("\x1b[4A\r"));  // back to the top of the previous frame

@@ -2,8 +2,6 @@
 // per-branch order under threads; throwing observers; no events without an observer.
 #include <doctest/doctest.h>
 
-#include <quorum/quorum.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -11,6 +9,7 @@
 #include <latch>
 #include <mutex>
 #include <optional>
+#include <quorum/quorum.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,8 +36,14 @@ class event_log {
  public:
   quorum::observer observer() {
     return [this](const quorum::event& e) {
-      seen s{e.kind,    std::string(e.execution_id), e.branch,   std::string(e.branch_name),
-             e.attempt, e.at,                        e.decision, e.status,
+      seen s{e.kind,
+             std::string(e.execution_id),
+             e.branch,
+             std::string(e.branch_name),
+             e.attempt,
+             e.at,
+             e.decision,
+             e.status,
              quorum::describe(e.error)};
       std::lock_guard lk(m_);
       events_.push_back(std::move(s));
@@ -69,7 +74,8 @@ class event_log {
     return static_cast<std::size_t>(
         std::count_if(ev.begin(), ev.end(), [k](const seen& e) { return e.kind == k; }));
   }
-  std::size_t index_of(quorum::event_kind k, std::optional<std::size_t> branch = std::nullopt) const {
+  std::size_t index_of(quorum::event_kind k,
+                       std::optional<std::size_t> branch = std::nullopt) const {
     auto ev = events();
     for (std::size_t i = 0; i < ev.size(); ++i)
       if (ev[i].kind == k && (!branch || ev[i].branch == branch)) return i;
@@ -124,7 +130,8 @@ TEST_CASE("without an observer no event is built: the clock is read once less pe
     o.clock = &clk;
     o.retry.max_attempts = 2;
     o.observer = std::move(obs);
-    return quorum::quorum_parallel(store, quorum::inline_executor{}, o, flaky(1), flaky(5), flaky(0));
+    return quorum::quorum_parallel(store, quorum::inline_executor{}, o, flaky(1), flaky(5),
+                                   flaky(0));
   };
   counting_clock quiet, watched;
   std::atomic<std::size_t> events{0};
@@ -182,7 +189,8 @@ TEST_CASE("stop_requested is not emitted when no branch is left running at the d
   o.clock = &clk;
   o.observer = log.observer();
 
-  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, o, flaky(0), flaky(0), flaky(0));
+  auto r =
+      quorum::quorum_parallel(store, quorum::inline_executor{}, o, flaky(0), flaky(0), flaky(0));
 
   CHECK(r.decision == quorum::decision::quorum_met);
   CHECK(r.decided_by == 2u);
@@ -191,7 +199,8 @@ TEST_CASE("stop_requested is not emitted when no branch is left running at the d
   CHECK(log.count(kind::stop_requested) == 0);
 }
 
-TEST_CASE("a failure emits failed with its error; the one that makes the quorum unreachable decides") {
+TEST_CASE(
+    "a failure emits failed with its error; the one that makes the quorum unreachable decides") {
   quorum::manual_clock clk;
   event_log log;
   quorum::memory_store store;
@@ -199,12 +208,14 @@ TEST_CASE("a failure emits failed with its error; the one that makes the quorum 
   o.clock = &clk;
   o.observer = log.observer();
 
-  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, o,
-                                   []() -> int { throw std::runtime_error("disk on fire"); }, flaky(0));
+  auto r = quorum::quorum_parallel(
+      store, quorum::inline_executor{}, o,
+      []() -> int { throw std::runtime_error("disk on fire"); }, flaky(0));
 
   REQUIRE(r.decision == quorum::decision::unreachable);
   // Branch 1 is never started (the inline executor reaches it after the decision): no events.
-  CHECK(log.kinds() == std::vector<kind>{kind::started, kind::failed, kind::decided, kind::stop_requested});
+  CHECK(log.kinds() ==
+        std::vector<kind>{kind::started, kind::failed, kind::decided, kind::stop_requested});
   auto failed = log.first(kind::failed);
   REQUIRE(failed);
   CHECK(failed->branch == 0u);
@@ -288,7 +299,9 @@ TEST_CASE("retry_started is stamped when the wait between attempts ends on the e
   CHECK(retry->attempt == 2u);
 }
 
-TEST_CASE("a branch that ends after the decision emits late with its status after decided and stop_requested") {
+TEST_CASE(
+    "a branch that ends after the decision emits late with its status after decided and "
+    "stop_requested") {
   quorum::manual_clock clk;
   event_log log;
   quorum::options o{.quorum = 1};
@@ -320,8 +333,7 @@ TEST_CASE("a branch that ends after the decision emits late with its status afte
   CHECK(log.index_of(kind::decided) < log.index_of(kind::stop_requested));
   CHECK(log.index_of(kind::stop_requested) < log.index_of(kind::late));
   // A late branch never emits succeeded or failed.
-  for (const auto& e : log.of_branch(1))
-    CHECK((e.kind == kind::started || e.kind == kind::late));
+  for (const auto& e : log.of_branch(1)) CHECK((e.kind == kind::started || e.kind == kind::late));
 }
 
 TEST_CASE("a late success is reported as late with status succeeded") {
@@ -412,7 +424,8 @@ TEST_CASE("an observer that throws is counted in observer_errors and never break
       throw std::runtime_error("observer broke");
     };
 
-    auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, o, flaky(1), flaky(5), flaky(0));
+    auto r =
+        quorum::quorum_parallel(store, quorum::inline_executor{}, o, flaky(1), flaky(5), flaky(0));
 
     CHECK(r.decision == quorum::decision::quorum_met);
     CHECK(r.successes() == 2);

@@ -67,12 +67,18 @@ enum class span_outcome {
 
 [[nodiscard]] constexpr std::string_view to_string(span_outcome o) noexcept {
   switch (o) {
-    case span_outcome::running: return "running";
-    case span_outcome::retried: return "retried";
-    case span_outcome::succeeded: return "succeeded";
-    case span_outcome::failed: return "failed";
-    case span_outcome::cancelled: return "cancelled";
-    case span_outcome::late: return "late";
+    case span_outcome::running:
+      return "running";
+    case span_outcome::retried:
+      return "retried";
+    case span_outcome::succeeded:
+      return "succeeded";
+    case span_outcome::failed:
+      return "failed";
+    case span_outcome::cancelled:
+      return "cancelled";
+    case span_outcome::late:
+      return "late";
   }
   return "unknown";
 }
@@ -82,31 +88,33 @@ struct span {
   using time_point = std::chrono::steady_clock::time_point;
 
   span_kind kind = span_kind::attempt;
-  unsigned attempt = 1;             ///< the attempt (for a wait: the attempt that failed)
+  unsigned attempt = 1;  ///< the attempt (for a wait: the attempt that failed)
   time_point begin{};
-  std::optional<time_point> end;    ///< none while it runs
+  std::optional<time_point> end;  ///< none while it runs
   span_outcome outcome = span_outcome::running;
-  std::string error;                ///< why the attempt failed, if it did
+  std::string error;  ///< why the attempt failed, if it did
 };
 
 /// One branch on the timeline.
 struct branch_timeline {
   std::string name;
-  std::vector<quorum::span> spans;       ///< in time order
-  std::optional<branch_status> status;   ///< the final status; none until it ended
-  bool late = false;                     ///< ended after the decision
-  unsigned attempts = 0;                 ///< attempts begun so far
-  std::string error;                     ///< the final error, if any
+  std::vector<quorum::span> spans;      ///< in time order
+  std::optional<branch_status> status;  ///< the final status; none until it ended
+  bool late = false;                    ///< ended after the decision
+  unsigned attempts = 0;                ///< attempts begun so far
+  std::string error;                    ///< the final error, if any
 
   /// True once the branch ended (or is known never to have started).
   [[nodiscard]] bool ended() const noexcept { return status.has_value(); }
   /// True while an attempt runs.
   [[nodiscard]] bool running() const noexcept {
-    return !ended() && !spans.empty() && !spans.back().end && spans.back().kind == span_kind::attempt;
+    return !ended() && !spans.empty() && !spans.back().end &&
+           spans.back().kind == span_kind::attempt;
   }
   /// True while the branch waits to retry.
   [[nodiscard]] bool waiting() const noexcept {
-    return !ended() && !spans.empty() && !spans.back().end && spans.back().kind == span_kind::retry_wait;
+    return !ended() && !spans.empty() && !spans.back().end &&
+           spans.back().kind == span_kind::retry_wait;
   }
 };
 
@@ -121,9 +129,9 @@ struct timeline {
   std::optional<std::size_t> decided_by;     ///< the branch whose record decided
   std::optional<time_point> decided_at;
   std::optional<time_point> stop_requested_at;
-  std::vector<branch_timeline> branches;     ///< in branch order
-  std::vector<recorded_event> events;        ///< in the order the observer received them
-  time_point end{};                          ///< the latest time the timeline knows of
+  std::vector<branch_timeline> branches;  ///< in branch order
+  std::vector<recorded_event> events;     ///< in the order the observer received them
+  time_point end{};                       ///< the latest time the timeline knows of
 
   /// Milliseconds from the origin to t.
   [[nodiscard]] double ms(time_point t) const noexcept {
@@ -160,8 +168,8 @@ class history {
 
   /// Record one event (what the observer does).
   void record(const event& e) {
-    recorded_event r{e.kind, e.branch,  std::string(e.branch_name), e.attempt,
-                     e.at,   e.decision, e.status,                  describe(e.error)};
+    recorded_event r{e.kind,     e.branch, std::string(e.branch_name), e.attempt, e.at,
+                     e.decision, e.status, describe(e.error)};
     std::lock_guard lk(m_);
     if (id_.empty())
       id_ = std::string(e.execution_id);
@@ -182,8 +190,8 @@ class history {
     f.decision = r.decision;
     f.decided_by = r.decided_by;
     for (const auto& b : r.branches)
-      f.branches.push_back({b.name, b.status, b.late, b.attempts, b.started, b.finished,
-                            describe(b.error)});
+      f.branches.push_back(
+          {b.name, b.status, b.late, b.attempts, b.started, b.finished, describe(b.error)});
     std::lock_guard lk(m_);
     if (id_.empty()) id_ = f.id;
     final_ = std::move(f);
@@ -279,22 +287,21 @@ class history {
         case event_kind::started:
         case event_kind::retry_started:
           close(b, e.at, span_outcome::retried, {});  // the wait before a retry
-          b.spans.push_back({span_kind::attempt, e.attempt, e.at, std::nullopt,
-                             span_outcome::running, {}});
+          b.spans.push_back(
+              {span_kind::attempt, e.attempt, e.at, std::nullopt, span_outcome::running, {}});
           b.attempts = std::max(b.attempts, e.attempt);
           break;
         case event_kind::attempt_failed:
           close(b, e.at, span_outcome::retried, e.error);
-          b.spans.push_back({span_kind::retry_wait, e.attempt, e.at, std::nullopt,
-                             span_outcome::running, {}});
+          b.spans.push_back(
+              {span_kind::retry_wait, e.attempt, e.at, std::nullopt, span_outcome::running, {}});
           break;
         case event_kind::succeeded:
         case event_kind::failed:
         case event_kind::late: {
           const bool late = e.kind == event_kind::late;
-          const auto status = e.status.value_or(e.kind == event_kind::succeeded
-                                                    ? branch_status::succeeded
-                                                    : branch_status::failed);
+          const auto status = e.status.value_or(
+              e.kind == event_kind::succeeded ? branch_status::succeeded : branch_status::failed);
           close(b, e.at, outcome_of(status, late), e.error);
           b.status = status;
           b.late = late;
@@ -302,7 +309,8 @@ class history {
           b.error = e.error;
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
 
@@ -319,8 +327,12 @@ class history {
       if (f.status == branch_status::running) continue;  // still running (on_late = return_early)
       const auto o = outcome_of(f.status, f.late);
       if (b.spans.empty() && f.started)  // recorded without events: one bar from start to end
-        b.spans.push_back({span_kind::attempt, std::max(1u, f.attempts), *f.started, std::nullopt,
-                           span_outcome::running, {}});
+        b.spans.push_back({span_kind::attempt,
+                           std::max(1u, f.attempts),
+                           *f.started,
+                           std::nullopt,
+                           span_outcome::running,
+                           {}});
       if (f.finished) {
         close(b, *f.finished, o, f.error);
         later(*f.finished);
@@ -383,8 +395,8 @@ inline std::string printable(std::string_view s, std::size_t max_chars = std::st
     for (int k = 1; ok && k < len; ++k) ok = (p[k] & 0xc0) == 0x80;
     if (ok && len == 2) ok = !(c == 0xc2 && p[1] < 0xa0);  // C1 controls
     if (ok && len == 3)
-      ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0) &&  // overlong, surrogate
-           !(c == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf));   // U+FFFE, U+FFFF
+      ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0) &&   // overlong, surrogate
+           !(c == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf));  // U+FFFE, U+FFFF
     if (ok && len == 4) ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
     if (ok) {
       out.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(len));
@@ -412,12 +424,23 @@ inline std::string xml_text(std::string_view s, std::size_t max_chars = std::str
   out.reserve(clean.size() + 16);
   for (char c : clean) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -441,10 +464,14 @@ inline void json_opt_string(std::string& out, std::string_view s) {
 inline std::string_view decision_text(std::optional<quorum::decision> d) noexcept {
   if (!d) return "undecided";
   switch (*d) {
-    case quorum::decision::quorum_met: return "quorum met";
-    case quorum::decision::unreachable: return "quorum unreachable";
-    case quorum::decision::timed_out: return "timed out";
-    case quorum::decision::cancelled: return "cancelled";
+    case quorum::decision::quorum_met:
+      return "quorum met";
+    case quorum::decision::unreachable:
+      return "quorum unreachable";
+    case quorum::decision::timed_out:
+      return "timed out";
+    case quorum::decision::cancelled:
+      return "cancelled";
   }
   return "decided";
 }
@@ -601,7 +628,8 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
   }
 
   // The execution: from the start to the decision (or to what is known so far).
-  const auto decided_name = std::string("decided: ") + std::string(detail::decision_text(t.decision));
+  const auto decided_name =
+      std::string("decided: ") + std::string(detail::decision_text(t.decision));
   open("execution", "execution", 'X', 0);
   ts("ts", 0);
   ts("dur", t.ms(t.decided_at.value_or(t.end)));
@@ -632,7 +660,8 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
     const auto& b = t.branches[i];
     for (const auto& s : b.spans) {
       const bool attempt = s.kind == span_kind::attempt;
-      const auto name = attempt ? "attempt " + std::to_string(s.attempt) : std::string("retry wait");
+      const auto name =
+          attempt ? "attempt " + std::to_string(s.attempt) : std::string("retry wait");
       if (s.end) {
         open(name, attempt ? "attempt" : "retry", 'X', i + 1);
         ts("ts", t.ms(s.begin));
@@ -677,9 +706,9 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
 
 /// How to_svg draws.
 struct svg_options {
-  std::string title;        ///< the heading; "quorum execution <id>" when empty
-  double width = 960;       ///< the picture's width in pixels (at least 480)
-  double row_height = 40;   ///< per branch (at least 24)
+  std::string title;       ///< the heading; "quorum execution <id>" when empty
+  double width = 960;      ///< the picture's width in pixels (at least 480)
+  double row_height = 40;  ///< per branch (at least 24)
 };
 
 namespace detail {
@@ -701,12 +730,17 @@ struct svg_palette {
 
 inline std::string_view fill_of(span_outcome o) noexcept {
   switch (o) {
-    case span_outcome::succeeded: return svg_palette::succeeded;
+    case span_outcome::succeeded:
+      return svg_palette::succeeded;
     case span_outcome::failed:
-    case span_outcome::retried: return svg_palette::failed;
-    case span_outcome::cancelled: return svg_palette::cancelled;
-    case span_outcome::late: return svg_palette::late;
-    case span_outcome::running: return svg_palette::running;
+    case span_outcome::retried:
+      return svg_palette::failed;
+    case span_outcome::cancelled:
+      return svg_palette::cancelled;
+    case span_outcome::late:
+      return svg_palette::late;
+    case span_outcome::running:
+      return svg_palette::running;
   }
   return svg_palette::muted;
 }
@@ -764,8 +798,11 @@ class gantt_chart {
 
  public:
   gantt_chart(const timeline& t, const svg_options& o)
-      : t_(t), width_(std::max(480.0, o.width)), row_h_(std::max(24.0, o.row_height)),
-        bar_h_(std::round(row_h_ * 0.5)), n_(t.branches.size()),
+      : t_(t),
+        width_(std::max(480.0, o.width)),
+        row_h_(std::max(24.0, o.row_height)),
+        bar_h_(std::round(row_h_ * 0.5)),
+        n_(t.branches.size()),
         title_(o.title.empty() ? "quorum execution " + t.execution_id : o.title) {
     // The label column fits the longest name and status line (within limits).
     label_w_ = 110;
@@ -781,7 +818,8 @@ class gantt_chart {
     // The time range: the whole run, and the deadline unless it lies far beyond the run.
     double content_ms = t.ms(t.end);
     for (const auto& b : t.branches)
-      for (const auto& s : b.spans) content_ms = std::max(content_ms, t.ms(s.end.value_or(s.begin)));
+      for (const auto& s : b.spans)
+        content_ms = std::max(content_ms, t.ms(s.end.value_or(s.begin)));
     content_ms = std::max(content_ms, 1.0);
     deadline_ms_ = t.deadline ? t.ms(*t.deadline) : 0;
     deadline_in_range_ = t.deadline && deadline_ms_ >= 0 && deadline_ms_ <= content_ms * 3;
@@ -822,7 +860,9 @@ class gantt_chart {
   [[nodiscard]] double x_of(double ms) const {
     return plot_x0_ + std::clamp(ms / range_ms_, 0.0, 1.0) * (plot_x1_ - plot_x0_);
   }
-  [[nodiscard]] double row_top(std::size_t i) const { return rows_y + row_h_ * static_cast<double>(i); }
+  [[nodiscard]] double row_top(std::size_t i) const {
+    return rows_y + row_h_ * static_cast<double>(i);
+  }
   [[nodiscard]] double row_mid(std::size_t i) const { return row_top(i) + row_h_ / 2; }
 
   // ---- small writers: numbers, attributes and elements ------------------------------------
@@ -889,8 +929,9 @@ class gantt_chart {
          "sans-serif");
     out_ += " role=\"img\">\n<title>" + xml_text(title_) + "</title>\n";
     // Failed-then-retried attempts: the failure colour, hatched.
-    out_ += "<defs><pattern id=\"retried\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
-            "patternTransform=\"rotate(45)\">";
+    out_ +=
+        "<defs><pattern id=\"retried\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
+        "patternTransform=\"rotate(45)\">";
     out_ += "<rect width=\"6\" height=\"6\" fill=\"";
     out_ += P::failed;
     out_ += "\" fill-opacity=\"0.5\"/>";
@@ -967,7 +1008,8 @@ class gantt_chart {
         if (sp.kind == span_kind::retry_wait) {
           tip += "wait before attempt " + std::to_string(sp.attempt + 1) + std::string(dot) +
                  human_ms(b_ms) + std::string(dash) + human_ms(e_ms);
-          if (sp.outcome == span_outcome::cancelled) tip += std::string(dot) + "stopped while waiting";
+          if (sp.outcome == span_outcome::cancelled)
+            tip += std::string(dot) + "stopped while waiting";
           out_ += "<g><title>" + xml_text(tip) + "</title>";
           line(x0, cy, x1, cy, P::muted, 1.5, "3 3");
           if (sp.outcome == span_outcome::cancelled) {
@@ -984,7 +1026,9 @@ class gantt_chart {
         const double w = std::max(x1 - x0, 3.0);
         out_ += "<g><title>" + xml_text(tip) + "</title>";
         rect(x0, cy - bar_h_ / 2, w, bar_h_,
-             sp.outcome == span_outcome::retried ? std::string_view("url(#retried)") : fill_of(sp.outcome), 3);
+             sp.outcome == span_outcome::retried ? std::string_view("url(#retried)")
+                                                 : fill_of(sp.outcome),
+             3);
         if (w >= 24)
           text(x0 + w / 2, cy + 4, 10.5, "#ffffff",
                (w >= 70 ? "attempt " : "#") + std::to_string(sp.attempt),
@@ -1005,7 +1049,8 @@ class gantt_chart {
       anchor = "end";
       x = std::min(x + 4, width_ - 8);
     }
-    text(x, y, 11, colour, content, " font-weight=\"600\" text-anchor=\"" + std::string(anchor) + '"');
+    text(x, y, 11, colour, content,
+         " font-weight=\"600\" text-anchor=\"" + std::string(anchor) + '"');
   }
 
   // The deadline (a dashed line, or a note at the edge when it lies far beyond the run) and the
@@ -1030,7 +1075,8 @@ class gantt_chart {
                  std::string(decision_text(t_.decision)) + " " + human_ms(t_.ms(*t_.decided_at)));
     const bool on_row = t_.decided_by && *t_.decided_by < n_;
     diamond(x, on_row ? row_mid(*t_.decided_by) : axis_y_, 7, P::decision);  // else on the axis
-    out_ += " stroke=\"#ffffff\" stroke-width=\"1.5\"><title>" + xml_text(summary_) + "</title></path>\n";
+    out_ += " stroke=\"#ffffff\" stroke-width=\"1.5\"><title>" + xml_text(summary_) +
+            "</title></path>\n";
   }
 
   // The legend lists the outcomes and marks drawn, in rows that fit the width.
@@ -1049,7 +1095,8 @@ class gantt_chart {
     auto has = [&](span_outcome o) { return seen[static_cast<int>(o)]; };
     if (has(span_outcome::succeeded)) legend_.push_back({"succeeded", P::succeeded, mark::bar});
     if (has(span_outcome::failed)) legend_.push_back({"failed", P::failed, mark::bar});
-    if (has(span_outcome::retried)) legend_.push_back({"failed, retried", P::failed, mark::hatched_bar});
+    if (has(span_outcome::retried))
+      legend_.push_back({"failed, retried", P::failed, mark::hatched_bar});
     if (wait) legend_.push_back({"retry wait", P::muted, mark::dashed_line});
     if (has(span_outcome::cancelled)) legend_.push_back({"stopped", P::cancelled, mark::bar});
     if (stopped_waiting) legend_.push_back({"stopped while waiting", P::muted, mark::cross});
@@ -1074,14 +1121,22 @@ class gantt_chart {
     for (const auto& item : legend_) {
       const double x = item.x, y = item.y;
       switch (item.shape) {
-        case mark::bar: rect(x, y - 9, 18, 10, item.colour, 2); break;
-        case mark::hatched_bar: rect(x, y - 9, 18, 10, "url(#retried)", 2); break;
-        case mark::dashed_line: line(x, y - 4, x + 18, y - 4, item.colour, 1.5, "3 3"); break;
+        case mark::bar:
+          rect(x, y - 9, 18, 10, item.colour, 2);
+          break;
+        case mark::hatched_bar:
+          rect(x, y - 9, 18, 10, "url(#retried)", 2);
+          break;
+        case mark::dashed_line:
+          line(x, y - 4, x + 18, y - 4, item.colour, 1.5, "3 3");
+          break;
         case mark::cross:
           line(x + 5, y - 8, x + 13, y, item.colour, 2);
           line(x + 5, y, x + 13, y - 8, item.colour, 2);
           break;
-        case mark::deadline_line: line(x + 9, y - 12, x + 9, y + 3, item.colour, 2, "4 3"); break;
+        case mark::deadline_line:
+          line(x + 9, y - 12, x + 9, y + 3, item.colour, 2, "4 3");
+          break;
         case mark::diamond:
           diamond(x + 9, y - 4, 6, item.colour);
           out_ += "/>";

@@ -87,8 +87,12 @@ class live_view {
                                    ? "branch " + std::to_string(*e.branch)
                                    : detail::printable(e.branch_name);
       switch (e.kind) {
-        case event_kind::started: *out_ << name << ": started"; break;
-        case event_kind::retry_started: *out_ << name << ": retry, attempt " << e.attempt; break;
+        case event_kind::started:
+          *out_ << name << ": started";
+          break;
+        case event_kind::retry_started:
+          *out_ << name << ": retry, attempt " << e.attempt;
+          break;
         case event_kind::attempt_failed:
           *out_ << name << ": attempt " << e.attempt << " failed, will retry";
           break;
@@ -97,7 +101,9 @@ class live_view {
           *out_ << name << ": succeeded";
           if (o_.quorum) *out_ << " (" << successes_ << " of " << o_.quorum << " needed)";
           break;
-        case event_kind::failed: *out_ << name << ": failed"; break;
+        case event_kind::failed:
+          *out_ << name << ": failed";
+          break;
         case event_kind::late:
           *out_ << name << ": ended after the decision, "
                 << (e.status ? to_string(*e.status) : std::string_view("unknown"));
@@ -106,9 +112,12 @@ class live_view {
           *out_ << "decided: " << detail::decision_text(e.decision);
           if (!name.empty()) *out_ << " by " << name;
           break;
-        case event_kind::stop_requested: *out_ << "stop requested for the branches still running"; break;
+        case event_kind::stop_requested:
+          *out_ << "stop requested for the branches still running";
+          break;
       }
-      if (!e.error.empty() && e.kind != event_kind::late) *out_ << ": " << detail::printable(e.error);
+      if (!e.error.empty() && e.kind != event_kind::late)
+        *out_ << ": " << detail::printable(e.error);
       *out_ << '\n';
     }
   }
@@ -118,10 +127,9 @@ class live_view {
     constexpr std::string_view reset = "\x1b[0m", bold = "\x1b[1m", dim = "\x1b[2m";
     constexpr std::string_view green = "\x1b[32m", red = "\x1b[31m", grey = "\x1b[90m",
                                yellow = "\x1b[33m", blue = "\x1b[34m", magenta = "\x1b[35m";
-    static constexpr std::string_view spinner[] = {"\xE2\xA0\x8B", "\xE2\xA0\x99", "\xE2\xA0\xB9",
-                                                   "\xE2\xA0\xB8", "\xE2\xA0\xBC", "\xE2\xA0\xB4",
-                                                   "\xE2\xA0\xA6", "\xE2\xA0\xA7", "\xE2\xA0\x87",
-                                                   "\xE2\xA0\x8F"};
+    static constexpr std::string_view spinner[] = {
+        "\xE2\xA0\x8B", "\xE2\xA0\x99", "\xE2\xA0\xB9", "\xE2\xA0\xB8", "\xE2\xA0\xBC",
+        "\xE2\xA0\xB4", "\xE2\xA0\xA6", "\xE2\xA0\xA7", "\xE2\xA0\x87", "\xE2\xA0\x8F"};
     constexpr std::size_t max_name = 16;  // code points of a name shown
     ++frames_;
     now = std::max(now, t.end);
@@ -143,7 +151,8 @@ class live_view {
     f += bold;
     f += "quorum";
     f += reset;
-    if (o_.quorum) f += " " + std::to_string(o_.quorum) + " of " + std::to_string(t.branches.size());
+    if (o_.quorum)
+      f += " " + std::to_string(o_.quorum) + " of " + std::to_string(t.branches.size());
     f += "  ";
     f += green;
     f += "\xE2\x9C\x94 " + std::to_string(t.successes());
@@ -174,7 +183,8 @@ class live_view {
       name_w = std::max(name_w, detail::code_points(detail::printable(b.name, max_name)));
     for (std::size_t i = 0; i < t.branches.size(); ++i) {
       const auto& b = t.branches[i];
-      const std::string name = detail::printable(b.name, max_name);  // no escapes reach the terminal
+      const std::string name =
+          detail::printable(b.name, max_name);  // no escapes reach the terminal
       const std::size_t name_len = detail::code_points(name);
       f += "  ";
       f += t.decided_by == i ? std::string(bold) : std::string();
@@ -189,8 +199,8 @@ class live_view {
         const quorum::span* hit = nullptr;  // the last attempt in the cell, else a wait
         for (const auto& s : b.spans) {
           const double s0 = t.ms(s.begin), s1 = s.end ? t.ms(*s.end) : now_ms;
-          if (s0 < c1 && s1 >= c0 && (!hit || s.kind == span_kind::attempt ||
-                                      hit->kind == span_kind::retry_wait))
+          if (s0 < c1 && s1 >= c0 &&
+              (!hit || s.kind == span_kind::attempt || hit->kind == span_kind::retry_wait))
             hit = &s;
         }
         if (!hit) {  // the time still left before the deadline shows as a thin track
@@ -204,12 +214,22 @@ class live_view {
         }
         std::string_view colour = blue;
         switch (hit->outcome) {
-          case span_outcome::succeeded: colour = green; break;
+          case span_outcome::succeeded:
+            colour = green;
+            break;
           case span_outcome::failed:
-          case span_outcome::retried: colour = red; break;
-          case span_outcome::cancelled: colour = grey; break;
-          case span_outcome::late: colour = yellow; break;
-          case span_outcome::running: colour = blue; break;
+          case span_outcome::retried:
+            colour = red;
+            break;
+          case span_outcome::cancelled:
+            colour = grey;
+            break;
+          case span_outcome::late:
+            colour = yellow;
+            break;
+          case span_outcome::running:
+            colour = blue;
+            break;
         }
         f += std::string(colour) + "\xE2\x96\x88" + std::string(reset);
       }
