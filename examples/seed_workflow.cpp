@@ -233,14 +233,14 @@ int main(int argc, char** argv) try {
 
   const std::string record = quorum::to_json(result);
   std::cout << record << '\n';
-  if (json_out) json_out << record << '\n';
-  if (svg_out) {
+  if (json_out.is_open()) json_out << record << '\n';
+  if (svg_out.is_open()) {
     std::string title = "seed workflow \xC2\xB7 quorum " + std::to_string(s.quorum) + " of " +
                         std::to_string(s.processes) + " \xC2\xB7 seed " + std::to_string(s.seed);
     if (s.time_scale != 1) title += " \xC2\xB7 time scale " + number_text(s.time_scale);
     svg_out << quorum::to_svg(timeline, {.title = title});
   }
-  if (trace_out) trace_out << quorum::to_chrome_trace(timeline);
+  if (trace_out.is_open()) trace_out << quorum::to_chrome_trace(timeline);
   for (auto* f : {&json_out, &svg_out, &trace_out})
     if (f->is_open() && !f->flush()) throw std::runtime_error("writing an output file failed");
   return 0;
