@@ -813,7 +813,7 @@ TEST_CASE("on a Redis Cluster every execution lives on one slot and is reached t
   CHECK(seen == decision::quorum_met);
 }
 
-TEST_CASE("addresses are redis://host:port or unix://path") {
+TEST_CASE("addresses are redis://host:port or unix://path, and durations are not negative") {
   auto with = [](std::string a) {
     quorum::redis_options o;
     o.address = std::move(a);
@@ -829,4 +829,7 @@ TEST_CASE("addresses are redis://host:port or unix://path") {
   CHECK_THROWS_AS(quorum::redis_store(with("redis://host:12ab")), quorum::invalid_options);
   CHECK_THROWS_WITH_AS(quorum::redis_store(with("unix://")), doctest::Contains("unix://path"),
                        quorum::invalid_options);
+  auto negative = with("unix:///run/redis/redis.sock");
+  negative.ttl = std::chrono::milliseconds(-1);
+  CHECK_THROWS_WITH_AS(quorum::redis_store{negative}, doctest::Contains("ttl"), quorum::invalid_options);
 }

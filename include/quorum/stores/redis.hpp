@@ -416,8 +416,14 @@ class redis_store {
   static constexpr std::size_t max_id_size = 1024;
 
   /// No connection is made yet: the first call connects (so the server may start later).
-  /// Throws invalid_options for an address it cannot parse.
+  /// Throws invalid_options for an address it cannot parse, or a negative duration.
   explicit redis_store(redis_options o = {}) : opt_(std::move(o)) {
+    for (auto [name, d] : {std::pair{"ttl", opt_.ttl}, {"connect_timeout", opt_.connect_timeout},
+                           {"command_timeout", opt_.command_timeout},
+                           {"reconnect_for", opt_.reconnect_for}})
+      if (d.count() < 0)
+        throw invalid_options(std::string("quorum::redis_options.") + name + " = " +
+                              std::to_string(d.count()) + "ms is negative");
     nodes_.push_back(std::make_unique<node>(opt_.address, detail::redis::parse_address(opt_.address)));
     seed_ = nodes_.front().get();
     std::random_device rd;
