@@ -18,11 +18,10 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
-#include <string>
-#include <vector>
-
 #include <quorum/quorum.hpp>
 #include <quorum/stores/redis.hpp>
+#include <string>
+#include <vector>
 
 #include "../tests/redis_server.hpp"
 
@@ -45,7 +44,8 @@ redis_bench_env& env() {
     try {
       r.server = std::make_unique<quorum_test::redis_server>(
           quorum_test::redis_server_config{.append_only = false, .extra_args = {}});
-      r.store = std::make_unique<quorum::redis_store>(quorum::redis_options{.address = r.server->address()});
+      r.store = std::make_unique<quorum::redis_store>(
+          quorum::redis_options{.address = r.server->address()});
       r.store->ping();  // connect and load the functions outside the timed loops
     } catch (const std::exception& x) {
       r.error = x.what();
@@ -66,7 +66,8 @@ void BM_StoreRecord_redis(benchmark::State& state) {
   const auto rule = quorum::at_least(quorum_k).resolve(branches);
   std::vector<quorum::redis_store::handle> hs;
   for (std::int64_t i = 0; i < iterations / static_cast<std::int64_t>(branches) + 1; ++i)
-    hs.push_back(e.store->open({"bench-redis-" + std::to_string(run) + "-" + std::to_string(i), branches, rule}));
+    hs.push_back(e.store->open(
+        {"bench-redis-" + std::to_string(run) + "-" + std::to_string(i), branches, rule}));
 
   std::size_t i = 0;
   for (auto _ : state) {

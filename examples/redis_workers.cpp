@@ -13,9 +13,6 @@
 //
 // Without --address it starts redis-server on a unix socket in a temporary directory (when
 // installed), else tries redis://127.0.0.1:6379; with no server at all it says so and exits 0.
-#include <quorum/quorum.hpp>
-#include <quorum/stores/redis.hpp>
-
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -27,6 +24,8 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <quorum/quorum.hpp>
+#include <quorum/stores/redis.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,7 +72,8 @@ class private_server {
     }
     return private_server(pid, dir);
   }
-  private_server(private_server&& o) noexcept : pid_(std::exchange(o.pid_, -1)), dir_(std::move(o.dir_)) {}
+  private_server(private_server&& o) noexcept
+      : pid_(std::exchange(o.pid_, -1)), dir_(std::move(o.dir_)) {}
   private_server& operator=(private_server&&) = delete;
   ~private_server() {
     if (pid_ < 0) return;
@@ -104,8 +104,9 @@ int worker(const std::string& address, const std::string& id, std::size_t branch
   }
   auto o = branch == 1 ? quorum::outcome::failure : quorum::outcome::success;
   auto t = store.record(h, branch, o);
-  std::cerr << "worker " << branch + 1 << ": recorded " << (o == quorum::outcome::success ? "success" : "failure")
-            << (t.late ? " (late)" : "") << (t.decided_now ? ", and decided the execution" : "") << "\n";
+  std::cerr << "worker " << branch + 1 << ": recorded "
+            << (o == quorum::outcome::success ? "success" : "failure") << (t.late ? " (late)" : "")
+            << (t.decided_now ? ", and decided the execution" : "") << "\n";
   return 0;
 }
 
@@ -123,9 +124,9 @@ quorum::result<void> as_result(const quorum::execution_record& rec,
     const auto& b = rec.branches[i];
     quorum::branch_result<void> br;
     br.name = "Process " + std::to_string(i + 1);
-    br.status = !b.outcome                                  ? quorum::branch_status::cancelled
+    br.status = !b.outcome                               ? quorum::branch_status::cancelled
                 : *b.outcome == quorum::outcome::success ? quorum::branch_status::succeeded
-                                                          : quorum::branch_status::failed;
+                                                         : quorum::branch_status::failed;
     br.attempts = b.outcome ? 1 : 0;
     br.late = b.late;
     r.branches.push_back(std::move(br));
@@ -183,7 +184,8 @@ int main(int argc, char** argv) try {
     return worker(args[1], args[2], std::stoul(args[3]));
   }
   std::string address;
-  if (args.size() == 2 && args[0] == "--address") address = args[1];
+  if (args.size() == 2 && args[0] == "--address")
+    address = args[1];
   else if (!args.empty()) {
     std::cerr << "usage: redis_workers [--address redis://host:port | unix://path]\n";
     return 2;

@@ -108,10 +108,21 @@ class redis_server {
   /// (after loading its AOF).
   void start() {
     if (pid_ > 0) return;
-    std::vector<std::string> args{exe_,       "--port",        std::to_string(cfg_.port),
-                                  "--unixsocket", socket_,     "--unixsocketperm", "700",
-                                  "--dir",    dir_.native(),   "--save",           "",
-                                  "--logfile", "",             "--daemonize",      "no"};
+    std::vector<std::string> args{exe_,
+                                  "--port",
+                                  std::to_string(cfg_.port),
+                                  "--unixsocket",
+                                  socket_,
+                                  "--unixsocketperm",
+                                  "700",
+                                  "--dir",
+                                  dir_.native(),
+                                  "--save",
+                                  "",
+                                  "--logfile",
+                                  "",
+                                  "--daemonize",
+                                  "no"};
     if (cfg_.append_only) {
       for (const char* a : {"--appendonly", "yes", "--appendfsync", "always"}) args.emplace_back(a);
     } else {
@@ -125,7 +136,8 @@ class redis_server {
     argv.push_back(nullptr);
 
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
     const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {

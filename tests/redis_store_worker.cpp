@@ -6,10 +6,9 @@
 // test), records branch <branch> as a success (s) or failure (f) in each, and prints one line
 // per execution: "<k> <decided_now> <recorded_now>". Exit status 0 on success, 1 with the
 // error on stderr otherwise.
-#include <quorum/stores/redis.hpp>
-
 #include <cstdio>
 #include <exception>
+#include <quorum/stores/redis.hpp>
 #include <string>
 
 int main(int argc, char** argv) try {

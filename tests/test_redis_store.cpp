@@ -4,15 +4,11 @@
 // fsync on every write, no RDB snapshots) and stops it at the end: nothing depends on a server
 // already running. The worker processes are tests/redis_store_worker.cpp.
 #include <doctest/doctest.h>
-
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <quorum/quorum.hpp>
-#include <quorum/stores/redis.hpp>
 
 #include <atomic>
 #include <barrier>
@@ -21,6 +17,8 @@
 #include <latch>
 #include <map>
 #include <mutex>
+#include <quorum/quorum.hpp>
+#include <quorum/stores/redis.hpp>
 #include <random>
 #include <sstream>
 #include <stop_token>
@@ -79,14 +77,17 @@ class admin {
  private:
   static std::string text(const redisReply* r) {
     switch (r->type) {
-      case REDIS_REPLY_INTEGER: return std::to_string(r->integer);
-      case REDIS_REPLY_NIL: return "(nil)";
+      case REDIS_REPLY_INTEGER:
+        return std::to_string(r->integer);
+      case REDIS_REPLY_NIL:
+        return "(nil)";
       case REDIS_REPLY_ARRAY: {
         std::string s;
         for (std::size_t i = 0; i < r->elements; ++i) s += (i ? "\n" : "") + text(r->element[i]);
         return s;
       }
-      default: return std::string(r->str, r->len);
+      default:
+        return std::string(r->str, r->len);
     }
   }
   redisContext* c_;
@@ -179,10 +180,11 @@ struct redis_cluster {
     while (nodes.size() < 3) {
       for (int attempt = 0;; ++attempt) {
         try {
-          nodes.push_back(std::make_unique<quorum_test::redis_server>(quorum_test::redis_server_config{
-              .append_only = false,
-              .extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"},
-              .port = 20000 + static_cast<int>(rng() % 10000)}));
+          nodes.push_back(
+              std::make_unique<quorum_test::redis_server>(quorum_test::redis_server_config{
+                  .append_only = false,
+                  .extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"},
+                  .port = 20000 + static_cast<int>(rng() % 10000)}));
           break;
         } catch (const std::exception&) {
           if (attempt == 20) throw;
@@ -202,8 +204,10 @@ struct redis_cluster {
 
 }  // namespace
 
-TEST_CASE("redis_store records each branch once, decides at the K-th success and flags later "
-          "records late" * doctest::timeout(60)) {
+TEST_CASE(
+    "redis_store records each branch once, decides at the K-th success and flags later "
+    "records late" *
+    doctest::timeout(60)) {
   quorum_test::redis_server server;
   quorum::redis_store store(at(server));
   auto h = store.open(spec("basic", 5, quorum::at_least(3)));
@@ -252,8 +256,10 @@ TEST_CASE("redis_store records each branch once, decides at the K-th success and
   CHECK_THROWS_AS(store.record(h, 5, outcome::success), quorum::redis_error);  // no branch 5
 }
 
-TEST_CASE("redis_store gives the same tallies and records as the in-process decision rule for "
-          "random records, expiries and cancels" * doctest::timeout(120)) {
+TEST_CASE(
+    "redis_store gives the same tallies and records as the in-process decision rule for "
+    "random records, expiries and cancels" *
+    doctest::timeout(120)) {
   quorum_test::redis_server server;
   quorum::redis_store store(at(server));
   const unsigned seed = 20240601;
@@ -303,7 +309,8 @@ TEST_CASE("redis_store gives the same tallies and records as the in-process deci
   CHECK(executions == 105);
 }
 
-TEST_CASE("redis_store decides weighted rules on the votes of the branches" * doctest::timeout(60)) {
+TEST_CASE("redis_store decides weighted rules on the votes of the branches" *
+          doctest::timeout(60)) {
   quorum_test::redis_server server;
   quorum::redis_store store(at(server));
 
@@ -340,7 +347,8 @@ TEST_CASE("exactly one call decides when many connections record, expire and can
   const unsigned seed = 7;
   MESSAGE("seed " << seed);
   std::vector<std::vector<quorum::tally>> tallies(threads, std::vector<quorum::tally>(executions));
-  std::vector<std::vector<std::exception_ptr>> errors(threads, std::vector<std::exception_ptr>(executions));
+  std::vector<std::vector<std::exception_ptr>> errors(threads,
+                                                      std::vector<std::exception_ptr>(executions));
   std::barrier sync(static_cast<std::ptrdiff_t>(threads));
   {
     std::vector<std::jthread> pool;
@@ -351,7 +359,8 @@ TEST_CASE("exactly one call decides when many connections record, expire and can
           sync.arrive_and_wait();  // all threads hit execution e together
           try {
             if (t < n)
-              tallies[t][e] = store.record(hs[e], t, rng() % 3 ? outcome::success : outcome::failure);
+              tallies[t][e] =
+                  store.record(hs[e], t, rng() % 3 ? outcome::success : outcome::failure);
             else if (t == n)
               tallies[t][e] = store.expire(hs[e]);
             else
@@ -374,8 +383,12 @@ TEST_CASE("exactly one call decides when many connections record, expire and can
     auto rec = store.snapshot(hs[e]);
     REQUIRE(rec.decision);
     switch (*rec.decision) {
-      case decision::quorum_met: CHECK(rec.successes_at_decision >= k); break;
-      case decision::unreachable: CHECK(rec.failures_at_decision > n - k); break;
+      case decision::quorum_met:
+        CHECK(rec.successes_at_decision >= k);
+        break;
+      case decision::unreachable:
+        CHECK(rec.failures_at_decision > n - k);
+        break;
       default:
         CHECK(rec.successes_at_decision < k);
         CHECK(rec.failures_at_decision <= n - k);
@@ -390,13 +403,16 @@ TEST_CASE("opening an id the server still holds throws duplicate_execution_id, f
   quorum::redis_store a(at(server));
   quorum::redis_store b(at(server));
   auto h = a.open(spec("taken", 3, quorum::at_least(2)));
-  CHECK_THROWS_AS((void)a.open(spec("taken", 3, quorum::at_least(2))), quorum::duplicate_execution_id);
-  CHECK_THROWS_AS((void)b.open(spec("taken", 2, quorum::at_least(1))), quorum::duplicate_execution_id);
+  CHECK_THROWS_AS((void)a.open(spec("taken", 3, quorum::at_least(2))),
+                  quorum::duplicate_execution_id);
+  CHECK_THROWS_AS((void)b.open(spec("taken", 2, quorum::at_least(1))),
+                  quorum::duplicate_execution_id);
   CHECK_THROWS_WITH_AS((void)b.open(spec("taken", 2, quorum::at_least(1))),
                        doctest::Contains("\"taken\""), std::invalid_argument);
 
   a.close(h);  // kept by default: a restarted coordinator may still read it
-  CHECK_THROWS_AS((void)b.open(spec("taken", 3, quorum::at_least(2))), quorum::duplicate_execution_id);
+  CHECK_THROWS_AS((void)b.open(spec("taken", 3, quorum::at_least(2))),
+                  quorum::duplicate_execution_id);
 
   auto o = at(server);
   o.delete_on_close = true;
@@ -421,18 +437,18 @@ TEST_CASE("branches recorded from many processes count once and the execution de
     std::size_t branch;
     const char* outcome;
   };
-  const std::vector<job> jobs{{0, "s"}, {1, "s"}, {2, "f"}, {3, "s"}, {4, "f"}, {5, "s"},
-                              {1, "f"}, {4, "s"}};
+  const std::vector<job> jobs{{0, "s"}, {1, "s"}, {2, "f"}, {3, "s"},
+                              {4, "f"}, {5, "s"}, {1, "f"}, {4, "s"}};
   std::vector<std::unique_ptr<process>> procs;
   for (const auto& j : jobs)
-    procs.push_back(std::make_unique<process>(std::vector<std::string>{
-        QUORUM_REDIS_WORKER, server.address(), "mp", std::to_string(executions),
-        std::to_string(j.branch), j.outcome}));
+    procs.push_back(std::make_unique<process>(
+        std::vector<std::string>{QUORUM_REDIS_WORKER, server.address(), "mp",
+                                 std::to_string(executions), std::to_string(j.branch), j.outcome}));
 
   // The coordinator waits without polling; the workers decide.
   CHECK(store.wait_for(first, 60s).has_value());
 
-  std::map<std::size_t, std::size_t> decided;                          // execution -> deciders
+  std::map<std::size_t, std::size_t> decided;                           // execution -> deciders
   std::map<std::pair<std::size_t, std::size_t>, std::size_t> recorded;  // (execution, branch)
   for (std::size_t p = 0; p < procs.size(); ++p) {
     int status = -1;
@@ -503,8 +519,10 @@ TEST_CASE("a record resent after a reconnect counts once and keeps its first ans
   CHECK(rec.decided_by == 1u);
 }
 
-TEST_CASE("kill -9 of the server and a restart in the same directory lose no acknowledged "
-          "record and keep the decision" * doctest::timeout(120)) {
+TEST_CASE(
+    "kill -9 of the server and a restart in the same directory lose no acknowledged "
+    "record and keep the decision" *
+    doctest::timeout(120)) {
   quorum_test::redis_server server;
   quorum::redis_store store(at(server));
 
@@ -553,7 +571,8 @@ TEST_CASE("kill -9 of the server and a restart in the same directory lose no ack
   server.kill9();
   server.start();
   admin redis(server.socket_path());
-  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum1"}).find("quorum1_record") != std::string::npos);
+  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum1"}).find("quorum1_record") !=
+        std::string::npos);
 }
 
 TEST_CASE("a coordinator that restarts reads the decision back and waits without polling" *
@@ -605,11 +624,22 @@ TEST_CASE("hostile execution ids are kept exactly, stay on one cluster slot and 
   quorum_test::redis_server server;
   quorum::redis_store store(at(server));
   admin redis(server.socket_path());
-  const std::vector<std::string> ids{
-      "plain",       "with \"quotes\" and 'single'", "line\nbreak\r\n",   "{tag}",
-      "}{",          "a{b}c",                        "{",                 "}",
-      "%7B",         "%",                            "%257B",             "caf\xc3\xa9 \xe2\x9c\x93",
-      "\xff\xfe",    std::string("nul\0byte", 8),    "q:{x}:exec",        std::string(1024, '{')};
+  const std::vector<std::string> ids{"plain",
+                                     "with \"quotes\" and 'single'",
+                                     "line\nbreak\r\n",
+                                     "{tag}",
+                                     "}{",
+                                     "a{b}c",
+                                     "{",
+                                     "}",
+                                     "%7B",
+                                     "%",
+                                     "%257B",
+                                     "caf\xc3\xa9 \xe2\x9c\x93",
+                                     "\xff\xfe",
+                                     std::string("nul\0byte", 8),
+                                     "q:{x}:exec",
+                                     std::string(1024, '{')};
   for (const auto& id : ids) {
     CAPTURE(id);
     auto keys = quorum::redis_store::keys_for(id);
@@ -700,13 +730,15 @@ TEST_CASE("quorum_parallel runs end to end on the redis store" * doctest::timeou
       std::unique_lock lk(m);
       cv.wait(lk, st, [] { return false; });
     };
-    auto r = quorum::quorum_parallel(store, quorum::options{.quorum = 1, .timeout = 30ms}, block, block);
+    auto r =
+        quorum::quorum_parallel(store, quorum::options{.quorum = 1, .timeout = 30ms}, block, block);
     CHECK(r.decision == decision::timed_out);
     CHECK(store.snapshot(store.attach(r.execution_id)).decision == decision::timed_out);
   }
 }
 
-TEST_CASE("a server that stays away past the time allowed gives a clear error" * doctest::timeout(60)) {
+TEST_CASE("a server that stays away past the time allowed gives a clear error" *
+          doctest::timeout(60)) {
   quorum_test::redis_server server;
   auto o = at(server);
   o.reconnect_for = 100ms;
@@ -721,7 +753,8 @@ TEST_CASE("a server that stays away past the time allowed gives a clear error" *
   CHECK(store.record(h, 0, outcome::success).recorded_now);  // the store recovers
 }
 
-TEST_CASE("execution keys live for the ttl after open and after the decision" * doctest::timeout(60)) {
+TEST_CASE("execution keys live for the ttl after open and after the decision" *
+          doctest::timeout(60)) {
   quorum_test::redis_server server;
   admin redis(server.socket_path());
   auto o = at(server);
@@ -831,5 +864,6 @@ TEST_CASE("addresses are redis://host:port or unix://path, and durations are not
                        quorum::invalid_options);
   auto negative = with("unix:///run/redis/redis.sock");
   negative.ttl = std::chrono::milliseconds(-1);
-  CHECK_THROWS_WITH_AS(quorum::redis_store{negative}, doctest::Contains("ttl"), quorum::invalid_options);
+  CHECK_THROWS_WITH_AS(quorum::redis_store{negative}, doctest::Contains("ttl"),
+                       quorum::invalid_options);
 }

@@ -4,9 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <semaphore>
-
 #include <quorum/quorum.hpp>
+#include <semaphore>
 
 using namespace std::chrono_literals;
 
@@ -38,7 +37,8 @@ TEST_CASE("a timeout decides timed_out after an earlier execution left a later d
     std::stop_callback wake(st, [&] { never.release(); });
     never.acquire();
   };
-  auto first = quorum::quorum_parallel({.quorum = 1, .timeout = 1h}, [] {}, block);
+  auto first = quorum::quorum_parallel(
+      {.quorum = 1, .timeout = 1h}, [] {}, block);
   CHECK(first.decision == quorum::decision::quorum_met);
   auto second = quorum::quorum_parallel({.quorum = 1, .timeout = 1ms}, block, block);
   CHECK(second.decision == quorum::decision::timed_out);

@@ -315,10 +315,17 @@ inline std::string escape_id(std::string_view id) {
   out.reserve(id.size() + 8);
   for (char c : id) {
     switch (c) {
-      case '{': out += "%7B"; break;
-      case '}': out += "%7D"; break;
-      case '%': out += "%25"; break;
-      default: out += c;
+      case '{':
+        out += "%7B";
+        break;
+      case '}':
+        out += "%7D";
+        break;
+      case '%':
+        out += "%25";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -336,7 +343,8 @@ inline bool transient(const redisReply* r) noexcept {
 }
 
 inline std::optional<decision> parse_decision(std::string_view s) noexcept {
-  for (auto d : {decision::quorum_met, decision::unreachable, decision::timed_out, decision::cancelled})
+  for (auto d :
+       {decision::quorum_met, decision::unreachable, decision::timed_out, decision::cancelled})
     if (s == to_string(d)) return d;
   return std::nullopt;
 }
@@ -418,13 +426,15 @@ class redis_store {
   /// No connection is made yet: the first call connects (so the server may start later).
   /// Throws invalid_options for an address it cannot parse, or a negative duration.
   explicit redis_store(redis_options o = {}) : opt_(std::move(o)) {
-    for (auto [name, d] : {std::pair{"ttl", opt_.ttl}, {"connect_timeout", opt_.connect_timeout},
+    for (auto [name, d] : {std::pair{"ttl", opt_.ttl},
+                           {"connect_timeout", opt_.connect_timeout},
                            {"command_timeout", opt_.command_timeout},
                            {"reconnect_for", opt_.reconnect_for}})
       if (d.count() < 0)
         throw invalid_options(std::string("quorum::redis_options.") + name + " = " +
                               std::to_string(d.count()) + "ms is negative");
-    nodes_.push_back(std::make_unique<node>(opt_.address, detail::redis::parse_address(opt_.address)));
+    nodes_.push_back(
+        std::make_unique<node>(opt_.address, detail::redis::parse_address(opt_.address)));
     seed_ = nodes_.front().get();
     std::random_device rd;
     std::uint64_t r = (std::uint64_t{rd()} << 32) ^ rd();
@@ -461,12 +471,12 @@ class redis_store {
     if (spec.rule.total > exact || spec.rule.threshold > exact)
       throw invalid_options("quorum::redis_store: vote totals above 2^53 are not supported");
 
-    std::vector<std::string> owned{std::to_string(spec.branches),
-                                   std::to_string(spec.rule.threshold),
-                                   std::to_string(spec.rule.total),
-                                   std::to_string(opt_.ttl.count()), new_token()};
+    std::vector<std::string> owned{
+        std::to_string(spec.branches), std::to_string(spec.rule.threshold),
+        std::to_string(spec.rule.total), std::to_string(opt_.ttl.count()), new_token()};
     for (auto v : spec.rule.votes) owned.push_back(std::to_string(v));
-    std::vector<std::string_view> argv{"FCALL", "quorum1_open", "3", k.exec, k.decision, k.wake, k.id};
+    std::vector<std::string_view> argv{"FCALL",    "quorum1_open", "3", k.exec,
+                                       k.decision, k.wake,         k.id};
     for (const auto& s : owned) argv.push_back(s);
     auto r = command(argv, k.exec);
     if (detail::redis::starts_with(r.get(), "QUORUM_DUPLICATE"))
@@ -505,10 +515,15 @@ class redis_store {
   tally record(const handle& h, std::size_t branch, outcome o, std::string_view request_id) {
     char idx[24];
     auto* end = std::to_chars(idx, idx + sizeof idx, branch).ptr;
-    std::array<std::string_view, 9> argv{
-        "FCALL", "quorum1_record", "3", h->exec, h->decision, h->wake,
-        std::string_view(idx, static_cast<std::size_t>(end - idx)),
-        o == outcome::success ? "s" : "f", request_id};
+    std::array<std::string_view, 9> argv{"FCALL",
+                                         "quorum1_record",
+                                         "3",
+                                         h->exec,
+                                         h->decision,
+                                         h->wake,
+                                         std::string_view(idx, static_cast<std::size_t>(end - idx)),
+                                         o == outcome::success ? "s" : "f",
+                                         request_id};
     return to_tally(command(argv, h->exec), "record");
   }
 
@@ -520,7 +535,7 @@ class redis_store {
   /// A consistent copy of the record (one read-only function call).
   [[nodiscard]] execution_record snapshot(const handle& h) {
     std::array<std::string_view, 6> argv{"FCALL_RO", "quorum1_snapshot", "3",
-                                         h->exec, h->decision, h->wake};
+                                         h->exec,    h->decision,        h->wake};
     auto r = command(argv, h->exec);
     check(r.get(), "snapshot");
     if (r->type != REDIS_REPLY_ARRAY)
@@ -530,7 +545,8 @@ class redis_store {
     const redisReply* kv = r.get();
     std::size_t n = h->branches;
     for (std::size_t j = 0; j + 1 < kv->elements; j += 2)
-      if (detail::redis::text(kv->element[j]) == "s") n = number(detail::redis::text(kv->element[j + 1]));
+      if (detail::redis::text(kv->element[j]) == "s")
+        n = number(detail::redis::text(kv->element[j + 1]));
     rec.branches.resize(n);
     for (std::size_t j = 0; j + 1 < kv->elements; j += 2) {
       auto f = detail::redis::text(kv->element[j]);
@@ -564,7 +580,8 @@ class redis_store {
   /// decision, or nothing at the deadline. No polling: it sleeps in BLMOVE on the wake list,
   /// and reads the decision again after every wake-up or reconnect. Throws redis_error when
   /// the server stays unreachable until the deadline.
-  std::optional<decision> wait_until(const handle& h, std::chrono::steady_clock::time_point deadline) {
+  std::optional<decision> wait_until(const handle& h,
+                                     std::chrono::steady_clock::time_point deadline) {
     using namespace std::chrono;
     for (;;) {
       std::array<std::string_view, 2> get{"GET", h->decision};
@@ -578,8 +595,9 @@ class redis_store {
       char secs[32];
       int len = std::snprintf(secs, sizeof secs, "%lld.%03lld", static_cast<long long>(ms / 1000),
                               static_cast<long long>(ms % 1000));
-      std::array<std::string_view, 6> blmove{"BLMOVE", h->wake, h->wake, "RIGHT", "LEFT",
-                                             std::string_view(secs, static_cast<std::size_t>(len))};
+      std::array<std::string_view, 6> blmove{
+          "BLMOVE", h->wake, h->wake,
+          "RIGHT",  "LEFT",  std::string_view(secs, static_cast<std::size_t>(len))};
       check(command(blmove, h->exec, deadline, milliseconds(ms)).get(), "wait");
     }
   }
@@ -603,8 +621,8 @@ class redis_store {
 
   tally finish(const handle& h, decision d) {
     auto tok = new_token();
-    std::array<std::string_view, 8> argv{"FCALL", "quorum1_finish", "3", h->exec, h->decision,
-                                         h->wake, to_string(d), tok};
+    std::array<std::string_view, 8> argv{"FCALL",     "quorum1_finish", "3",          h->exec,
+                                         h->decision, h->wake,          to_string(d), tok};
     return to_tally(command(argv, h->exec), d == decision::timed_out ? "expire" : "cancel");
   }
 
@@ -715,8 +733,9 @@ class redis_store {
   detail::redis::context connect(node& n, std::string& err) {
     using namespace detail::redis;
     auto tv = to_timeval(opt_.connect_timeout);
-    redisContext* raw = n.ep.path.empty() ? redisConnectWithTimeout(n.ep.host.c_str(), n.ep.port, tv)
-                                          : redisConnectUnixWithTimeout(n.ep.path.c_str(), tv);
+    redisContext* raw = n.ep.path.empty()
+                            ? redisConnectWithTimeout(n.ep.host.c_str(), n.ep.port, tv)
+                            : redisConnectUnixWithTimeout(n.ep.path.c_str(), tv);
     if (!raw) {
       err = "cannot allocate a connection";
       return nullptr;
@@ -761,9 +780,9 @@ class redis_store {
       return false;
     }
     if (r->type == REDIS_REPLY_ERROR)
-      throw redis_error("quorum::redis_store needs Redis 7 or later with Lua functions; " +
-                        n.address + " answered FUNCTION LOAD with: " +
-                        std::string(detail::redis::text(r.get())));
+      throw redis_error(
+          "quorum::redis_store needs Redis 7 or later with Lua functions; " + n.address +
+          " answered FUNCTION LOAD with: " + std::string(detail::redis::text(r.get())));
     std::lock_guard lk(m_);
     n.loaded = true;
     return true;
@@ -779,7 +798,8 @@ class redis_store {
       std::array<std::string_view, 1> a{"ASKING"};
       if (!send(c, a)) return nullptr;
     }
-    if (block.count() > 0 && redisSetTimeout(c, to_timeval(block + opt_.command_timeout)) != REDIS_OK)
+    if (block.count() > 0 &&
+        redisSetTimeout(c, to_timeval(block + opt_.command_timeout)) != REDIS_OK)
       return nullptr;
     auto r = send(c, argv);
     if (r && block.count() > 0 && redisSetTimeout(c, to_timeval(opt_.command_timeout)) != REDIS_OK)
