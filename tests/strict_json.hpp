@@ -23,17 +23,21 @@ struct value {
   double num = 0;
   std::string str;
   std::vector<value> arr;
-  std::vector<std::pair<std::string, value>> obj;
+  std::vector<std::string> keys;  // object member names, in order
+  std::vector<value> members;     // object member values, members[i] named keys[i]
 
   /// The member named `key` of an object, or null when absent (or not an object).
-  [[nodiscard]] const value* get(std::string_view key) const {
-    if (k != kind::object) return nullptr;
-    for (const auto& [name, v] : obj)
-      if (name == key) return &v;
-    return nullptr;
-  }
+  [[nodiscard]] const value* get(std::string_view key) const;
   [[nodiscard]] bool is(kind x) const noexcept { return k == x; }
 };
+
+// Defined out of line, where `value` is complete.
+inline const value* value::get(std::string_view key) const {
+  if (k != kind::object) return nullptr;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (keys[i] == key) return &members[i];
+  return nullptr;
+}
 
 namespace detail {
 
@@ -88,15 +92,16 @@ class parser {
       ws();
       std::string key;
       if (eof() || peek() != '"' || !string(key)) return false;
-      for (const auto& m : v.obj)
-        if (m.first == key) return false;  // duplicate key
+      for (const auto& k : v.keys)
+        if (k == key) return false;  // duplicate key
       ws();
       if (eof() || peek() != ':') return false;
       ++p_;
       ws();
       value member;
       if (!parse(member, depth + 1)) return false;
-      v.obj.emplace_back(std::move(key), std::move(member));
+      v.keys.push_back(std::move(key));
+      v.members.push_back(std::move(member));
       ws();
       if (eof()) return false;
       if (peek() == ',') {
