@@ -124,7 +124,9 @@ struct probe {
   std::atomic<int> in_flight{0};  // branch callables running right now
   std::atomic<int> ran{0};        // branch callables entered (attempts of all branches)
   // observer
-  std::atomic<int> ev_decided{0}, ev_decision{-1}, ev_started{0}, ev_terminal{0};
+  std::atomic<int> ev_decided{0}, ev_decision{-1}, ev_started{0}, ev_terminal{0}, ev_thrown{0};
+  // the record as close() found it (written once, by the thread destroying the handle)
+  std::optional<quorum::execution_record> closed;
 };
 
 template <class S>
@@ -154,6 +156,7 @@ class checked_store {
   quorum::execution_record snapshot(handle h) { return inner_.snapshot(h.h); }
   void close(handle h) {
     h.p->closes.fetch_add(1, std::memory_order_relaxed);
+    h.p->closed = inner_.snapshot(h.h);
     inner_.close(h.h);
   }
   [[nodiscard]] std::size_t size() const { return inner_.size(); }
@@ -300,10 +303,13 @@ struct plan {
   std::string policy_text;
   std::vector<branch_plan> branches;
   bool observe = false;
+  bool observer_throws = false;  // the observer throws (std or int) from every `started` event
   bool retry_std_only = false;
   // the driver (threads modes)
   int advances = 0;
   bool cancel_early = false, cancel_late = false;
+  bool cancel_from_thread = false;  // another thread cancels while this one drives and joins
+  bool destroy = false;             // no join: the handle's destructor ends the execution
   std::uint32_t cancel_spin = 0;
   std::optional<std::uint64_t> batch_first;  // run in a batch started at this index
 
@@ -320,6 +326,9 @@ struct plan {
     if (opts.hedge_delay.count()) o << ", hedge " << opts.hedge_delay.count() << "ns";
     if (opts.on_late == quorum::late_completion::return_early) o << ", return_early";
     if (cancel_early || cancel_late) o << ", cancel";
+    if (cancel_from_thread) o << ", cancel from a thread";
+    if (destroy) o << ", destroyed without join";
+    if (observer_throws) o << ", throwing observer";
     o << ", acts:";
     for (const auto& b : branches) {
       static const char* const acts[] = {"S", "F", "R", "bS", "bF", "bX", "sS"};
@@ -498,8 +507,11 @@ plan draw_plan(std::uint64_t index, rng& r, const shared_env& env, std::optional
     p.cancel_early = r.chance(0.05);
     p.cancel_late = r.chance(0.1);
     p.cancel_spin = static_cast<std::uint32_t>(r.between(0, 20'000));
+    p.cancel_from_thread = r.chance(0.05);
+    p.destroy = r.chance(0.08);
   }
   p.observe = r.chance(0.25);
+  p.observer_throws = p.observe && r.chance(0.2);
   return p;
 }
 
@@ -713,6 +725,50 @@ struct checker {
     }
   }
 
+  // The destructor path: no final result, only the record close() saw, and the probe.
+  void check_closed(const probe& pr, bool may_cancel, const std::optional<quorum::result<T>>& early) {
+    if (pr.closes.load() != 1) return fail("the record was not closed exactly once");
+    if (!pr.closed) return fail("no record at close");
+    const auto& rec = *pr.closed;
+    if (pr.decided_now.load() != 1) fail(std::to_string(pr.decided_now.load()) + " store steps returned decided_now");
+    if (!rec.decision) return fail("the record has no decision");
+    if (pr.decisions_seen.load() != (1u << static_cast<unsigned>(*rec.decision))) fail("a tally's decision differs");
+    if (pr.in_flight.load(std::memory_order_acquire) != 0) fail("a branch is still running after the destructor");
+    if (*rec.decision == decision::cancelled && !may_cancel) fail("cancelled, but nobody cancelled");
+    if (rec.branches.size() != p.n) return fail("branch count");
+    std::uint64_t yes = 0, no = 0;
+    std::size_t s = 0, f = 0;
+    for (std::size_t i = 0; i < p.n; ++i) {
+      const auto& rb = rec.branches[i];
+      const int recorded = pr.records[i].load();
+      if (recorded != (rb.outcome ? 1 : 0)) fail("branch " + std::to_string(i) + " recorded " + std::to_string(recorded) + " times");
+      if (!rb.outcome || rb.late) continue;
+      const bool success = *rb.outcome == outcome::success;
+      (success ? yes : no) += p.rule.weight(i);
+      (success ? s : f) += 1;
+    }
+    if (s != rec.successes_at_decision || f != rec.failures_at_decision)
+      fail("successes/failures_at_decision differ from the non-late outcomes");
+    const bool met = yes >= p.rule.threshold, lost = p.rule.total - no < p.rule.threshold;
+    switch (*rec.decision) {
+      case decision::quorum_met: if (!met || !rec.decided_by) fail("quorum_met without the votes"); break;
+      case decision::unreachable: if (!lost || !rec.decided_by) fail("unreachable while reachable"); break;
+      default: if (met || lost || rec.decided_by) fail("timed_out/cancelled although the records had decided");
+    }
+    if (early) {
+      if (early->decision != *rec.decision || early->decided_by != rec.decided_by) fail("result at the decision differs from the record");
+      for (std::size_t i = 0; i < p.n && i < early->branches.size(); ++i) {
+        const auto& b = early->branches[i];
+        if (b.status == branch_status::running) continue;
+        if (b.attempts == 0 ? rec.branches[i].outcome.has_value()
+                            : (!rec.branches[i].outcome || b.late != rec.branches[i].late ||
+                               (b.status == branch_status::succeeded) != (*rec.branches[i].outcome == outcome::success)))
+          fail("result at the decision: branch " + std::to_string(i) + " differs from the record");
+      }
+      check_json(*early);
+    }
+  }
+
   // Everything that must hold once every branch has ended.
   void check(const quorum::result<T>& r, const quorum::execution_record& rec, const probe& pr,
              bool we_cancelled, const std::optional<expected>& oracle,
@@ -816,6 +872,9 @@ struct checker {
       if (pr.ev_started.load() != ran_branches || pr.ev_terminal.load() != ran_branches)
         fail("the observer's started/terminal events differ from the branches that ran");
     }
+    if (r.observer_errors != static_cast<std::size_t>(pr.ev_thrown.load()))
+      fail("observer_errors differs from the throws of the observer");
+    if ((r.observer_errors > 0) != (r.observer_error != nullptr)) fail("observer_error");
 
     // a result taken at the decision agrees with the final one
     if (early) {
@@ -875,13 +934,20 @@ class trial {
       };
     }
     if (p_.observe) {
-      o.observer = [pr = &pr_](const quorum::event& e) {
+      o.observer = [pr = &pr_, throws = p_.observer_throws](const quorum::event& e) {
         switch (e.kind) {
           case quorum::event_kind::decided:
             pr->ev_decided.fetch_add(1);
             pr->ev_decision.store(static_cast<int>(*e.decision));
             break;
-          case quorum::event_kind::started: pr->ev_started.fetch_add(1); break;
+          case quorum::event_kind::started:
+            pr->ev_started.fetch_add(1);
+            if (throws) {
+              pr->ev_thrown.fetch_add(1);
+              if (e.branch && *e.branch % 2) throw 3;
+              throw std::runtime_error("observer");
+            }
+            break;
           case quorum::event_kind::succeeded:
           case quorum::event_kind::failed:
           case quorum::event_kind::late: pr->ev_terminal.fetch_add(1); break;
@@ -911,6 +977,13 @@ class trial {
       });
     });
     if (p_.cancel_early) cancel();
+    if (p_.cancel_from_thread) {
+      cancelled_ = true;  // before the cancel can happen
+      canceller_ = std::jthread([this] {
+        spin(p_.cancel_spin);
+        ex_->cancel();
+      });
+    }
   }
 
   // Moves time and maybe cancels (threads modes), up to the point where a decision is certain.
@@ -937,10 +1010,23 @@ class trial {
 
   void finish_and_check(report& rep) {
     checker<T> c{p_, rep};
+    if (p_.destroy) {
+      std::optional<quorum::result<T>> early;
+      try {
+        if (p_.opts.on_late == quorum::late_completion::return_early) early = ex_->get();
+        if (canceller_.joinable()) canceller_.join();
+        ex_.reset();  // cancels if undecided, stops, joins every branch, closes the record
+      } catch (...) {
+        c.fail("threw on the destructor path");
+      }
+      c.check_closed(pr_, true, early);
+      return;
+    }
     try {
       std::optional<quorum::result<T>> early;
       if (p_.opts.on_late == quorum::late_completion::return_early) early = ex_->get();  // at the decision
       ex_->join();
+      if (canceller_.joinable()) canceller_.join();
       auto r = ex_->get();
       auto rec = ex_->record();
       c.check(r, rec, pr_, cancelled_, oracle_, early);
@@ -965,6 +1051,7 @@ class trial {
   std::optional<expected> oracle_;
   std::optional<quorum::execution<T>> ex_;
   bool cancelled_ = false;
+  std::jthread canceller_;  // last: joined first, while ex_ is alive
 };
 
 template <class T>
