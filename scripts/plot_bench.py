@@ -18,6 +18,9 @@ def main():
         sys.exit(__doc__)
     _, figures = bench_ratios.load(sys.argv[1])
     table = [(n, r, op, g) for n, r, op, g in bench_ratios.rows(figures) if r is not None]
+    if not table:
+        print("plot_bench: no ratio can be computed from this run; no plot")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "ratios.dat")
         with open(data, "w") as f:
