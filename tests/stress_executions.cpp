@@ -5,6 +5,9 @@
 //   QUORUM_STRESS_EXECUTIONS  how many executions (default 4000; the `stress` preset: 1000000)
 //   QUORUM_STRESS_SEED        the seed (default below); always printed
 //   QUORUM_STRESS_ONLY        run only the execution with this index (to reproduce one)
+//   QUORUM_STRESS_MODE        0..3: run one mode only (see enum mode; for profiling)
+//   QUORUM_STRESS_WATCHDOG    seconds without progress before it reports a hang (default 300)
+//   QUORUM_STRESS_VERBOSE     1: print each execution's plan as it starts
 //
 // Each execution draws from its own generator, seeded from (seed, index), so a violation
 // printed with its index can be replayed alone with QUORUM_STRESS_ONLY. The last line is
@@ -26,6 +29,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -115,6 +119,12 @@ struct report {
 };
 
 // ---- what each execution records, and a store that watches every step -------------------------
+
+// QUORUM_STRESS_VERBOSE=1 prints each execution's plan before it starts.
+const bool verbose = [] {
+  const char* v = std::getenv("QUORUM_STRESS_VERBOSE");
+  return v && *v && *v != '0';
+}();
 
 struct probe {
   std::atomic<int> opens{0}, closes{0};
@@ -918,6 +928,7 @@ class trial {
   }
 
   void start() {
+    if (verbose) std::cout << "execution " << p_.index << ": " << p_.describe() << std::endl;
     auto o = p_.opts;
     const tp now = clk_ ? clk_->now() : quorum::steady_clock::instance().now();
     if (o.deadline) o.deadline = now + o.deadline->time_since_epoch();  // the plan's is relative
@@ -1099,12 +1110,29 @@ std::uint64_t env_number(const char* var, std::uint64_t fallback) {
   return v;
 }
 
-// Reports an execution that makes no progress for two minutes (a hang) and aborts, so a
-// deadlock shows its seed and index instead of only ctest's timeout.
+// What each thread of this process is doing, from /proc: "tid state wchan" per thread.
+std::string thread_states() {
+  std::string out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream stat(e.path() / "stat"), wchan(e.path() / "wchan");
+    std::string line, where;
+    std::getline(stat, line);
+    std::getline(wchan, where);
+    const auto close = line.rfind(')');
+    const char state = close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
+    out += "  thread " + e.path().filename().string() + " state " + state + " in " + (where.empty() ? "-" : where) + "\n";
+  }
+  return out;
+}
+
+// Reports an execution that makes no progress for QUORUM_STRESS_WATCHDOG seconds (default 300)
+// and aborts, so a hang shows its seed and index (and what each thread is doing: state S with
+// a futex wchan is a deadlock; R everywhere is a busy loop or a starved machine) instead of
+// only ctest's timeout.
 class watchdog {
  public:
-  explicit watchdog(report& rep)
-      : thread_([this, &rep](std::stop_token st) {
+  watchdog(report& rep, std::chrono::seconds limit)
+      : thread_([this, &rep, limit](std::stop_token st) {
           std::mutex m;
           std::condition_variable_any cv;
           std::unique_lock lk(m);
@@ -1116,9 +1144,11 @@ class watchdog {
             if (cur != last) {
               last = cur;
               since = std::chrono::steady_clock::now();
-            } else if (std::chrono::steady_clock::now() - since > 120s) {
-              std::cerr << "stress: execution " << cur << " made no progress for 120 s (QUORUM_STRESS_SEED="
-                        << rep.seed << " QUORUM_STRESS_ONLY=" << cur << "); aborting" << std::endl;
+            } else if (std::chrono::steady_clock::now() - since > limit) {
+              std::cerr << "stress: execution " << cur << " made no progress for " << limit.count()
+                        << " s (QUORUM_STRESS_SEED=" << rep.seed << " QUORUM_STRESS_ONLY=" << cur
+                        << "); aborting. Threads:\n"
+                        << thread_states() << std::flush;
               std::abort();
             }
           }
@@ -1152,7 +1182,7 @@ int main() {
     {  // the real clock's timer thread is process-wide: start it before counting threads
       auto t = quorum::steady_clock::instance().schedule(quorum::steady_clock::instance().now(), [] {});
     }
-    watchdog dog(rep);
+    watchdog dog(rep, std::chrono::seconds(env_number("QUORUM_STRESS_WATCHDOG", 300)));
     threads_before = live_threads();
     for (std::uint64_t i = first; i < end;) {
       rep.current = i;

@@ -27,6 +27,19 @@ class clock_without_timers final : public quorum::clock {
   bool sleep_until(time_point at, std::stop_token st) override { return base.sleep_until(at, std::move(st)); }
 };
 
+// A manual clock that another thread "moves past" a timer's time just before the timer is
+// queued: the window between start()'s check of the deadline and its schedule().
+class clock_moved_while_scheduling final : public quorum::clock {
+ public:
+  quorum::manual_clock base;
+  [[nodiscard]] time_point now() const noexcept override { return base.now(); }
+  [[nodiscard]] quorum::timer schedule(time_point at, std::function<void()> fn) override {
+    base.set(at);  // the other thread's set(): no timer is due yet, so it runs none
+    return base.schedule(at, std::move(fn));
+  }
+  bool sleep_until(time_point at, std::stop_token st) override { return base.sleep_until(at, std::move(st)); }
+};
+
 }  // namespace
 
 // Found by tests/test_faults.cpp. start() armed the deadline after creating the handle but
@@ -50,4 +63,46 @@ TEST_CASE("a clock whose schedule() throws makes start() throw that error instea
   }
   CHECK(ran.load() == 0);
   CHECK(store.size() == 0);
+}
+
+// Found by tests/stress_executions.cpp (seed 24, a batch of threaded executions sharing one
+// manual clock, whose branches also move it). manual_clock::schedule() only queued the timer;
+// when another thread's set() had already moved the time past it (and run the due timers just
+// before the push), the timer waited for the next advance, which never came: the execution's
+// deadline never fired, its branches waited for their stop request forever, and join() hung.
+// Now a timer scheduled for a time already reached fires at once, on the scheduling thread.
+TEST_CASE("a manual_clock timer scheduled for a time already reached fires at once") {
+  quorum::manual_clock clk;
+  int fired = 0;
+  SUBCASE("a time in the past") {
+    clk.advance(10s);
+    auto t = clk.schedule(clk.now() - 1s, [&] { ++fired; });
+    CHECK(fired == 1);
+  }
+  SUBCASE("exactly now") {
+    auto t = clk.schedule(clk.now(), [&] { ++fired; });
+    CHECK(fired == 1);
+  }
+  SUBCASE("a time to come still waits for the clock") {
+    auto t = clk.schedule(clk.now() + 1ns, [&] { ++fired; });
+    CHECK(fired == 0);
+    clk.advance(1ns);
+    CHECK(fired == 1);
+  }
+  clk.advance(1h);
+  CHECK(fired == 1);  // once only
+}
+
+TEST_CASE("a deadline the clock passes while start() schedules it still decides timed_out" *
+          doctest::timeout(30)) {
+  clock_moved_while_scheduling clk;
+  quorum::memory_store store;
+  std::atomic<int> ran{0};
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 1, .timeout = 5s, .clock = &clk},
+                          [&] { return ran.fetch_add(1); });
+  REQUIRE(ex.decided());  // before the fix: the deadline never fired and the branch decided instead
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::timed_out);
+  CHECK(ran.load() == 0);
+  CHECK(r.branches[0].attempts == 0);
 }

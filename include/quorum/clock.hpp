@@ -157,6 +157,12 @@ class manual_clock final : public clock {
     auto e = std::make_shared<detail::timer_queue::entry>();
     e->fn = std::move(fn);
     q_.push(at, e);
+    // A time already reached fires now, on this thread. Otherwise it would wait for the next
+    // advance, which may never come: a set() on another thread may have moved the time past
+    // `at` and run the due timers just before this push. (The push happens-before this read
+    // of the time; if that set's write of the time came later, its run_due sees the entry.)
+    const auto t = now();
+    if (at <= t) q_.run_due(t);
     return timer(&q_, std::move(e));
   }
 
