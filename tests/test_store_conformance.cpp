@@ -249,6 +249,35 @@ TEST_CASE_TEMPLATE("a duplicate execution id is rejected until the first one is 
   s.close(other);
 }
 
+TEST_CASE_TEMPLATE("a record opened after others were closed starts fresh, whatever they held", S,
+                   QUORUM_STORES) {
+  S s;
+  // Alternate sizes and rules so a closed record of one kind is reopened as another.
+  const std::size_t sizes_in_turn[] = {3, 40, 3, 28, 1, 29};
+  for (int round = 0; round < 3; ++round)
+    for (std::size_t n : sizes_in_turn) {
+      CAPTURE(n);
+      const std::string id = "reuse-" + std::to_string(n);
+      auto h = s.open(counted(id, n, 1));
+      auto fresh = s.snapshot(h);
+      CHECK(fresh.id == id);
+      CHECK_FALSE(fresh.decision);
+      REQUIRE(fresh.branches.size() == n);
+      for (const auto& b : fresh.branches) CHECK_FALSE(b.outcome);
+      CHECK_THROWS_AS((void)s.open(counted(id, n, 1)), quorum::duplicate_execution_id);
+      auto t = s.record(h, n - 1, outcome::success);
+      CHECK(t.decided_now);
+      CHECK(t.successes == 1);
+      CHECK(t.decided_by == n - 1);
+      s.close(h);
+    }
+  auto w = s.open(weighted("reuse-weighted", {2, 1, 1}, 2));
+  CHECK_FALSE(s.record(w, 1, outcome::success).decided_now);
+  CHECK(s.record(w, 2, outcome::success).decided_now);
+  s.close(w);
+  CHECK(s.size() == 0);
+}
+
 TEST_CASE_TEMPLATE("weighted rules decide by votes, not by counts", S, QUORUM_STORES) {
   S s;
   SUBCASE("met by the votes of the successes") {

@@ -37,6 +37,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "../errors.hpp"
 #include "../store.hpp"
@@ -76,36 +77,64 @@ class atomic_store {
     // the locked path
     std::mutex m;
     detail::record_state st;
+
+    // Make this (new or closed) record the fresh record of `spec`. Relaxed stores: the
+    // record reaches other threads only through open()'s lock and the handle it returns.
+    void reset(const execution_spec& spec) {
+      word.store(0, std::memory_order_relaxed);
+      at_decision.store(0, std::memory_order_relaxed);
+      id = spec.id;
+      n = spec.branches;
+      packed = spec.rule.votes.empty() && spec.branches <= packed_limit;
+      if (packed) {
+        k = spec.rule.threshold;
+        smask = (std::uint64_t{1} << spec.branches) - 1;
+        if (!st.branches.empty()) st = detail::record_state{};  // a former locked-path record
+      } else {
+        st = detail::record_state{};
+        st.rule = spec.rule;
+        st.branches.resize(spec.branches);
+      }
+    }
   };
 
  public:
   /// A handle is a pointer to the record; valid from open() until close().
   using handle = entry*;
 
-  atomic_store() = default;
+  atomic_store() { spare_.reserve(spare_limit); }
   atomic_store(const atomic_store&) = delete;
   atomic_store& operator=(const atomic_store&) = delete;
 
   /// Create the record; throws duplicate_execution_id when the id is held.
   [[nodiscard]] handle open(const execution_spec& spec) {
-    auto e = std::make_unique<entry>();
-    e->id = spec.id;
-    e->n = spec.branches;
-    e->packed = spec.rule.votes.empty() && spec.branches <= packed_limit;
-    if (e->packed) {
-      e->k = spec.rule.threshold;
-      e->smask = (std::uint64_t{1} << spec.branches) - 1;
-    } else {
-      e->st.rule = spec.rule;
-      e->st.branches.resize(spec.branches);
+    // A closed record is reused when there is one (no allocation: neither the entry nor the
+    // id map's node); otherwise a new one is made outside the lock.
+    map_t::node_type node;
+    {
+      std::lock_guard lk(m_);
+      if (!spare_.empty()) {
+        node = std::move(spare_.back());
+        spare_.pop_back();
+      }
     }
+    std::unique_ptr<entry> made;
+    entry* e = node ? node.mapped().get() : (made = std::make_unique<entry>()).get();
+    e->reset(spec);
     std::lock_guard lk(m_);
+    if (node) {
+      node.key() = std::string_view(e->id);
+      auto r = records_.insert(std::move(node));
+      if (!r.inserted) {
+        spare_.push_back(std::move(r.node));  // capacity reserved: never allocates
+        throw duplicate(spec.id);
+      }
+      return e;
+    }
     auto [it, fresh] = records_.try_emplace(std::string_view(e->id));
-    if (!fresh)
-      throw duplicate_execution_id("quorum::options.execution_id = \"" + spec.id +
-                                   "\" is already held by this store");
-    it->second = std::move(e);
-    return it->second.get();
+    if (!fresh) throw duplicate(spec.id);
+    it->second = std::move(made);
+    return e;
   }
 
   /// Record branch i's outcome once, count, and decide if the rule now holds.
@@ -193,7 +222,8 @@ class atomic_store {
   /// The execution is over: forget its record. The handle is invalid afterwards.
   void close(handle h) {
     std::lock_guard lk(m_);
-    records_.erase(std::string_view(h->id));  // the key views h->id: erase before h dies
+    auto node = records_.extract(std::string_view(h->id));
+    if (node && spare_.size() < spare_limit) spare_.push_back(std::move(node));
   }
 
   /// Executions currently held.
@@ -308,8 +338,17 @@ class atomic_store {
     return fill(h, now, t);
   }
 
+  static duplicate_execution_id duplicate(const std::string& id) {
+    return duplicate_execution_id("quorum::options.execution_id = \"" + id +
+                                  "\" is already held by this store");
+  }
+
+  using map_t = std::unordered_map<std::string_view, std::unique_ptr<entry>>;  // keys view entry::id
+  static constexpr std::size_t spare_limit = 64;  // closed records kept for reuse
+
   mutable std::mutex m_;
-  std::unordered_map<std::string_view, std::unique_ptr<entry>> records_;  // keys view entry::id
+  map_t records_;                        // guarded by m_
+  std::vector<map_t::node_type> spare_;  // guarded by m_; capacity spare_limit
 };
 
 static_assert(store<atomic_store>);
