@@ -24,6 +24,10 @@
 //
 // Weighted rules and N > 28 take a locked path: the same detail::record_state as memory_store
 // under a per-execution mutex (documented fallback; the semantics are identical).
+//
+// open()/close() keep the ids in a map under one lock, as memory_store does. A closed record
+// (its entry and its map node) is kept for reuse, up to 64 of them, so that a steady stream
+// of executions allocates nothing in the store.
 #pragma once
 
 #include <atomic>
