@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <quorum/quorum.hpp>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -45,8 +46,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <quorum/quorum.hpp>
 #if __has_include(<quorum/stores/sharded.hpp>)
 #include <quorum/stores/sharded.hpp>
 #define STRESS_HAVE_SHARDED 1
@@ -107,12 +106,14 @@ struct report {
   std::uint64_t executions = 0;
   std::uint64_t violations = 0;
   std::atomic<std::uint64_t> current{0};  // the execution being run (for the watchdog)
+  std::atomic<std::uint64_t> replay{0};   // what QUORUM_STRESS_ONLY must be to run it again
 
   void violation(std::uint64_t index, const std::string& what, const std::string& config) {
     ++violations;
     if (violations <= 25)
       std::cerr << "stress: VIOLATION in execution " << index << " (QUORUM_STRESS_SEED=" << seed
-                << " QUORUM_STRESS_ONLY=" << index << "): " << what << "\n    " << config << "\n";
+                << " QUORUM_STRESS_ONLY=" << replay.load() << "): " << what << "\n    " << config
+                << "\n";
     else if (violations == 26)
       std::cerr << "stress: further violations are counted, not printed\n";
   }
@@ -174,7 +175,9 @@ class checked_store {
  private:
   static quorum::tally note(handle h, const quorum::tally& t) {
     if (t.decided_now) h.p->decided_now.fetch_add(1, std::memory_order_relaxed);
-    if (t.decision) h.p->decisions_seen.fetch_or(1u << static_cast<unsigned>(*t.decision), std::memory_order_relaxed);
+    if (t.decision)
+      h.p->decisions_seen.fetch_or(1u << static_cast<unsigned>(*t.decision),
+                                   std::memory_order_relaxed);
     return t;
   }
   S& inner_;
@@ -186,26 +189,36 @@ enum class mode { inline_manual, threads_manual, threads_real, inline_real };
 
 const char* name(store_kind k) {
   switch (k) {
-    case store_kind::memory: return "memory_store";
-    case store_kind::sharded: return "sharded_store";
-    case store_kind::atomic: return "atomic_store";
+    case store_kind::memory:
+      return "memory_store";
+    case store_kind::sharded:
+      return "sharded_store";
+    case store_kind::atomic:
+      return "atomic_store";
   }
   return "?";
 }
 const char* name(exec_kind k) {
   switch (k) {
-    case exec_kind::inline_: return "inline_executor";
-    case exec_kind::thread: return "thread_executor";
-    case exec_kind::pool: return "pool_executor";
+    case exec_kind::inline_:
+      return "inline_executor";
+    case exec_kind::thread:
+      return "thread_executor";
+    case exec_kind::pool:
+      return "pool_executor";
   }
   return "?";
 }
 const char* name(mode m) {
   switch (m) {
-    case mode::inline_manual: return "inline+manual_clock";
-    case mode::threads_manual: return "threads+manual_clock";
-    case mode::threads_real: return "threads+steady_clock";
-    case mode::inline_real: return "inline+steady_clock";
+    case mode::inline_manual:
+      return "inline+manual_clock";
+    case mode::threads_manual:
+      return "threads+manual_clock";
+    case mode::threads_real:
+      return "threads+steady_clock";
+    case mode::inline_real:
+      return "inline+steady_clock";
   }
   return "?";
 }
@@ -250,40 +263,51 @@ struct shared_env {
   template <class F>
   void with_store(store_kind k, probe* p, F&& f) {
     switch (k) {
-      case store_kind::memory: c_memory.next = p; return f(c_memory);
+      case store_kind::memory:
+        c_memory.next = p;
+        return f(c_memory);
 #ifdef STRESS_HAVE_SHARDED
-      case store_kind::sharded: c_sharded.next = p; return f(c_sharded);
+      case store_kind::sharded:
+        c_sharded.next = p;
+        return f(c_sharded);
 #endif
 #ifdef STRESS_HAVE_ATOMIC
-      case store_kind::atomic: c_atomic.next = p; return f(c_atomic);
+      case store_kind::atomic:
+        c_atomic.next = p;
+        return f(c_atomic);
 #endif
-      default: throw std::logic_error("store kind not built");
+      default:
+        throw std::logic_error("store kind not built");
     }
   }
 
   template <class F>
   void with_executor(exec_kind k, F&& f) {
     switch (k) {
-      case exec_kind::inline_: return f(quorum::inline_executor{});
-      case exec_kind::thread: return f(quorum::thread_executor{});
+      case exec_kind::inline_:
+        return f(quorum::inline_executor{});
+      case exec_kind::thread:
+        return f(quorum::thread_executor{});
 #ifdef STRESS_HAVE_POOL
-      case exec_kind::pool: return f(pool);
+      case exec_kind::pool:
+        return f(pool);
 #endif
-      default: throw std::logic_error("executor kind not built");
+      default:
+        throw std::logic_error("executor kind not built");
     }
   }
 };
 
-// ---- one execution's plan ------------------------------------------------------------------------
+// ---- one execution's plan -----------------------------------------------------------------------
 
 enum class act : std::uint8_t {
-  succeed,          // return a value
-  fail,             // throw (every attempt)
-  flaky,            // throw on the first `fail_first` attempts, then return
-  block_succeed,    // wait for the stop request, then return (a late success)
-  block_fail,       // wait for the stop request, then throw (cancelled, error kept)
-  block_stopped,    // wait for the stop request, then throw quorum::stopped
-  spin_succeed,     // busy for a while (races with the others), then return
+  succeed,        // return a value
+  fail,           // throw (every attempt)
+  flaky,          // throw on the first `fail_first` attempts, then return
+  block_succeed,  // wait for the stop request, then return (a late success)
+  block_fail,     // wait for the stop request, then throw (cancelled, error kept)
+  block_stopped,  // wait for the stop request, then throw quorum::stopped
+  spin_succeed,   // busy for a while (races with the others), then return
 };
 enum class err : std::uint8_t { std_error, int_error, custom_error };
 
@@ -295,11 +319,10 @@ struct branch_plan {
   act a = act::succeed;
   err e = err::std_error;
   unsigned fail_first = 0;
-  ns advance{0};            // on the first attempt, move the manual clock forward by this
+  ns advance{0};             // on the first attempt, move the manual clock forward by this
   bool to_deadline = false;  // ... or exactly to the deadline
   std::uint32_t spin = 0;
 };
-
 
 struct plan {
   std::uint64_t index = 0;
@@ -326,13 +349,14 @@ struct plan {
   std::string describe() const {
     std::ostringstream o;
     if (batch_first) o << "in the batch at " << *batch_first << ": ";
-    o << name(m) << ", " << name(sk) << ", " << name(ek) << (void_result ? ", void" : ", int") << ", N=" << n
-      << ", " << policy_text << " (threshold " << rule.threshold << " of " << rule.total << ")";
+    o << name(m) << ", " << name(sk) << ", " << name(ek) << (void_result ? ", void" : ", int")
+      << ", N=" << n << ", " << policy_text << " (threshold " << rule.threshold << " of "
+      << rule.total << ")";
     if (opts.timeout) o << ", timeout " << opts.timeout->count() << "ns";
     if (opts.deadline) o << ", deadline set";
     if (opts.retry.max_attempts > 1)
-      o << ", retry " << opts.retry.max_attempts << "x interval " << opts.retry.interval.count() << "ns"
-        << (retry_std_only ? " std-only" : "");
+      o << ", retry " << opts.retry.max_attempts << "x interval " << opts.retry.interval.count()
+        << "ns" << (retry_std_only ? " std-only" : "");
     if (opts.hedge_delay.count()) o << ", hedge " << opts.hedge_delay.count() << "ns";
     if (opts.on_late == quorum::late_completion::return_early) o << ", return_early";
     if (cancel_early || cancel_late) o << ", cancel";
@@ -364,19 +388,36 @@ std::size_t draw_n(rng& r, std::size_t cap) {
 }
 
 std::string draw_text(rng& r) {
-  static const std::vector<std::string> pieces{"a", "Z", "7", " ", "\"", "\\", "/", "\n", "\t", "\x01",
-                                               "\x7f", "\xC3\xA9", "\xE6\x9D\xB1", "\xF0\x9F\x98\x80",
-                                               "\xE2\x80\xA8", "{", "}", "[", ","};
+  static const std::vector<std::string> pieces{"a",
+                                               "Z",
+                                               "7",
+                                               " ",
+                                               "\"",
+                                               "\\",
+                                               "/",
+                                               "\n",
+                                               "\t",
+                                               "\x01",
+                                               "\x7f",
+                                               "\xC3\xA9",
+                                               "\xE6\x9D\xB1",
+                                               "\xF0\x9F\x98\x80",
+                                               "\xE2\x80\xA8",
+                                               "{",
+                                               "}",
+                                               "[",
+                                               ","};
   std::string s;
   for (auto k = r.between(0, 6); k > 0; --k) s += r.pick(pieces);
   return s;
 }
 
-plan draw_plan(std::uint64_t index, rng& r, const shared_env& env, std::optional<mode> forced = std::nullopt) {
+plan draw_plan(std::uint64_t index, rng& r, const shared_env& env,
+               std::optional<mode> forced = std::nullopt) {
   plan p;
   p.index = index;
   const auto x = r.between(0, 999);
-  p.m = forced ? *forced
+  p.m = forced    ? *forced
         : x < 800 ? mode::inline_manual
         : x < 950 ? mode::threads_manual
         : x < 985 ? mode::threads_real
@@ -403,10 +444,18 @@ plan draw_plan(std::uint64_t index, rng& r, const shared_env& env, std::optional
   std::optional<quorum::policy> pol;
   const auto k = r.between(1, n);
   switch (r.between(0, 9)) {
-    case 0: pol = quorum::at_least(k), p.policy_text = "at_least(" + std::to_string(k) + ")"; break;
-    case 1: pol = quorum::majority(), p.policy_text = "majority()"; break;
-    case 2: pol = quorum::all(), p.policy_text = "all()"; break;
-    case 3: pol = quorum::any(), p.policy_text = "any()"; break;
+    case 0:
+      pol = quorum::at_least(k), p.policy_text = "at_least(" + std::to_string(k) + ")";
+      break;
+    case 1:
+      pol = quorum::majority(), p.policy_text = "majority()";
+      break;
+    case 2:
+      pol = quorum::all(), p.policy_text = "all()";
+      break;
+    case 3:
+      pol = quorum::any(), p.policy_text = "any()";
+      break;
     case 4: {
       const double f = r.chance(0.1) ? 1.0 : r.real(0.001, 1.0);
       pol = quorum::fraction(f), p.policy_text = "fraction(" + std::to_string(f) + ")";
@@ -418,7 +467,8 @@ plan draw_plan(std::uint64_t index, rng& r, const shared_env& env, std::optional
       for (auto& v : votes) total += v = static_cast<std::uint32_t>(r.between(0, 3));
       if (total == 0) total += votes[0] = 1;
       const auto th = r.between(1, total);
-      pol = quorum::weighted(votes, th), p.policy_text = "weighted(..., " + std::to_string(th) + ")";
+      pol = quorum::weighted(votes, th),
+      p.policy_text = "weighted(..., " + std::to_string(th) + ")";
       break;
     }
     case 6: {
@@ -428,20 +478,33 @@ plan draw_plan(std::uint64_t index, rng& r, const shared_env& env, std::optional
     }
     case 7: {
       const double f = r.real(0.0, 0.99);
-      pol = quorum::failure_fraction(f), p.policy_text = "failure_fraction(" + std::to_string(f) + ")";
+      pol = quorum::failure_fraction(f),
+      p.policy_text = "failure_fraction(" + std::to_string(f) + ")";
       break;
     }
-    default: p.opts.quorum = k, p.policy_text = ".quorum = " + std::to_string(k); break;
+    default:
+      p.opts.quorum = k, p.policy_text = ".quorum = " + std::to_string(k);
+      break;
   }
   p.opts.policy = pol;
   p.rule = pol ? pol->resolve(n) : quorum::at_least(k).resolve(n);
 
   // ids and names
   switch (r.between(0, 9)) {
-    case 0: case 1: case 2: case 3: break;  // generated
-    case 4: p.opts.execution_id = draw_text(r) + "#" + std::to_string(index); break;
-    case 5: p.opts.execution_id = "again"; break;  // reused once the previous holder closed it
-    default: p.opts.execution_id = "x-" + std::to_string(index); break;
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+      break;  // generated
+    case 4:
+      p.opts.execution_id = draw_text(r) + "#" + std::to_string(index);
+      break;
+    case 5:
+      p.opts.execution_id = "again";
+      break;  // reused once the previous holder closed it
+    default:
+      p.opts.execution_id = "x-" + std::to_string(index);
+      break;
   }
   if (r.chance(0.15)) {
     for (std::size_t i = 0; i < n; ++i) p.opts.names.push_back(draw_text(r));
@@ -498,7 +561,8 @@ plan draw_plan(std::uint64_t index, rng& r, const shared_env& env, std::optional
     else if (y < 77)
       b.a = act::flaky, b.fail_first = static_cast<unsigned>(r.between(1, 3));
     else if (y < 87 && blocking_ok)
-      b.a = static_cast<act>(r.between(static_cast<int>(act::block_succeed), static_cast<int>(act::block_stopped)));
+      b.a = static_cast<act>(
+          r.between(static_cast<int>(act::block_succeed), static_cast<int>(act::block_stopped)));
     else if (y < 93 && threads)
       b.a = act::spin_succeed, b.spin = static_cast<std::uint32_t>(r.between(0, 20'000));
     else
@@ -512,7 +576,8 @@ plan draw_plan(std::uint64_t index, rng& r, const shared_env& env, std::optional
   }
 
   if (threads) {
-    p.opts.on_late = r.chance(0.25) ? quorum::late_completion::return_early : quorum::late_completion::join;
+    p.opts.on_late =
+        r.chance(0.25) ? quorum::late_completion::return_early : quorum::late_completion::join;
     p.advances = static_cast<int>(r.between(0, 3));
     p.cancel_early = r.chance(0.05);
     p.cancel_late = r.chance(0.1);
@@ -531,9 +596,12 @@ int value_of(std::size_t i, unsigned attempt) { return static_cast<int>(i * 1000
 
 [[noreturn]] void throw_as(err e, std::size_t i) {
   switch (e) {
-    case err::std_error: throw std::runtime_error("branch " + std::to_string(i) + " failed");
-    case err::int_error: throw static_cast<int>(i);
-    case err::custom_error: throw custom_failure{i};
+    case err::std_error:
+      throw std::runtime_error("branch " + std::to_string(i) + " failed");
+    case err::int_error:
+      throw static_cast<int>(i);
+    case err::custom_error:
+      throw custom_failure{i};
   }
   throw 0;
 }
@@ -551,8 +619,8 @@ void spin(std::uint32_t iterations) {
 }
 
 template <class T>
-std::function<T(quorum::branch_context&)> make_branch(const branch_plan& b, std::size_t i, probe* pr,
-                                                       quorum::manual_clock* mclk) {
+std::function<T(quorum::branch_context&)> make_branch(const branch_plan& b, std::size_t i,
+                                                      probe* pr, quorum::manual_clock* mclk) {
   return [b, i, pr, mclk](quorum::branch_context& ctx) -> T {
     pr->in_flight.fetch_add(1, std::memory_order_relaxed);
     pr->ran.fetch_add(1, std::memory_order_relaxed);
@@ -569,13 +637,26 @@ std::function<T(quorum::branch_context&)> make_branch(const branch_plan& b, std:
     }
     bool ok = true;
     switch (b.a) {
-      case act::succeed: break;
-      case act::fail: ok = false; break;
-      case act::flaky: ok = a > b.fail_first; break;
-      case act::block_succeed: wait_for_stop(ctx.stop_token()); break;
-      case act::block_fail: wait_for_stop(ctx.stop_token()), ok = false; break;
-      case act::block_stopped: wait_for_stop(ctx.stop_token()); throw quorum::stopped{};
-      case act::spin_succeed: spin(b.spin); break;
+      case act::succeed:
+        break;
+      case act::fail:
+        ok = false;
+        break;
+      case act::flaky:
+        ok = a > b.fail_first;
+        break;
+      case act::block_succeed:
+        wait_for_stop(ctx.stop_token());
+        break;
+      case act::block_fail:
+        wait_for_stop(ctx.stop_token()), ok = false;
+        break;
+      case act::block_stopped:
+        wait_for_stop(ctx.stop_token());
+        throw quorum::stopped{};
+      case act::spin_succeed:
+        spin(b.spin);
+        break;
     }
     if (!ok) throw_as(b.e, i);
     if constexpr (!std::is_void_v<T>) return value_of(i, a);
@@ -625,13 +706,16 @@ expected predict(const plan& p, tp start, std::optional<tp> deadline) {
         now = std::max(now, target);
         if (deadline && !d && now >= *deadline) d = decision::timed_out;  // fired inside the branch
       }
-      ok = b.a == act::succeed || b.a == act::spin_succeed || (b.a == act::flaky && attempt > b.fail_first);
+      ok = b.a == act::succeed || b.a == act::spin_succeed ||
+           (b.a == act::flaky && attempt > b.fail_first);
       if (ok) break;
       if (d || !retries(p, attempt, b.e)) break;
     }
     const bool stopped = d.has_value();
     xb.attempts = attempt;
-    xb.status = ok ? branch_status::succeeded : stopped ? branch_status::cancelled : branch_status::failed;
+    xb.status = ok        ? branch_status::succeeded
+                : stopped ? branch_status::cancelled
+                          : branch_status::failed;
     xb.late = d.has_value();
     if (xb.late) continue;
     (ok ? yes : no) += p.rule.weight(i);
@@ -664,7 +748,8 @@ struct checker {
     } catch (const quorum::stopped&) {
       return b.a == act::block_stopped;
     } catch (const std::runtime_error& x) {
-      return b.e == err::std_error && std::string(x.what()) == "branch " + std::to_string(i) + " failed";
+      return b.e == err::std_error &&
+             std::string(x.what()) == "branch " + std::to_string(i) + " failed";
     } catch (int v) {
       return b.e == err::int_error && v == static_cast<int>(i);
     } catch (const custom_failure& c) {
@@ -695,28 +780,36 @@ struct checker {
     };
     std::vector<std::string> succ, failed, late;
     for (const auto& b : r.branches) {
-      if (b.late) late.push_back(b.name);
-      else if (b.status == branch_status::succeeded) succ.push_back(b.name);
-      else if (b.status == branch_status::failed) failed.push_back(b.name);
+      if (b.late)
+        late.push_back(b.name);
+      else if (b.status == branch_status::succeeded)
+        succ.push_back(b.name);
+      else if (b.status == branch_status::failed)
+        failed.push_back(b.name);
     }
     if (!str("id") || *str("id") != r.execution_id) fail("JSON id differs from the result");
     const auto* to = doc->get("timeout_occurred");
     if (!to || !to->is(K::boolean) || to->b != (r.decision == decision::timed_out))
       fail("JSON timeout_occurred contradicts the decision");
-    if (!str("decision") || *str("decision") != quorum::to_string(r.decision)) fail("JSON decision differs");
-    if (names_of("successful_processes") != succ) fail("JSON successful_processes differs from the counted successes");
-    if (names_of("failed_processes") != failed) fail("JSON failed_processes differs from the counted failures");
+    if (!str("decision") || *str("decision") != quorum::to_string(r.decision))
+      fail("JSON decision differs");
+    if (names_of("successful_processes") != succ)
+      fail("JSON successful_processes differs from the counted successes");
+    if (names_of("failed_processes") != failed)
+      fail("JSON failed_processes differs from the counted failures");
     if (names_of("late_processes") != late) fail("JSON late_processes differs");
     const auto* by = doc->get("decided_by");
     if (!by) {
       fail("JSON lacks decided_by");
     } else if (r.decided_by) {
-      if (!by->is(K::string) || by->str != r.branches[*r.decided_by].name) fail("JSON decided_by differs");
+      if (!by->is(K::string) || by->str != r.branches[*r.decided_by].name)
+        fail("JSON decided_by differs");
     } else if (!by->is(K::null)) {
       fail("JSON decided_by is not null");
     }
     const auto* bs = doc->get("branches");
-    if (!bs || !bs->is(K::array) || bs->arr.size() != r.branches.size()) return fail("JSON branches");
+    if (!bs || !bs->is(K::array) || bs->arr.size() != r.branches.size())
+      return fail("JSON branches");
     for (std::size_t i = 0; i < r.branches.size(); ++i) {
       const auto& j = bs->arr[i];
       const auto& b = r.branches[i];
@@ -736,22 +829,28 @@ struct checker {
   }
 
   // The destructor path: no final result, only the record close() saw, and the probe.
-  void check_closed(const probe& pr, bool may_cancel, const std::optional<quorum::result<T>>& early) {
+  void check_closed(const probe& pr, bool may_cancel,
+                    const std::optional<quorum::result<T>>& early) {
     if (pr.closes.load() != 1) return fail("the record was not closed exactly once");
     if (!pr.closed) return fail("no record at close");
     const auto& rec = *pr.closed;
-    if (pr.decided_now.load() != 1) fail(std::to_string(pr.decided_now.load()) + " store steps returned decided_now");
+    if (pr.decided_now.load() != 1)
+      fail(std::to_string(pr.decided_now.load()) + " store steps returned decided_now");
     if (!rec.decision) return fail("the record has no decision");
-    if (pr.decisions_seen.load() != (1u << static_cast<unsigned>(*rec.decision))) fail("a tally's decision differs");
-    if (pr.in_flight.load(std::memory_order_acquire) != 0) fail("a branch is still running after the destructor");
-    if (*rec.decision == decision::cancelled && !may_cancel) fail("cancelled, but nobody cancelled");
+    if (pr.decisions_seen.load() != (1u << static_cast<unsigned>(*rec.decision)))
+      fail("a tally's decision differs");
+    if (pr.in_flight.load(std::memory_order_acquire) != 0)
+      fail("a branch is still running after the destructor");
+    if (*rec.decision == decision::cancelled && !may_cancel)
+      fail("cancelled, but nobody cancelled");
     if (rec.branches.size() != p.n) return fail("branch count");
     std::uint64_t yes = 0, no = 0;
     std::size_t s = 0, f = 0;
     for (std::size_t i = 0; i < p.n; ++i) {
       const auto& rb = rec.branches[i];
       const int recorded = pr.records[i].load();
-      if (recorded != (rb.outcome ? 1 : 0)) fail("branch " + std::to_string(i) + " recorded " + std::to_string(recorded) + " times");
+      if (recorded != (rb.outcome ? 1 : 0))
+        fail("branch " + std::to_string(i) + " recorded " + std::to_string(recorded) + " times");
       if (!rb.outcome || rb.late) continue;
       const bool success = *rb.outcome == outcome::success;
       (success ? yes : no) += p.rule.weight(i);
@@ -761,18 +860,26 @@ struct checker {
       fail("successes/failures_at_decision differ from the non-late outcomes");
     const bool met = yes >= p.rule.threshold, lost = p.rule.total - no < p.rule.threshold;
     switch (*rec.decision) {
-      case decision::quorum_met: if (!met || !rec.decided_by) fail("quorum_met without the votes"); break;
-      case decision::unreachable: if (!lost || !rec.decided_by) fail("unreachable while reachable"); break;
-      default: if (met || lost || rec.decided_by) fail("timed_out/cancelled although the records had decided");
+      case decision::quorum_met:
+        if (!met || !rec.decided_by) fail("quorum_met without the votes");
+        break;
+      case decision::unreachable:
+        if (!lost || !rec.decided_by) fail("unreachable while reachable");
+        break;
+      default:
+        if (met || lost || rec.decided_by)
+          fail("timed_out/cancelled although the records had decided");
     }
     if (early) {
-      if (early->decision != *rec.decision || early->decided_by != rec.decided_by) fail("result at the decision differs from the record");
+      if (early->decision != *rec.decision || early->decided_by != rec.decided_by)
+        fail("result at the decision differs from the record");
       for (std::size_t i = 0; i < p.n && i < early->branches.size(); ++i) {
         const auto& b = early->branches[i];
         if (b.status == branch_status::running) continue;
         if (b.attempts == 0 ? rec.branches[i].outcome.has_value()
                             : (!rec.branches[i].outcome || b.late != rec.branches[i].late ||
-                               (b.status == branch_status::succeeded) != (*rec.branches[i].outcome == outcome::success)))
+                               (b.status == branch_status::succeeded) !=
+                                   (*rec.branches[i].outcome == outcome::success)))
           fail("result at the decision: branch " + std::to_string(i) + " differs from the record");
       }
       check_json(*early);
@@ -785,18 +892,24 @@ struct checker {
              const std::optional<quorum::result<T>>& early) {
     const std::size_t n = p.n;
     // exactly one decision, made by exactly one atomic step, agreeing everywhere
-    if (pr.decided_now.load() != 1) fail(std::to_string(pr.decided_now.load()) + " store steps returned decided_now");
-    if (std::popcount(pr.decisions_seen.load()) != 1) fail("store tallies carried different decisions");
+    if (pr.decided_now.load() != 1)
+      fail(std::to_string(pr.decided_now.load()) + " store steps returned decided_now");
+    if (std::popcount(pr.decisions_seen.load()) != 1)
+      fail("store tallies carried different decisions");
     if (!rec.decision) return fail("the record has no decision");
     if (*rec.decision != r.decision) fail("the result's decision differs from the record's");
-    if (pr.decisions_seen.load() != (1u << static_cast<unsigned>(r.decision))) fail("a tally's decision differs");
+    if (pr.decisions_seen.load() != (1u << static_cast<unsigned>(r.decision)))
+      fail("a tally's decision differs");
     if (rec.decided_by != r.decided_by) fail("decided_by differs between result and record");
     if (r.branches.size() != n || rec.branches.size() != n) return fail("branch count");
-    if (pr.in_flight.load(std::memory_order_acquire) != 0) fail("a branch is still running after join");
+    if (pr.in_flight.load(std::memory_order_acquire) != 0)
+      fail("a branch is still running after join");
     if (r.decision == decision::cancelled && !we_cancelled) fail("cancelled, but nobody cancelled");
     if (r.decision == decision::timed_out) {
-      if (!r.deadline) fail("timed_out without a deadline");
-      else if (r.decided_at < *r.deadline) fail("timed_out before the deadline");
+      if (!r.deadline)
+        fail("timed_out without a deadline");
+      else if (r.decided_at < *r.deadline)
+        fail("timed_out before the deadline");
     }
 
     // votes at the decision, from the record: the non-late outcomes
@@ -809,26 +922,32 @@ struct checker {
       const auto& bp = p.branches[i];
       attempts_total += static_cast<int>(b.attempts);
       const int recorded = pr.records[i].load();
-      if (b.status == branch_status::running) fail("branch " + std::to_string(i) + " still running after join");
+      if (b.status == branch_status::running)
+        fail("branch " + std::to_string(i) + " still running after join");
       if (b.attempts == 0) {
         if (b.status != branch_status::cancelled || rb.outcome || recorded != 0 || b.late)
           fail("branch " + std::to_string(i) + " never started but is recorded or not cancelled");
         continue;
       }
-      if (recorded != 1) fail("branch " + std::to_string(i) + " recorded " + std::to_string(recorded) + " times");
+      if (recorded != 1)
+        fail("branch " + std::to_string(i) + " recorded " + std::to_string(recorded) + " times");
       if (b.attempts > p.opts.retry.max_attempts) fail("more attempts than retry.max_attempts");
       if (!rb.outcome) {
         fail("branch " + std::to_string(i) + " ran but the record lost its outcome");
         continue;
       }
       const bool success = b.status == branch_status::succeeded;
-      if (success != (*rb.outcome == outcome::success)) fail("branch " + std::to_string(i) + ": result and record disagree");
-      if (b.late != rb.late) fail("branch " + std::to_string(i) + ": late flag differs between result and record");
-      if (b.status == branch_status::cancelled && !b.late) fail("a branch stopped by the decision was counted");
+      if (success != (*rb.outcome == outcome::success))
+        fail("branch " + std::to_string(i) + ": result and record disagree");
+      if (b.late != rb.late)
+        fail("branch " + std::to_string(i) + ": late flag differs between result and record");
+      if (b.status == branch_status::cancelled && !b.late)
+        fail("a branch stopped by the decision was counted");
       if (success) {
         if (b.error) fail("a success with an error");
         if constexpr (!std::is_void_v<T>) {
-          if (b.value != value_of(i, b.attempts)) fail("branch " + std::to_string(i) + " has the wrong value");
+          if (b.value != value_of(i, b.attempts))
+            fail("branch " + std::to_string(i) + " has the wrong value");
         }
       } else if (!b.error || !error_is(b.error, bp, i)) {
         fail("branch " + std::to_string(i) + " lost or changed its exception");
@@ -855,11 +974,13 @@ struct checker {
         else if (yes - p.rule.weight(*r.decided_by) >= p.rule.threshold)
           fail("quorum_met decided after the quorum already held");
         if (lost) fail("quorum_met and unreachable at once");
-        if (p.rule.votes.empty() && rec.successes_at_decision < p.rule.threshold) fail("quorum_met with fewer than K successes");
+        if (p.rule.votes.empty() && rec.successes_at_decision < p.rule.threshold)
+          fail("quorum_met with fewer than K successes");
         break;
       case decision::unreachable:
         if (!lost || met) fail("unreachable while still reachable");
-        if (!r.decided_by || r.branches[*r.decided_by].status != branch_status::failed || r.branches[*r.decided_by].late)
+        if (!r.decided_by || r.branches[*r.decided_by].status != branch_status::failed ||
+            r.branches[*r.decided_by].late)
           fail("unreachable not decided by a counted failure");
         else if (p.rule.total - (no - p.rule.weight(*r.decided_by)) < p.rule.threshold)
           fail("unreachable decided after the quorum was already lost");
@@ -888,30 +1009,35 @@ struct checker {
 
     // a result taken at the decision agrees with the final one
     if (early) {
-      if (early->decision != r.decision || early->decided_by != r.decided_by) fail("return_early result differs");
+      if (early->decision != r.decision || early->decided_by != r.decided_by)
+        fail("return_early result differs");
       for (std::size_t i = 0; i < n && i < early->branches.size(); ++i) {
         const auto& e = early->branches[i];
         if (e.status != branch_status::running &&
-            (e.status != r.branches[i].status || e.late != r.branches[i].late || e.attempts != r.branches[i].attempts))
+            (e.status != r.branches[i].status || e.late != r.branches[i].late ||
+             e.attempts != r.branches[i].attempts))
           fail("return_early showed branch " + std::to_string(i) + " finished differently");
       }
     }
 
     // the oracle's exact prediction (inline + manual clock)
     if (oracle) {
-      if (oracle->d != r.decision) fail(std::string("oracle: expected ") + std::string(quorum::to_string(oracle->d)));
+      if (oracle->d != r.decision)
+        fail(std::string("oracle: expected ") + std::string(quorum::to_string(oracle->d)));
       if (oracle->by != r.decided_by) fail("oracle: decided_by");
       for (std::size_t i = 0; i < n; ++i) {
         const auto& x = oracle->branches[i];
         const auto& b = r.branches[i];
         if (x.status != b.status || x.attempts != b.attempts || x.late != b.late)
-          fail("oracle: branch " + std::to_string(i) + " expected " + std::string(quorum::to_string(x.status)) +
-               "/" + std::to_string(x.attempts) + (x.late ? "/late" : "") + ", got " +
-               std::string(quorum::to_string(b.status)) + "/" + std::to_string(b.attempts) + (b.late ? "/late" : ""));
+          fail("oracle: branch " + std::to_string(i) + " expected " +
+               std::string(quorum::to_string(x.status)) + "/" + std::to_string(x.attempts) +
+               (x.late ? "/late" : "") + ", got " + std::string(quorum::to_string(b.status)) + "/" +
+               std::to_string(b.attempts) + (b.late ? "/late" : ""));
       }
     }
 
-    if (pr.opens.load() != 1 || pr.closes.load() != 0) fail("the record was opened or closed wrongly");
+    if (pr.opens.load() != 1 || pr.closes.load() != 0)
+      fail("the record was opened or closed wrongly");
     check_json(r);
   }
 };
@@ -921,8 +1047,7 @@ struct checker {
 template <class T>
 class trial {
  public:
-  trial(plan p, shared_env& env, quorum::manual_clock* shared_clock)
-      : p_(std::move(p)), env_(env) {
+  trial(plan p, shared_env& env, quorum::manual_clock* shared_clock) : p_(std::move(p)), env_(env) {
     if (p_.m == mode::threads_manual || p_.m == mode::inline_manual)
       clk_ = shared_clock ? shared_clock : &own_clock_.emplace();
   }
@@ -961,8 +1086,11 @@ class trial {
             break;
           case quorum::event_kind::succeeded:
           case quorum::event_kind::failed:
-          case quorum::event_kind::late: pr->ev_terminal.fetch_add(1); break;
-          default: break;
+          case quorum::event_kind::late:
+            pr->ev_terminal.fetch_add(1);
+            break;
+          default:
+            break;
         }
       };
     }
@@ -976,7 +1104,8 @@ class trial {
     }
     std::vector<std::function<T(quorum::branch_context&)>> fs;
     fs.reserve(p_.n);
-    for (std::size_t i = 0; i < p_.n; ++i) fs.push_back(make_branch<T>(p_.branches[i], i, &pr_, clk_));
+    for (std::size_t i = 0; i < p_.n; ++i)
+      fs.push_back(make_branch<T>(p_.branches[i], i, &pr_, clk_));
     deadline_ = o.deadline;
     if (o.timeout) {
       const tp t = now + *o.timeout;
@@ -1011,7 +1140,8 @@ class trial {
       spin(p_.cancel_spin);
       cancel();
     }
-    if (p_.m == mode::threads_manual && deadline_ && clk_->now() < *deadline_) clk_->set(*deadline_);
+    if (p_.m == mode::threads_manual && deadline_ && clk_->now() < *deadline_)
+      clk_->set(*deadline_);
   }
 
   void cancel() {
@@ -1035,7 +1165,8 @@ class trial {
     }
     try {
       std::optional<quorum::result<T>> early;
-      if (p_.opts.on_late == quorum::late_completion::return_early) early = ex_->get();  // at the decision
+      if (p_.opts.on_late == quorum::late_completion::return_early)
+        early = ex_->get();  // at the decision
       ex_->join();
       if (canceller_.joinable()) canceller_.join();
       auto r = ex_->get();
@@ -1089,7 +1220,10 @@ void run_batch(std::uint64_t first, std::size_t count, rng& r, shared_env& env, 
     ts.back()->start();
   }
   for (auto& t : ts) t->drive(r);
-  for (auto& t : ts) t->finish_and_check(rep);
+  for (std::size_t k = 0; k < ts.size(); ++k) {
+    rep.current = first + k;
+    ts[k]->finish_and_check(rep);
+  }
 }
 
 std::size_t live_threads() {
@@ -1119,8 +1253,10 @@ std::string thread_states() {
     std::getline(stat, line);
     std::getline(wchan, where);
     const auto close = line.rfind(')');
-    const char state = close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
-    out += "  thread " + e.path().filename().string() + " state " + state + " in " + (where.empty() ? "-" : where) + "\n";
+    const char state =
+        close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
+    out += "  thread " + e.path().filename().string() + " state " + state + " in " +
+           (where.empty() ? "-" : where) + "\n";
   }
   return out;
 }
@@ -1146,8 +1282,8 @@ class watchdog {
               since = std::chrono::steady_clock::now();
             } else if (std::chrono::steady_clock::now() - since > limit) {
               std::cerr << "stress: execution " << cur << " made no progress for " << limit.count()
-                        << " s (QUORUM_STRESS_SEED=" << rep.seed << " QUORUM_STRESS_ONLY=" << cur
-                        << "); aborting. Threads:\n"
+                        << " s (QUORUM_STRESS_SEED=" << rep.seed
+                        << " QUORUM_STRESS_ONLY=" << rep.replay.load() << "); aborting. Threads:\n"
                         << thread_states() << std::flush;
               std::abort();
             }
@@ -1173,22 +1309,26 @@ int main() {
 
   // QUORUM_STRESS_MODE=0..3 runs one mode only (for profiling; see enum mode)
   std::optional<mode> forced;
-  if (const char* m = std::getenv("QUORUM_STRESS_MODE"); m && *m) forced = static_cast<mode>(env_number("QUORUM_STRESS_MODE", 0) & 3);
+  if (const char* m = std::getenv("QUORUM_STRESS_MODE"); m && *m)
+    forced = static_cast<mode>(env_number("QUORUM_STRESS_MODE", 0) & 3);
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t per_mode[4] = {};
   std::size_t threads_before = 0;
   {
     shared_env env;
     {  // the real clock's timer thread is process-wide: start it before counting threads
-      auto t = quorum::steady_clock::instance().schedule(quorum::steady_clock::instance().now(), [] {});
+      auto t =
+          quorum::steady_clock::instance().schedule(quorum::steady_clock::instance().now(), [] {});
     }
     watchdog dog(rep, std::chrono::seconds(env_number("QUORUM_STRESS_WATCHDOG", 300)));
     threads_before = live_threads();
     for (std::uint64_t i = first; i < end;) {
       rep.current = i;
+      rep.replay = i;
       rng r(splitmix(rep.seed ^ splitmix(i)));
       if (r.chance(0.004)) {  // a batch of executions in flight at once
-        const auto count = only ? r.between(2, 4) : std::min<std::uint64_t>(r.between(2, 4), total - i);
+        const auto count =
+            only ? r.between(2, 4) : std::min<std::uint64_t>(r.between(2, 4), total - i);
         run_batch(i, count, r, env, rep);
         per_mode[static_cast<int>(mode::threads_manual)] += count;
         i += count;
@@ -1208,21 +1348,25 @@ int main() {
       ++i;
       ++rep.executions;
       if (rep.executions % 100000 == 0)
-        std::cout << "stress_executions: " << rep.executions << " done so far, " << rep.violations << " violations"
-                  << std::endl;
+        std::cout << "stress_executions: " << rep.executions << " done so far, " << rep.violations
+                  << " violations" << std::endl;
     }
-    if (env.records_held() != 0) rep.violation(total, "stores still hold records after every execution ended", "");
+    if (env.records_held() != 0)
+      rep.violation(total, "stores still hold records after every execution ended", "");
     if (live_threads() != threads_before + 0) {
       // the pool's workers and the watchdog were counted in threads_before
-      rep.violation(total, "threads leaked: " + std::to_string(live_threads()) + " alive, " +
-                               std::to_string(threads_before) + " before", "");
+      rep.violation(total,
+                    "threads leaked: " + std::to_string(live_threads()) + " alive, " +
+                        std::to_string(threads_before) + " before",
+                    "");
     }
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::cout << "stress_executions: by mode: " << per_mode[0] << " " << name(mode::inline_manual) << ", " << per_mode[1] << " "
-            << name(mode::threads_manual) << ", " << per_mode[2] << " " << name(mode::threads_real) << ", "
-            << per_mode[3] << " " << name(mode::inline_real) << "; " << secs << " s" << std::endl;
-  std::cout << "stress: " << rep.executions << " executions, " << rep.violations << " invariant violations, seed "
-            << rep.seed << std::endl;
+  std::cout << "stress_executions: by mode: " << per_mode[0] << " " << name(mode::inline_manual)
+            << ", " << per_mode[1] << " " << name(mode::threads_manual) << ", " << per_mode[2]
+            << " " << name(mode::threads_real) << ", " << per_mode[3] << " "
+            << name(mode::inline_real) << "; " << secs << " s" << std::endl;
+  std::cout << "stress: " << rep.executions << " executions, " << rep.violations
+            << " invariant violations, seed " << rep.seed << std::endl;
   return rep.violations > 0 ? 1 : 0;
 }

@@ -73,13 +73,27 @@ class parser {
   bool parse(value& v, int depth) {
     if (eof() || depth > max_depth) return false;
     switch (peek()) {
-      case '{': return object(v, depth);
-      case '[': return array(v, depth);
-      case '"': v.k = value::kind::string; return string(v.str);
-      case 't': v.k = value::kind::boolean; v.b = true; return literal("true");
-      case 'f': v.k = value::kind::boolean; v.b = false; return literal("false");
-      case 'n': v.k = value::kind::null; return literal("null");
-      default: v.k = value::kind::number; return number(v.num);
+      case '{':
+        return object(v, depth);
+      case '[':
+        return array(v, depth);
+      case '"':
+        v.k = value::kind::string;
+        return string(v.str);
+      case 't':
+        v.k = value::kind::boolean;
+        v.b = true;
+        return literal("true");
+      case 'f':
+        v.k = value::kind::boolean;
+        v.b = false;
+        return literal("false");
+      case 'n':
+        v.k = value::kind::null;
+        return literal("null");
+      default:
+        v.k = value::kind::number;
+        return number(v.num);
     }
   }
 
@@ -204,7 +218,9 @@ class parser {
     unsigned char c = peek();
     int len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
     if (len == 0 || c > 0xf4 || s_.size() - p_ < static_cast<std::size_t>(len)) return false;
-    auto at = [&](int k) { return static_cast<unsigned char>(s_[p_ + static_cast<std::size_t>(k)]); };
+    auto at = [&](int k) {
+      return static_cast<unsigned char>(s_[p_ + static_cast<std::size_t>(k)]);
+    };
     for (int k = 1; k < len; ++k)
       if ((at(k) & 0xc0) != 0x80) return false;
     if (len == 3 && ((c == 0xe0 && at(1) < 0xa0) || (c == 0xed && at(1) >= 0xa0))) return false;
@@ -234,14 +250,30 @@ class parser {
       char e = static_cast<char>(peek());
       ++p_;
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           std::uint32_t cp = 0;
           if (!hex4(cp)) return false;
@@ -254,7 +286,8 @@ class parser {
           put_utf8(out, cp);
           break;
         }
-        default: return false;
+        default:
+          return false;
       }
     }
   }

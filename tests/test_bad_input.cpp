@@ -12,14 +12,13 @@
 #include <functional>
 #include <latch>
 #include <limits>
+#include <quorum/quorum.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <quorum/quorum.hpp>
 
 #include "strict_json.hpp"
 
@@ -82,12 +81,15 @@ std::string rejected_everywhere(const quorum::options& o) {
   quorum::memory_store store;
   std::vector<std::function<int()>> range(3, p.branch());
   std::vector<std::string> msgs;
-  msgs.push_back(rejection([&] { (void)quorum::quorum_parallel(o, p.branch(), p.branch(), p.branch()); }));
+  msgs.push_back(
+      rejection([&] { (void)quorum::quorum_parallel(o, p.branch(), p.branch(), p.branch()); }));
   msgs.push_back(rejection([&] { (void)quorum::quorum_parallel(o, range); }));
   msgs.push_back(rejection([&] { (void)quorum::start(o, p.branch(), p.branch(), p.branch()); }));
   msgs.push_back(rejection([&] { (void)quorum::start(store, o, range); }));
-  msgs.push_back(rejection(
-      [&] { (void)quorum::quorum_parallel(store, quorum::inline_executor{}, o, p.branch(), p.branch(), p.branch()); }));
+  msgs.push_back(rejection([&] {
+    (void)quorum::quorum_parallel(store, quorum::inline_executor{}, o, p.branch(), p.branch(),
+                                  p.branch());
+  }));
   quorum::thread_executor threads;
   msgs.push_back(rejection([&] { (void)quorum::start(store, threads, o, range); }));
   CHECK(p.ran.load() == 0);
@@ -118,13 +120,16 @@ void check_json_id(const quorum::result<T>& r, std::string_view id) {
 
 // ---- the quorum --------------------------------------------------------------------------------
 
-TEST_CASE("quorum = 0 is rejected with std::invalid_argument naming options.quorum and 0, and no branch runs") {
+TEST_CASE(
+    "quorum = 0 is rejected with std::invalid_argument naming options.quorum and 0, and no branch "
+    "runs") {
   auto msg = rejected_everywhere({.quorum = 0});
   CHECK(contains(msg, "options.quorum"));
   CHECK(names_value(msg, "0"));
 }
 
-TEST_CASE("a quorum above the number of branches is rejected naming options.quorum, the value and N") {
+TEST_CASE(
+    "a quorum above the number of branches is rejected naming options.quorum, the value and N") {
   auto msg = rejected_everywhere({.quorum = 7});
   CHECK(contains(msg, "options.quorum"));
   CHECK(names_value(msg, "7"));
@@ -144,7 +149,8 @@ TEST_CASE("a quorum equal to N is accepted: every branch must succeed") {
   CHECK(p.ran.load() == 3);
 }
 
-TEST_CASE("setting both options.quorum and options.policy is rejected naming both, and no branch runs") {
+TEST_CASE(
+    "setting both options.quorum and options.policy is rejected naming both, and no branch runs") {
   quorum::options o = with_policy(quorum::majority());
   o.quorum = 2;
   auto msg = rejected_everywhere(o);
@@ -155,28 +161,35 @@ TEST_CASE("setting both options.quorum and options.policy is rejected naming bot
 
 // ---- the branches ------------------------------------------------------------------------------
 
-TEST_CASE("an empty pack of branches is rejected with std::invalid_argument saying there are no branches") {
+TEST_CASE(
+    "an empty pack of branches is rejected with std::invalid_argument saying there are no "
+    "branches") {
   quorum::memory_store store;
   std::vector<std::string> msgs;
   msgs.push_back(rejection([] { (void)quorum::quorum_parallel({.quorum = 1}); }));
   msgs.push_back(rejection([] { (void)quorum::start({.quorum = 1}); }));
   msgs.push_back(rejection([&] { (void)quorum::start(store, {.quorum = 1}); }));
-  msgs.push_back(rejection([&] { (void)quorum::start(store, quorum::inline_executor{}, {.quorum = 1}); }));
+  msgs.push_back(
+      rejection([&] { (void)quorum::start(store, quorum::inline_executor{}, {.quorum = 1}); }));
   for (const auto& m : msgs) {
     CHECK(contains(m, "no branches"));
   }
   CHECK(store.size() == 0);
 }
 
-TEST_CASE("an empty range of branches is rejected with std::invalid_argument saying there are no branches") {
+TEST_CASE(
+    "an empty range of branches is rejected with std::invalid_argument saying there are no "
+    "branches") {
   quorum::memory_store store;
   std::vector<std::function<int()>> none;
   std::vector<std::function<void(std::stop_token)>> none_void;
   std::vector<std::string> msgs;
   msgs.push_back(rejection([&] { (void)quorum::quorum_parallel({.quorum = 1}, none); }));
   msgs.push_back(rejection([&] { (void)quorum::quorum_parallel({.quorum = 1}, none_void); }));
-  msgs.push_back(rejection([&] { (void)quorum::start(store, {.quorum = 1}, std::vector<std::function<int()>>{}); }));
-  msgs.push_back(rejection([&] { (void)quorum::start(store, quorum::inline_executor{}, {.quorum = 1}, none); }));
+  msgs.push_back(rejection(
+      [&] { (void)quorum::start(store, {.quorum = 1}, std::vector<std::function<int()>>{}); }));
+  msgs.push_back(rejection(
+      [&] { (void)quorum::start(store, quorum::inline_executor{}, {.quorum = 1}, none); }));
   for (const auto& m : msgs) CHECK(contains(m, "no branches"));
   CHECK(store.size() == 0);
 }
@@ -188,7 +201,8 @@ TEST_CASE("an empty range is rejected as no branches even when the quorum is als
   CHECK(contains(msg, "no branches"));
 }
 
-TEST_CASE("a names list shorter or longer than N is rejected naming options.names and both counts") {
+TEST_CASE(
+    "a names list shorter or longer than N is rejected naming options.names and both counts") {
   SUBCASE("two names for three branches") {
     auto msg = rejected_everywhere({.quorum = 1, .names = {"a", "b"}});
     CHECK(contains(msg, "options.names"));
@@ -203,9 +217,10 @@ TEST_CASE("a names list shorter or longer than N is rejected naming options.name
   }
 }
 
-// ---- time ----------------------------------------------------------------------------------------
+// ---- time ---------------------------------------------------------------------------------------
 
-TEST_CASE("a negative timeout is rejected naming options.timeout and the value, and no branch runs") {
+TEST_CASE(
+    "a negative timeout is rejected naming options.timeout and the value, and no branch runs") {
   auto msg = rejected_everywhere({.quorum = 1, .timeout = ns(-1234567)});
   CHECK(contains(msg, "options.timeout"));
   CHECK(contains(msg, "-1234567"));
@@ -217,13 +232,14 @@ TEST_CASE("the most negative timeout is rejected too") {
   CHECK(contains(msg, std::to_string(ns::min().count())));
 }
 
-TEST_CASE("a deadline already past is not an error: the execution decides timed_out and runs no branch") {
+TEST_CASE(
+    "a deadline already past is not an error: the execution decides timed_out and runs no branch") {
   quorum::manual_clock clk;
   std::vector<quorum::options> variants(4, quorum::options{.quorum = 1, .clock = &clk});
-  variants[0].deadline = clk.now() - 1s;                         // a second ago
-  variants[1].deadline = quorum::clock::time_point::min();       // the earliest representable
-  variants[2].deadline = clk.now();                              // exactly now
-  variants[3].timeout = 0ns;                                     // no time at all
+  variants[0].deadline = clk.now() - 1s;                    // a second ago
+  variants[1].deadline = quorum::clock::time_point::min();  // the earliest representable
+  variants[2].deadline = clk.now();                         // exactly now
+  variants[3].timeout = 0ns;                                // no time at all
   for (const auto& o : variants) {
     probe p;
     quorum::memory_store store;
@@ -267,14 +283,16 @@ TEST_CASE("a huge timeout or the latest deadline is accepted and never fires ear
     o.deadline = quorum::clock::time_point::max();
   }
   clk.advance(std::chrono::hours(24 * 365 * 100));  // the clock far from its epoch
-  auto r = quorum::quorum_parallel(scratch, quorum::inline_executor{}, o, p.branch(),
-                                   p.branch(), p.branch());
+  auto r = quorum::quorum_parallel(scratch, quorum::inline_executor{}, o, p.branch(), p.branch(),
+                                   p.branch());
   CHECK(r.decision == decision::quorum_met);
 }
 
 // ---- stores ------------------------------------------------------------------------------------
 
-TEST_CASE("a duplicate execution id in a store that still holds it is rejected naming the id, and no branch of the second runs") {
+TEST_CASE(
+    "a duplicate execution id in a store that still holds it is rejected naming the id, and no "
+    "branch of the second runs") {
   quorum::memory_store store;
   quorum::manual_clock clk;
   std::atomic<int> first_ran{0};
@@ -297,7 +315,8 @@ TEST_CASE("a duplicate execution id in a store that still holds it is rejected n
   }
   SUBCASE("quorum_parallel with a range and an executor") {
     std::vector<std::function<int()>> range(2, p.branch());
-    msg = rejection([&] { (void)quorum::quorum_parallel(store, quorum::inline_executor{}, o, range); });
+    msg = rejection(
+        [&] { (void)quorum::quorum_parallel(store, quorum::inline_executor{}, o, range); });
   }
   SUBCASE("the exception is quorum::duplicate_execution_id") {
     CHECK_THROWS_AS((void)quorum::start(store, o, p.branch()), quorum::duplicate_execution_id);
@@ -335,9 +354,11 @@ TEST_CASE("an empty execution id is not an error: each execution gets a differen
   CHECK(store.size() == 2);
 }
 
-// ---- policies ------------------------------------------------------------------------------------
+// ---- policies -----------------------------------------------------------------------------------
 
-TEST_CASE("weights that cannot reach the threshold are rejected naming the threshold and the weight sum") {
+TEST_CASE(
+    "weights that cannot reach the threshold are rejected naming the threshold and the weight "
+    "sum") {
   auto msg = rejected_everywhere(with_policy(quorum::weighted({1, 2, 3}, 7)));
   CHECK(contains(msg, "threshold"));
   CHECK(names_value(msg, "7"));
@@ -369,8 +390,8 @@ TEST_CASE("the largest weights add up without overflow and are accepted") {
   constexpr auto big = std::numeric_limits<std::uint32_t>::max();
   probe p;
   quorum::options o = with_policy(quorum::weighted({big, big, big}, 3ull * big));
-  auto r = quorum::quorum_parallel(scratch, quorum::inline_executor{}, o, p.branch(),
-                                   p.branch(), p.branch());
+  auto r = quorum::quorum_parallel(scratch, quorum::inline_executor{}, o, p.branch(), p.branch(),
+                                   p.branch());
   CHECK(r.decision == decision::quorum_met);
   CHECK(r.decided_by == 2u);
 }
@@ -388,20 +409,24 @@ TEST_CASE("a fraction outside 0 < p <= 1 is rejected naming the fraction, and no
   CHECK(contains(msg, shown));
 }
 
-TEST_CASE("fractions at the edges of 0 < p <= 1 are accepted: the smallest needs one success, 1 needs all") {
+TEST_CASE(
+    "fractions at the edges of 0 < p <= 1 are accepted: the smallest needs one success, 1 needs "
+    "all") {
   probe p;
   quorum::memory_store store;
   SUBCASE("the smallest positive fraction") {
-    auto r = quorum::quorum_parallel(store, quorum::inline_executor{},
-                                     with_policy(quorum::fraction(std::numeric_limits<double>::denorm_min())),
-                                     p.branch(), p.branch(), p.branch());
+    auto r = quorum::quorum_parallel(
+        store, quorum::inline_executor{},
+        with_policy(quorum::fraction(std::numeric_limits<double>::denorm_min())), p.branch(),
+        p.branch(), p.branch());
     CHECK(r.decision == decision::quorum_met);
     CHECK(r.decided_by == 0u);
     CHECK(p.ran.load() == 1);
   }
   SUBCASE("exactly one") {
-    auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, with_policy(quorum::fraction(1.0)),
-                                     p.branch(), p.branch(), p.branch());
+    auto r = quorum::quorum_parallel(store, quorum::inline_executor{},
+                                     with_policy(quorum::fraction(1.0)), p.branch(), p.branch(),
+                                     p.branch());
     CHECK(r.decision == decision::quorum_met);
     CHECK(r.decided_by == 2u);
     CHECK(p.ran.load() == 3);
@@ -425,7 +450,7 @@ TEST_CASE("failure_fraction outside 0 <= p < 1 is rejected naming the fraction")
   CHECK(contains(msg, shown));
 }
 
-// ---- retry and hedging -------------------------------------------------------------------------------
+// ---- retry and hedging --------------------------------------------------------------------------
 
 TEST_CASE("retry.max_attempts = 0 is rejected naming the field and 0") {
   auto msg = rejected_everywhere({.quorum = 1, .retry = {.max_attempts = 0}});
@@ -458,10 +483,11 @@ TEST_CASE("a retry backoff_rate below 1, NaN or infinite is rejected naming retr
   CHECK(contains(msg, shown));
 }
 
-TEST_CASE("a zero retry interval retries at once however many attempts, and every wait is non-negative") {
+TEST_CASE(
+    "a zero retry interval retries at once however many attempts, and every wait is non-negative") {
   quorum::memory_store scratch;
-  quorum::retry rt{.max_attempts = std::numeric_limits<unsigned>::max(), .interval = 0ns,
-                   .backoff_rate = 2.0};
+  quorum::retry rt{
+      .max_attempts = std::numeric_limits<unsigned>::max(), .interval = 0ns, .backoff_rate = 2.0};
   std::minstd_rand rng(1);
   for (unsigned next : {2u, 3u, 64u, 1100u, 5000u, std::numeric_limits<unsigned>::max()})
     CHECK(rt.delay_before(next, rng) == 0ns);
@@ -482,8 +508,10 @@ TEST_CASE("a zero retry interval retries at once however many attempts, and ever
 }
 
 TEST_CASE("huge retry settings are accepted and the wait between attempts never wraps around") {
-  quorum::retry rt{.max_attempts = std::numeric_limits<unsigned>::max(), .interval = ns::max(),
-                   .backoff_rate = 1e300, .max_delay = ns::max()};
+  quorum::retry rt{.max_attempts = std::numeric_limits<unsigned>::max(),
+                   .interval = ns::max(),
+                   .backoff_rate = 1e300,
+                   .max_delay = ns::max()};
   std::minstd_rand rng(1);
   for (unsigned next : {2u, 3u, 1000u, std::numeric_limits<unsigned>::max()}) {
     auto d = rt.delay_before(next, rng);
@@ -493,7 +521,8 @@ TEST_CASE("huge retry settings are accepted and the wait between attempts never 
   for (int i = 0; i < 100; ++i) CHECK(rt.delay_before(5, rng) >= 0ns);
 }
 
-TEST_CASE("with huge retry settings a failing branch waits until the decision, which ends its wait") {
+TEST_CASE(
+    "with huge retry settings a failing branch waits until the decision, which ends its wait") {
   quorum::memory_store scratch;
   // Branch 0 always fails and would retry after "forever"; branch 1 succeeds once branch 0 is
   // waiting. A wait that wrapped around into the past would retry at once instead, which
@@ -529,7 +558,9 @@ TEST_CASE("a negative hedge delay is rejected naming options.hedge_delay and the
   CHECK(contains(msg, "-250"));
 }
 
-TEST_CASE("a huge hedge delay is accepted: later branches wait for their turn and never start after the decision") {
+TEST_CASE(
+    "a huge hedge delay is accepted: later branches wait for their turn and never start after the "
+    "decision") {
   quorum::memory_store scratch;
   // hedge_delay * i and started + that must saturate. Were they to wrap around, branches 1 and 2
   // would start at once; branch 0 waits until both wait on the clock (or one started).
@@ -541,8 +572,7 @@ TEST_CASE("a huge hedge delay is accepted: later branches wait for their turn an
     return 2;
   };
   auto r = quorum::quorum_parallel(
-      scratch, quorum::thread_executor{},
-      {.quorum = 1, .hedge_delay = ns::max(), .clock = &clk},
+      scratch, quorum::thread_executor{}, {.quorum = 1, .hedge_delay = ns::max(), .clock = &clk},
       [&] {
         while (clk.sleepers() < 2 && later_started.load() == 0) std::this_thread::yield();
         return 1;
@@ -559,20 +589,24 @@ TEST_CASE("a huge hedge delay is accepted: later branches wait for their turn an
 
 // ---- bytes in ids, names, errors and values: the JSON stays valid -------------------------
 
-TEST_CASE("an execution id with quotes, backslashes, newlines and control characters keeps the JSON valid and round-trips") {
+TEST_CASE(
+    "an execution id with quotes, backslashes, newlines and control characters keeps the JSON "
+    "valid and round-trips") {
   using namespace std::string_literals;
-  const std::string id = "a \"quoted\" \\ back\\slash\nnew line\r\t tab \b\f \0 nul \x01\x1f\x7f /</script>"s;
+  const std::string id =
+      "a \"quoted\" \\ back\\slash\nnew line\r\t tab \b\f \0 nul \x01\x1f\x7f /</script>"s;
   REQUIRE(id.find('\0') != std::string::npos);
   quorum::memory_store store;
-  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1, .execution_id = id},
-                                   [] { return 1; });
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{},
+                                   {.quorum = 1, .execution_id = id}, [] { return 1; });
   CHECK(r.execution_id == id);
   check_json_id(r, id);
 }
 
 TEST_CASE("a non-ASCII UTF-8 execution id round-trips exactly in the JSON") {
   quorum::memory_store scratch;
-  const std::string id = "Zürich-東京-\xF0\x9F\x98\x80-\xE2\x80\xA8-\xEF\xBB\xBF";  // emoji, U+2028, BOM
+  const std::string id =
+      "Zürich-東京-\xF0\x9F\x98\x80-\xE2\x80\xA8-\xEF\xBB\xBF";  // emoji, U+2028, BOM
   auto r = quorum::quorum_parallel(scratch, quorum::inline_executor{},
                                    {.quorum = 1, .execution_id = id}, [] { return 1; });
   check_json_id(r, id);
@@ -584,21 +618,21 @@ TEST_CASE("invalid UTF-8 bytes in an execution id become U+FFFD and the JSON sta
     std::string in, out;
   };
   const std::vector<bad_case> cases = {
-      {"x\x80y", "x" + fffd + "y"},                               // lone continuation byte
-      {"\xC0\xAF", fffd + fffd},                                   // overlong '/'
-      {"\xE0\x80\xAF", fffd + fffd + fffd},                        // overlong, three bytes
-      {"\xED\xA0\x80", fffd + fffd + fffd},                        // UTF-16 surrogate
-      {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd},             // above U+10FFFF
-      {"\xF5\xFF\xFE", fffd + fffd + fffd},                        // never valid
-      {"end\xE2\x82", "end" + fffd + fffd},                        // truncated at the end
-      {"\xE2\x82\"q", fffd + fffd + "\"q"},                        // truncated before a quote
-      {"\xC3\xA9\xC3", "\xC3\xA9" + fffd},                         // valid, then truncated
+      {"x\x80y", "x" + fffd + "y"},                     // lone continuation byte
+      {"\xC0\xAF", fffd + fffd},                        // overlong '/'
+      {"\xE0\x80\xAF", fffd + fffd + fffd},             // overlong, three bytes
+      {"\xED\xA0\x80", fffd + fffd + fffd},             // UTF-16 surrogate
+      {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd},  // above U+10FFFF
+      {"\xF5\xFF\xFE", fffd + fffd + fffd},             // never valid
+      {"end\xE2\x82", "end" + fffd + fffd},             // truncated at the end
+      {"\xE2\x82\"q", fffd + fffd + "\"q"},             // truncated before a quote
+      {"\xC3\xA9\xC3", "\xC3\xA9" + fffd},              // valid, then truncated
   };
   quorum::memory_store store;
   for (const auto& c : cases) {
     CAPTURE(c.in);
-    auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1, .execution_id = c.in},
-                                     [] { return 1; });
+    auto r = quorum::quorum_parallel(store, quorum::inline_executor{},
+                                     {.quorum = 1, .execution_id = c.in}, [] { return 1; });
     CHECK(r.execution_id == c.in);  // the result keeps the bytes; only the JSON replaces them
     check_json_id(r, c.out);
   }
@@ -631,7 +665,9 @@ TEST_CASE("random bytes in ids, names, errors and string values always give vali
   }
 }
 
-TEST_CASE("branch names, error texts and string values with quotes and newlines round-trip through the JSON") {
+TEST_CASE(
+    "branch names, error texts and string values with quotes and newlines round-trip through the "
+    "JSON") {
   quorum::memory_store scratch;
   const std::vector<std::string> names{"say \"hi\"", "line\nbreak", "tab\there \\ there"};
   const std::string err = "failed: \"disk\"\n\tfull \\o/";

@@ -17,13 +17,12 @@
 #include <latch>
 #include <mutex>
 #include <optional>
+#include <quorum/quorum.hpp>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <quorum/quorum.hpp>
 
 #include "strict_json.hpp"
 
@@ -39,7 +38,8 @@ namespace {
 // on first use, so it is started here first: it must not count as a leak later.
 std::size_t live_threads() {
   static const bool timer_thread_started = [] {
-    auto t = quorum::steady_clock::instance().schedule(quorum::steady_clock::instance().now(), [] {});
+    auto t =
+        quorum::steady_clock::instance().schedule(quorum::steady_clock::instance().now(), [] {});
     t.cancel();
     return true;
   }();
@@ -150,7 +150,8 @@ class faulty_store {
     throw store_down(std::string("store down in ") + name(o));
   }
   static const char* name(op o) {
-    constexpr std::array<const char*, 6> names{"open", "record", "expire", "cancel", "snapshot", "close"};
+    constexpr std::array<const char*, 6> names{"open",   "record",   "expire",
+                                               "cancel", "snapshot", "close"};
     return names[static_cast<std::size_t>(o)];
   }
 
@@ -233,7 +234,7 @@ std::optional<E> caught(F&& f) {
 
 }  // namespace
 
-// ---- stores ------------------------------------------------------------------------------------------
+// ---- stores -------------------------------------------------------------------------------------
 
 TEST_CASE("a store that throws on open: the caller gets its exception and no branch runs" *
           doctest::timeout(30)) {
@@ -243,13 +244,15 @@ TEST_CASE("a store that throws on open: the caller gets its exception and no bra
   std::atomic<int> ran{0};
   auto branch = [&] { return ran.fetch_add(1); };
   SUBCASE("std exception, threads") {
-    auto e = caught<store_down>([&] { (void)quorum::quorum_parallel(store, {.quorum = 1}, branch, branch); });
+    auto e = caught<store_down>(
+        [&] { (void)quorum::quorum_parallel(store, {.quorum = 1}, branch, branch); });
     REQUIRE(e.has_value());
     CHECK(std::string(e->what()) == "store down in open");
   }
   SUBCASE("a non-std type, inline") {
     store.throw_int = true;
-    auto e = caught<int>([&] { (void)quorum::start(store, quorum::inline_executor{}, {.quorum = 1}, branch); });
+    auto e = caught<int>(
+        [&] { (void)quorum::start(store, quorum::inline_executor{}, {.quorum = 1}, branch); });
     CHECK(e == 17);
   }
   CHECK(ran.load() == 0);
@@ -257,8 +260,10 @@ TEST_CASE("a store that throws on open: the caller gets its exception and no bra
   CHECK(store.calls(fop::record) == 0);
 }
 
-TEST_CASE("a store that throws on a record: the caller gets its exception from get, every branch is joined" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "a store that throws on a record: the caller gets its exception from get, every branch is "
+    "joined" *
+    doctest::timeout(30)) {
   no_leaked_threads guard;
   faulty_store store;
   store.failing = fop::record;
@@ -269,7 +274,8 @@ TEST_CASE("a store that throws on a record: the caller gets its exception from g
   };
   SUBCASE("the first record throws, branches on threads") {
     store.on_call = 1;
-    auto e = caught<store_down>([&] { (void)quorum::quorum_parallel(store, {.quorum = 3}, ok, ok, ok); });
+    auto e = caught<store_down>(
+        [&] { (void)quorum::quorum_parallel(store, {.quorum = 3}, ok, ok, ok); });
     REQUIRE(e.has_value());
     CHECK(std::string(e->what()) == "store down in record");
     CHECK(ran.load() >= 1);  // the failed record decides cancelled; the others may not start
@@ -297,14 +303,18 @@ TEST_CASE("a store that throws on a record: the caller gets its exception from g
   }
   SUBCASE("a non-std type thrown by record reaches the caller as it is") {
     store.throw_int = true;
-    auto e = caught<int>([&] { (void)quorum::quorum_parallel(store, quorum::thread_executor{}, {.quorum = 1}, ok, ok); });
+    auto e = caught<int>([&] {
+      (void)quorum::quorum_parallel(store, quorum::thread_executor{}, {.quorum = 1}, ok, ok);
+    });
     CHECK(e == 17);
   }
   CHECK(store.size() == 0);  // closed in every case
 }
 
-TEST_CASE("a store that throws on expire: the deadline still decides, the clock's thread is unharmed, get reports the error" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "a store that throws on expire: the deadline still decides, the clock's thread is unharmed, "
+    "get reports the error" *
+    doctest::timeout(30)) {
   no_leaked_threads guard;
   faulty_store store;
   store.failing = fop::expire;
@@ -326,8 +336,10 @@ TEST_CASE("a store that throws on expire: the deadline still decides, the clock'
   CHECK(std::string(e->what()) == "store down in expire");
 }
 
-TEST_CASE("a store that throws on cancel: cancel() does not throw, the branches stop, get reports the error" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "a store that throws on cancel: cancel() does not throw, the branches stop, get reports the "
+    "error" *
+    doctest::timeout(30)) {
   no_leaked_threads guard;
   faulty_store store;
   store.failing = fop::cancel;
@@ -348,17 +360,17 @@ TEST_CASE("a store that throws on cancel: cancel() does not throw, the branches 
     CHECK(stopped.load() == started.load());  // the ones that started were stopped
   }
   SUBCASE("the destructor's cancel: no exception escapes it and every branch is joined") {
-    {
-      auto ex = quorum::start(store, {.quorum = 1}, straggler, straggler, straggler);
-    }
+    { auto ex = quorum::start(store, {.quorum = 1}, straggler, straggler, straggler); }
     CHECK(stopped.load() == started.load());
     CHECK(store.calls(fop::cancel) == 1);
   }
   CHECK(store.size() == 0);
 }
 
-TEST_CASE("a store that throws on snapshot: record() throws that exception and the execution is unharmed" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "a store that throws on snapshot: record() throws that exception and the execution is "
+    "unharmed" *
+    doctest::timeout(30)) {
   no_leaked_threads guard;
   faulty_store store;
   store.failing = fop::snapshot;
@@ -368,8 +380,10 @@ TEST_CASE("a store that throws on snapshot: record() throws that exception and t
   CHECK(ex.get().decision == decision::quorum_met);
 }
 
-TEST_CASE("a store that throws on close: the handle's destructor swallows it, the result was already delivered" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "a store that throws on close: the handle's destructor swallows it, the result was already "
+    "delivered" *
+    doctest::timeout(30)) {
   // close() runs in the destructor, which must not throw: the error cannot reach the caller.
   // What the caller gets is intact, and nothing hangs or leaks.
   no_leaked_threads guard;
@@ -377,11 +391,13 @@ TEST_CASE("a store that throws on close: the handle's destructor swallows it, th
   store.failing = fop::close;
   std::optional<quorum::result<int>> r;
   SUBCASE("quorum_parallel") {
-    r = quorum::quorum_parallel(store, {.quorum = 2}, [] { return 1; }, [] { return 2; });
+    r = quorum::quorum_parallel(
+        store, {.quorum = 2}, [] { return 1; }, [] { return 2; });
   }
   SUBCASE("a non-std type from close") {
     store.throw_int = true;
-    r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 2}, [] { return 1; }, [] { return 2; });
+    r = quorum::quorum_parallel(
+        store, quorum::inline_executor{}, {.quorum = 2}, [] { return 1; }, [] { return 2; });
   }
   REQUIRE(r.has_value());
   CHECK(r->decision == decision::quorum_met);
@@ -392,7 +408,7 @@ TEST_CASE("a store that throws on close: the handle's destructor swallows it, th
   CHECK(rec->decision == decision::quorum_met);
 }
 
-// ---- observers ------------------------------------------------------------------------------------
+// ---- observers ----------------------------------------------------------------------------------
 
 TEST_CASE("an observer that throws on every event, also non-std types, never breaks the execution" *
           doctest::timeout(30)) {
@@ -423,15 +439,16 @@ TEST_CASE("an observer that throws on every event, also non-std types, never bre
   for (int how = 0; how < 3; ++how) {
     calls = 0;
     CAPTURE(how);
-    auto ex = quorum::start(store, o, [] { return 1; },
-                            [how](std::stop_token st) {
-                              if (how != 0) block_until_stopped(st);
-                              return 2;
-                            },
-                            [](std::stop_token st) {
-                              block_until_stopped(st);
-                              return 3;
-                            });
+    auto ex = quorum::start(
+        store, o, [] { return 1; },
+        [how](std::stop_token st) {
+          if (how != 0) block_until_stopped(st);
+          return 2;
+        },
+        [](std::stop_token st) {
+          block_until_stopped(st);
+          return 3;
+        });
     if (how == 1) CHECK_NOTHROW(clk.advance(1s));
     if (how == 2) CHECK_NOTHROW(ex.cancel());
     auto r = ex.get();
@@ -444,10 +461,12 @@ TEST_CASE("an observer that throws on every event, also non-std types, never bre
   }
 }
 
-// ---- executors ------------------------------------------------------------------------------------
+// ---- executors ----------------------------------------------------------------------------------
 
-TEST_CASE("an executor that refuses the i-th task: the caller gets its exception, tasks handed out are joined, none start after" *
-          doctest::timeout(60)) {
+TEST_CASE(
+    "an executor that refuses the i-th task: the caller gets its exception, tasks handed out are "
+    "joined, none start after" *
+    doctest::timeout(60)) {
   no_leaked_threads guard;
   for (int refuse_at = 0; refuse_at < 4; ++refuse_at) {
     CAPTURE(refuse_at);
@@ -462,8 +481,8 @@ TEST_CASE("an executor that refuses the i-th task: the caller gets its exception
     {
       // owned by the execution (an rvalue): joined by it
       auto e = caught<std::runtime_error>([&] {
-        (void)quorum::start(store, refusing_executor(refuse_at), {.quorum = 4}, straggler, straggler, straggler,
-                            straggler);
+        (void)quorum::start(store, refusing_executor(refuse_at), {.quorum = 4}, straggler,
+                            straggler, straggler, straggler);
       });
       REQUIRE(e.has_value());
       CHECK(std::string(e->what()) == "executor full");
@@ -483,7 +502,8 @@ TEST_CASE("an executor that refuses the i-th task: the caller gets its exception
       ended = 0;
       refusing_executor ex(refuse_at, true);
       auto e = caught<custom_error>([&] {
-        (void)quorum::quorum_parallel(store, ex, {.quorum = 1}, straggler, straggler, straggler, straggler);
+        (void)quorum::quorum_parallel(store, ex, {.quorum = 1}, straggler, straggler, straggler,
+                                      straggler);
       });
       REQUIRE(e.has_value());
       CHECK(e->code == 503);
@@ -494,8 +514,10 @@ TEST_CASE("an executor that refuses the i-th task: the caller gets its exception
   }
 }
 
-TEST_CASE("an inline executor that refuses a task: the branches before it ran, the error reaches the caller" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "an inline executor that refuses a task: the branches before it ran, the error reaches the "
+    "caller" *
+    doctest::timeout(30)) {
   faulty_store store;
   std::atomic<int> ran{0};
   auto fail = [&]() -> int {
@@ -503,7 +525,9 @@ TEST_CASE("an inline executor that refuses a task: the branches before it ran, t
     throw std::logic_error("no");
   };
   auto e = caught<std::runtime_error>([&] {
-    (void)quorum::start(store, refusing_inline_executor{2}, {.quorum = 2}, fail, [] { return 1; }, [] { return 2; });
+    (void)quorum::start(
+        store, refusing_inline_executor{2}, {.quorum = 2}, fail, [] { return 1; },
+        [] { return 2; });
   });
   REQUIRE(e.has_value());
   CHECK(std::string(e->what()) == "inline executor refuses");
@@ -516,16 +540,18 @@ TEST_CASE("an inline executor that refuses a task: the branches before it ran, t
   CHECK_FALSE(rec->branches[2].outcome.has_value());
 }
 
-// ---- clocks ------------------------------------------------------------------------------------------
+// ---- clocks -------------------------------------------------------------------------------------
 
-TEST_CASE("a clock whose schedule() throws: start() reports it and no branch runs" * doctest::timeout(30)) {
+TEST_CASE("a clock whose schedule() throws: start() reports it and no branch runs" *
+          doctest::timeout(30)) {
   no_leaked_threads guard;
   failing_clock clk;
   clk.fail_schedule = true;
   faulty_store store;
   std::atomic<int> ran{0};
   auto e = caught<std::runtime_error>([&] {
-    (void)quorum::quorum_parallel(store, {.quorum = 1, .timeout = 1s, .clock = &clk}, [&] { return ran.fetch_add(1); });
+    (void)quorum::quorum_parallel(store, {.quorum = 1, .timeout = 1s, .clock = &clk},
+                                  [&] { return ran.fetch_add(1); });
   });
   REQUIRE(e.has_value());
   CHECK(std::string(e->what()) == "no timers left");
@@ -533,28 +559,31 @@ TEST_CASE("a clock whose schedule() throws: start() reports it and no branch run
   CHECK(store.size() == 0);
 }
 
-TEST_CASE("a clock whose sleep_until() throws during a retry wait: the branch ends with its last error" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "a clock whose sleep_until() throws during a retry wait: the branch ends with its last error" *
+    doctest::timeout(30)) {
   failing_clock clk;
   clk.fail_sleep = true;
   faulty_store store;
   int attempts = 0;
-  auto r = quorum::quorum_parallel(store, quorum::inline_executor{},
-                                   {.quorum = 1, .retry = {.max_attempts = 5, .interval = 1s}, .clock = &clk},
-                                   [&]() -> int {
-                                     ++attempts;
-                                     throw custom_error{attempts};
-                                   });
+  auto r = quorum::quorum_parallel(
+      store, quorum::inline_executor{},
+      {.quorum = 1, .retry = {.max_attempts = 5, .interval = 1s}, .clock = &clk}, [&]() -> int {
+        ++attempts;
+        throw custom_error{attempts};
+      });
   CHECK(r.decision == decision::unreachable);
   CHECK(attempts == 1);
   CHECK(r.branches[0].status == branch_status::failed);
   CHECK_THROWS_AS(std::rethrow_exception(r.branches[0].error), custom_error);
 }
 
-// ---- branches ------------------------------------------------------------------------------------------
+// ---- branches -----------------------------------------------------------------------------------
 
-TEST_CASE("branches throwing int, a custom struct, a string or a pointer are failures with the very exception kept" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "branches throwing int, a custom struct, a string or a pointer are failures with the very "
+    "exception kept" *
+    doctest::timeout(30)) {
   no_leaked_threads guard;
   static const char* const text = "raw";
   // quorum 1 of 5: only the fifth failure decides, so every branch runs and fails in time.
@@ -582,24 +611,27 @@ TEST_CASE("branches throwing int, a custom struct, a string or a pointer are fai
   CHECK(doc->get("branches")->arr.at(0).get("error")->str == "non-standard exception");
 }
 
-TEST_CASE("a branch that ignores its stop token is joined, and its late outcome is recorded once without changing the decision" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "a branch that ignores its stop token is joined, and its late outcome is recorded once without "
+    "changing the decision" *
+    doctest::timeout(30)) {
   no_leaked_threads guard;
   faulty_store store;
   gate g;
   std::latch straggler_running(1);
   std::atomic<bool> straggler_done{false};
-  auto ex = quorum::start(store, {.quorum = 1},
-                          [&] {
-                            straggler_running.wait();
-                            return 1;
-                          },
-                          [&]() -> int {
-                            straggler_running.count_down();
-                            g.wait();  // deaf to the stop request
-                            straggler_done = true;
-                            throw std::runtime_error("late failure");
-                          });
+  auto ex = quorum::start(
+      store, {.quorum = 1},
+      [&] {
+        straggler_running.wait();
+        return 1;
+      },
+      [&]() -> int {
+        straggler_running.count_down();
+        g.wait();  // deaf to the stop request
+        straggler_done = true;
+        throw std::runtime_error("late failure");
+      });
   ex.wait();
   CHECK(ex.decided());
   CHECK_FALSE(straggler_done.load());
@@ -621,8 +653,9 @@ TEST_CASE("a branch that ignores its stop token is joined, and its late outcome 
   CHECK(store.records() == 2);
 }
 
-TEST_CASE("a branch that finishes exactly at the deadline is late: the deadline is processed first" *
-          doctest::timeout(30)) {
+TEST_CASE(
+    "a branch that finishes exactly at the deadline is late: the deadline is processed first" *
+    doctest::timeout(30)) {
   no_leaked_threads guard;
   quorum::manual_clock clk;
   faulty_store store;
@@ -648,12 +681,13 @@ TEST_CASE("a branch that finishes exactly at the deadline is late: the deadline 
     CHECK(doc->get("late_processes")->arr.size() == 1);
   }
   SUBCASE("inline: the branch itself moves the clock to the deadline, then succeeds") {
-    auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 1, .deadline = deadline, .clock = &clk},
-                            [&] {
-                              clk.set(deadline);
-                              return 1;
-                            },
-                            [] { return 2; });
+    auto ex = quorum::start(
+        store, quorum::inline_executor{}, {.quorum = 1, .deadline = deadline, .clock = &clk},
+        [&] {
+          clk.set(deadline);
+          return 1;
+        },
+        [] { return 2; });
     auto r = ex.get();
     CHECK(r.decision == decision::timed_out);
     CHECK(r.branches[0].late);
@@ -661,8 +695,8 @@ TEST_CASE("a branch that finishes exactly at the deadline is late: the deadline 
     CHECK(ex.record().successes_at_decision == 0);
   }
   SUBCASE("one nanosecond before the deadline counts") {
-    auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 1, .deadline = deadline, .clock = &clk},
-                            [&] {
+    auto ex = quorum::start(store, quorum::inline_executor{},
+                            {.quorum = 1, .deadline = deadline, .clock = &clk}, [&] {
                               clk.set(deadline - 1ns);
                               return 1;
                             });
@@ -675,8 +709,9 @@ TEST_CASE("a branch that finishes exactly at the deadline is late: the deadline 
   CHECK(store.calls(fop::record) == 1);
 }
 
-TEST_CASE("cancel() racing the K-th success makes exactly one decision, and it agrees with the record" *
-          doctest::timeout(120)) {
+TEST_CASE(
+    "cancel() racing the K-th success makes exactly one decision, and it agrees with the record" *
+    doctest::timeout(120)) {
   no_leaked_threads guard;
   faulty_store store;
   int met = 0, cancelled = 0;
@@ -688,16 +723,17 @@ TEST_CASE("cancel() racing the K-th success makes exactly one decision, and it a
     o.observer = [&](const quorum::event& e) {
       if (e.kind == quorum::event_kind::succeeded && e.branch == 0u) first_recorded.count_down();
     };
-    auto ex = quorum::start(store, o, [] { return 1; },
-                            [&] {
-                              first_recorded.wait();  // branch 0 is counted: this is the K-th
-                              sync.arrive_and_wait();
-                              return 2;
-                            },
-                            [](std::stop_token st) {
-                              block_until_stopped(st);
-                              return 3;
-                            });
+    auto ex = quorum::start(
+        store, o, [] { return 1; },
+        [&] {
+          first_recorded.wait();  // branch 0 is counted: this is the K-th
+          sync.arrive_and_wait();
+          return 2;
+        },
+        [](std::stop_token st) {
+          block_until_stopped(st);
+          return 3;
+        });
     sync.arrive_and_wait();
     ex.cancel();
     auto r = ex.get();
@@ -738,15 +774,16 @@ TEST_CASE("the handle's destructor racing the K-th success leaves one decision i
     CAPTURE(iter);
     std::barrier sync(2);
     {
-      auto ex = quorum::start(store, {.quorum = 1},
-                              [&] {
-                                sync.arrive_and_wait();
-                                return 1;
-                              },
-                              [](std::stop_token st) {
-                                block_until_stopped(st);
-                                return 2;
-                              });
+      auto ex = quorum::start(
+          store, {.quorum = 1},
+          [&] {
+            sync.arrive_and_wait();
+            return 1;
+          },
+          [](std::stop_token st) {
+            block_until_stopped(st);
+            return 2;
+          });
       sync.arrive_and_wait();
     }  // destroyed here: cancels unless the success came first
     auto rec = store.last_closed();

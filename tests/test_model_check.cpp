@@ -23,12 +23,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <quorum/quorum.hpp>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
-
-#include <quorum/quorum.hpp>
 #if __has_include(<quorum/stores/sharded.hpp>)
 #include <quorum/stores/sharded.hpp>
 #define QUORUM_MC_HAVE_SHARDED 1
@@ -43,7 +42,7 @@ using quorum::outcome;
 
 namespace {
 
-// ---- steps and scripts ---------------------------------------------------------------------------
+// ---- steps and scripts --------------------------------------------------------------------------
 
 struct step {
   enum class kind : std::uint8_t { record, expire, cancel };
@@ -67,8 +66,12 @@ std::string describe(const std::vector<step>& s) {
       case step::kind::record:
         out += (x.o == outcome::success ? "S" : "F") + std::to_string(x.branch);
         break;
-      case step::kind::expire: out += "expire"; break;
-      case step::kind::cancel: out += "cancel"; break;
+      case step::kind::expire:
+        out += "expire";
+        break;
+      case step::kind::cancel:
+        out += "cancel";
+        break;
     }
   }
   return out;
@@ -105,7 +108,7 @@ std::vector<std::vector<step>> scripts(std::size_t n, bool with_replays) {
   return out;
 }
 
-// ---- the reference ---------------------------------------------------------------------------------
+// ---- the reference ------------------------------------------------------------------------------
 
 // What the record must say, computed from DESIGN.md §3 alone: it keeps the whole history and
 // answers every question by looking at it, instead of keeping running counters.
@@ -120,12 +123,14 @@ struct reference {
   std::uint64_t votes(outcome o, std::size_t upto) const {
     std::uint64_t v = 0;
     for (std::size_t i = 0; i < upto; ++i)
-      if (history[i].k == step::kind::record && history[i].o == o) v += rule.weight(history[i].branch);
+      if (history[i].k == step::kind::record && history[i].o == o)
+        v += rule.weight(history[i].branch);
     return v;
   }
   std::size_t count(outcome o, std::size_t upto) const {
     std::size_t c = 0;
-    for (std::size_t i = 0; i < upto; ++i) c += history[i].k == step::kind::record && history[i].o == o;
+    for (std::size_t i = 0; i < upto; ++i)
+      c += history[i].k == step::kind::record && history[i].o == o;
     return c;
   }
   std::optional<outcome> first(std::size_t branch) const {
@@ -200,9 +205,12 @@ struct store_subject {
   }
   quorum::tally apply(const step& s) {
     switch (s.k) {
-      case step::kind::record: return store.record(h, s.branch, s.o);
-      case step::kind::expire: return store.expire(h);
-      case step::kind::cancel: return store.cancel(h);
+      case step::kind::record:
+        return store.record(h, s.branch, s.o);
+      case step::kind::expire:
+        return store.expire(h);
+      case step::kind::cancel:
+        return store.cancel(h);
     }
     return {};
   }
@@ -220,9 +228,12 @@ struct record_state_subject {
   }
   quorum::tally apply(const step& s) {
     switch (s.k) {
-      case step::kind::record: return st.record(s.branch, s.o);
-      case step::kind::expire: return st.finish(decision::timed_out);
-      case step::kind::cancel: return st.finish(decision::cancelled);
+      case step::kind::record:
+        return st.record(s.branch, s.o);
+      case step::kind::expire:
+        return st.finish(decision::timed_out);
+      case step::kind::cancel:
+        return st.finish(decision::cancelled);
     }
     return {};
   }
@@ -236,16 +247,16 @@ struct totals {
 
 // Run one order of one script against a fresh record; false (after reporting) on a mismatch.
 template <class Subject>
-bool check_order(Subject& sub, std::size_t n, const quorum::rule& rule, const std::vector<step>& order,
-                 totals& tot) {
+bool check_order(Subject& sub, std::size_t n, const quorum::rule& rule,
+                 const std::vector<step>& order, totals& tot) {
   reference ref{rule, n, {}, std::nullopt, std::nullopt, 0};
   sub.open(n, rule);
   int decided_now = 0;
   bool ok = true;
   auto fail = [&](const char* what) {
     if (ok) {
-      std::string rule_text = "threshold " + std::to_string(rule.threshold) + " of total " +
-                              std::to_string(rule.total);
+      std::string rule_text =
+          "threshold " + std::to_string(rule.threshold) + " of total " + std::to_string(rule.total);
       FAIL_CHECK(what << " | N=" << n << ' ' << rule_text << " | order: " << describe(order));
     }
     ok = false;
@@ -256,7 +267,8 @@ bool check_order(Subject& sub, std::size_t n, const quorum::rule& rule, const st
     ++tot.steps;
     decided_now += t.decided_now;
     if (t.decided_now != e.decided_now) fail("decided_now differs from the reference");
-    if (t.recorded_now != e.recorded_now) fail("recorded_now: a replay was counted, or a record lost");
+    if (t.recorded_now != e.recorded_now)
+      fail("recorded_now: a replay was counted, or a record lost");
     if (s.k == step::kind::record && t.late != e.late) fail("late flag differs");
     if (t.decision != ref.d) fail("the tally's decision differs from the records");
     if (t.decision && t.decided_by != ref.by) fail("decided_by differs");
@@ -269,8 +281,10 @@ bool check_order(Subject& sub, std::size_t n, const quorum::rule& rule, const st
   const auto rec = sub.snapshot();
   if (rec.decision != ref.d) fail("snapshot: decision");
   if (rec.decided_by != ref.by) fail("snapshot: decided_by");
-  if (rec.successes_at_decision != ref.successes_at_decision()) fail("snapshot: successes_at_decision");
-  if (rec.failures_at_decision != ref.failures_at_decision()) fail("snapshot: failures_at_decision");
+  if (rec.successes_at_decision != ref.successes_at_decision())
+    fail("snapshot: successes_at_decision");
+  if (rec.failures_at_decision != ref.failures_at_decision())
+    fail("snapshot: failures_at_decision");
   if (rec.branches.size() != n) {
     fail("snapshot: branch count");
   } else {
@@ -292,7 +306,8 @@ bool check_order(Subject& sub, std::size_t n, const quorum::rule& rule, const st
         if (!(yes >= rule.threshold && rec.decided_by)) fail("quorum_met without the votes");
         break;
       case decision::unreachable:
-        if (!(rule.total - no < rule.threshold && rec.decided_by)) fail("unreachable while reachable");
+        if (!(rule.total - no < rule.threshold && rec.decided_by))
+          fail("unreachable while reachable");
         break;
       case decision::timed_out:
       case decision::cancelled:
@@ -322,7 +337,8 @@ std::vector<quorum::rule> rules_for(std::size_t n, bool weighted) {
       votes.push_back(static_cast<std::uint32_t>(x % 3));
       total += x % 3;
     }
-    for (std::uint64_t th = 1; th <= total; ++th) out.push_back(quorum::weighted(votes, th).resolve(n));
+    for (std::uint64_t th = 1; th <= total; ++th)
+      out.push_back(quorum::weighted(votes, th).resolve(n));
   }
   return out;
 }
@@ -355,14 +371,17 @@ totals model_check(Subject& sub) {
 }
 
 void report(const char* store, const totals& t) {
-  MESSAGE(std::string(store) << ": " << t.interleavings << " interleavings, " << t.steps << " steps, " << t.decided
-                << " decided, all agreeing with the reference");
+  MESSAGE(std::string(store) << ": " << t.interleavings << " interleavings, " << t.steps
+                             << " steps, " << t.decided
+                             << " decided, all agreeing with the reference");
   CHECK(t.interleavings > 100000);
 }
 
 }  // namespace
 
-TEST_CASE("the reference itself: a script of one success meets at_least(1), one failure makes it unreachable") {
+TEST_CASE(
+    "the reference itself: a script of one success meets at_least(1), one failure makes it "
+    "unreachable") {
   reference ref{quorum::at_least(1).resolve(1), 1, {}, std::nullopt, std::nullopt, 0};
   CHECK(ref.apply({step::kind::record, 0, outcome::success}).decided_now);
   CHECK(ref.d == decision::quorum_met);
@@ -372,19 +391,25 @@ TEST_CASE("the reference itself: a script of one success meets at_least(1), one 
   CHECK(scripts(1, false).size() == 12);  // {none, S, F} x {expire?} x {cancel?}
 }
 
-TEST_CASE("detail::record_state: every interleaving for N <= 4 makes exactly one decision that agrees with the records") {
+TEST_CASE(
+    "detail::record_state: every interleaving for N <= 4 makes exactly one decision that agrees "
+    "with the records") {
   record_state_subject sub;
   report("record_state", model_check(sub));
 }
 
-TEST_CASE("memory_store: every interleaving for N <= 4 makes exactly one decision that agrees with the records") {
+TEST_CASE(
+    "memory_store: every interleaving for N <= 4 makes exactly one decision that agrees with the "
+    "records") {
   store_subject<quorum::memory_store> sub;
   report("memory_store", model_check(sub));
   CHECK(sub.store.size() == 0);
 }
 
 #ifdef QUORUM_MC_HAVE_SHARDED
-TEST_CASE("sharded_store: every interleaving for N <= 4 makes exactly one decision that agrees with the records") {
+TEST_CASE(
+    "sharded_store: every interleaving for N <= 4 makes exactly one decision that agrees with the "
+    "records") {
   store_subject<quorum::sharded_store> sub;
   report("sharded_store", model_check(sub));
   CHECK(sub.store.size() == 0);
@@ -392,14 +417,16 @@ TEST_CASE("sharded_store: every interleaving for N <= 4 makes exactly one decisi
 #endif
 
 #ifdef QUORUM_MC_HAVE_ATOMIC
-TEST_CASE("atomic_store: every interleaving for N <= 4 makes exactly one decision that agrees with the records") {
+TEST_CASE(
+    "atomic_store: every interleaving for N <= 4 makes exactly one decision that agrees with the "
+    "records") {
   store_subject<quorum::atomic_store> sub;
   report("atomic_store", model_check(sub));
   CHECK(sub.store.size() == 0);
 }
 #endif
 
-// ---- the same scripts on racing threads ----------------------------------------------------------
+// ---- the same scripts on racing threads ---------------------------------------------------------
 
 namespace {
 
@@ -456,7 +483,8 @@ void race_scripts(S& store) {
             decides(n, rule, sc) && decides(n, rule, std::vector<step>(sc.rbegin(), sc.rend()));
         for (int round = 0; round < race_rounds; ++round) {
           script = sc;
-          std::rotate(script.begin(), script.begin() + (round % static_cast<int>(sc.size())), script.end());
+          std::rotate(script.begin(), script.begin() + (round % static_cast<int>(sc.size())),
+                      script.end());
           h = store.open(quorum::execution_spec{"race-" + std::to_string(runs++), n, rule});
           start.arrive_and_wait();
           done.arrive_and_wait();
@@ -472,7 +500,8 @@ void race_scripts(S& store) {
           }
           if (decided_now != (rec.decision ? 1 : 0))
             FAIL_CHECK(decided_now << " decided_now in " << describe(script) << ", K=" << k);
-          if (must_decide && !rec.decision) FAIL_CHECK("no decision: " << describe(script) << ", K=" << k);
+          if (must_decide && !rec.decision)
+            FAIL_CHECK("no decision: " << describe(script) << ", K=" << k);
           if (rec.decision) {
             std::size_t s = 0, f = 0;
             for (const auto& b : rec.branches)
@@ -496,8 +525,10 @@ void race_scripts(S& store) {
 
 }  // namespace
 
-TEST_CASE("stores on racing threads: each script's steps at once still make exactly one consistent decision" *
-          doctest::timeout(300)) {
+TEST_CASE(
+    "stores on racing threads: each script's steps at once still make exactly one consistent "
+    "decision" *
+    doctest::timeout(300)) {
   SUBCASE("memory_store") {
     quorum::memory_store s;
     race_scripts(s);

@@ -6,11 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <quorum/quorum.hpp>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
-
-#include <quorum/quorum.hpp>
 
 using namespace std::chrono_literals;
 
@@ -24,7 +23,9 @@ class clock_without_timers final : public quorum::clock {
   [[nodiscard]] quorum::timer schedule(time_point, std::function<void()>) override {
     throw std::runtime_error("no timers left");
   }
-  bool sleep_until(time_point at, std::stop_token st) override { return base.sleep_until(at, std::move(st)); }
+  bool sleep_until(time_point at, std::stop_token st) override {
+    return base.sleep_until(at, std::move(st));
+  }
 };
 
 // A manual clock that another thread "moves past" a timer's time just before the timer is
@@ -37,7 +38,9 @@ class clock_moved_while_scheduling final : public quorum::clock {
     base.set(at);  // the other thread's set(): no timer is due yet, so it runs none
     return base.schedule(at, std::move(fn));
   }
-  bool sleep_until(time_point at, std::stop_token st) override { return base.sleep_until(at, std::move(st)); }
+  bool sleep_until(time_point at, std::stop_token st) override {
+    return base.sleep_until(at, std::move(st));
+  }
 };
 
 }  // namespace
@@ -53,13 +56,15 @@ TEST_CASE("a clock whose schedule() throws makes start() throw that error instea
   std::atomic<int> ran{0};
   auto branch = [&] { return ran.fetch_add(1); };
   SUBCASE("threads") {
-    CHECK_THROWS_WITH_AS((void)quorum::start(store, {.quorum = 1, .timeout = 1s, .clock = &clk}, branch, branch),
-                         "no timers left", std::runtime_error);
+    CHECK_THROWS_WITH_AS(
+        (void)quorum::start(store, {.quorum = 1, .timeout = 1s, .clock = &clk}, branch, branch),
+        "no timers left", std::runtime_error);
   }
   SUBCASE("inline") {
-    CHECK_THROWS_WITH_AS((void)quorum::quorum_parallel(store, quorum::inline_executor{},
-                                                       {.quorum = 1, .timeout = 1s, .clock = &clk}, branch),
-                         "no timers left", std::runtime_error);
+    CHECK_THROWS_WITH_AS(
+        (void)quorum::quorum_parallel(store, quorum::inline_executor{},
+                                      {.quorum = 1, .timeout = 1s, .clock = &clk}, branch),
+        "no timers left", std::runtime_error);
   }
   CHECK(ran.load() == 0);
   CHECK(store.size() == 0);
@@ -98,8 +103,9 @@ TEST_CASE("a deadline the clock passes while start() schedules it still decides 
   clock_moved_while_scheduling clk;
   quorum::memory_store store;
   std::atomic<int> ran{0};
-  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 1, .timeout = 5s, .clock = &clk},
-                          [&] { return ran.fetch_add(1); });
+  auto ex =
+      quorum::start(store, quorum::inline_executor{}, {.quorum = 1, .timeout = 5s, .clock = &clk},
+                    [&] { return ran.fetch_add(1); });
   REQUIRE(ex.decided());  // before the fix: the deadline never fired and the branch decided instead
   auto r = ex.get();
   CHECK(r.decision == quorum::decision::timed_out);
