@@ -39,8 +39,7 @@ namespace bench {
 using clock_type = std::chrono::steady_clock;
 
 [[nodiscard]] inline std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             clock_type::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
       .count();
 }
 
@@ -135,8 +134,7 @@ class handrolled_execution {
           }
           sh->count(ok);
         }
-        if (sh->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1)
-          sh->remaining.notify_all();
+        if (sh->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) sh->remaining.notify_all();
       });
   }
 
@@ -155,7 +153,8 @@ class handrolled_execution {
 
  private:
   struct shared {
-    shared(std::size_t branches, std::size_t k) : n(branches), k(k), remaining(static_cast<int>(branches)) {}
+    shared(std::size_t branches, std::size_t k)
+        : n(branches), k(k), remaining(static_cast<int>(branches)) {}
     void count(bool ok) {
       const std::uint64_t inc = ok ? 1u : std::uint64_t{1} << 32;
       const std::uint64_t w = counter.fetch_add(inc, std::memory_order_acq_rel) + inc;
@@ -207,7 +206,8 @@ inline auto asio_straggler(asio::thread_pool& pool) {
   return [&pool](auto token) {
     return asio::async_initiate<decltype(token), void(std::error_code)>(
         [&pool](auto handler) {
-          auto t = std::make_shared<asio::steady_timer>(pool, asio::steady_timer::time_point::max());
+          auto t =
+              std::make_shared<asio::steady_timer>(pool, asio::steady_timer::time_point::max());
           auto slot = asio::get_associated_cancellation_slot(handler);
           t->async_wait(asio::bind_cancellation_slot(
               slot, [t, h = std::move(handler)](std::error_code ec) mutable { std::move(h)(ec); }));
@@ -220,7 +220,8 @@ inline auto asio_straggler(asio::thread_pool& pool) {
 // threads at once, so the counts are atomic.
 struct asio_k_of_n {
   std::size_t n, k;
-  std::shared_ptr<std::atomic<std::uint64_t>> counts = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<std::atomic<std::uint64_t>> counts =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
   asio::cancellation_type_t operator()(std::error_code ec) const {
     const std::uint64_t inc = ec ? std::uint64_t{1} << 32 : 1u;
     const std::uint64_t w = counts->fetch_add(inc, std::memory_order_acq_rel) + inc;

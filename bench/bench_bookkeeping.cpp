@@ -7,9 +7,8 @@
 
 #include <cstddef>
 #include <optional>
-#include <vector>
-
 #include <quorum/quorum.hpp>
+#include <vector>
 
 #include "baselines.hpp"
 

@@ -18,11 +18,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <quorum/quorum.hpp>
 #include <stop_token>
 #include <utility>
 #include <vector>
-
-#include <quorum/quorum.hpp>
 
 #include "baselines.hpp"
 
@@ -62,7 +61,8 @@ void end_to_end_quorum_pool(benchmark::State& state) {
   quorum::atomic_store store;
   const quorum::options opts{.quorum = K};
   auto run = [&](auto&&... fs) { return quorum::quorum_parallel(store, pool, opts, fs...); };
-  for (auto _ : state) benchmark::DoNotOptimize(with_copies(std::make_index_sequence<N>{}, run, bench::trivial));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(with_copies(std::make_index_sequence<N>{}, run, bench::trivial));
 }
 
 template <std::size_t N, std::size_t K>
@@ -72,13 +72,15 @@ void end_to_end_quorum_thread(benchmark::State& state) {
   auto run = [&](auto&&... fs) {
     return quorum::quorum_parallel(store, quorum::thread_executor{}, opts, fs...);
   };
-  for (auto _ : state) benchmark::DoNotOptimize(with_copies(std::make_index_sequence<N>{}, run, bench::trivial));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(with_copies(std::make_index_sequence<N>{}, run, bench::trivial));
 }
 
 template <std::size_t N, std::size_t K>
 void end_to_end_handrolled(benchmark::State& state) {
   auto& pool = handrolled();
-  const std::vector<std::function<int(std::stop_token)>> fs(N, [](std::stop_token) { return bench::trivial(); });
+  const std::vector<std::function<int(std::stop_token)>> fs(
+      N, [](std::stop_token) { return bench::trivial(); });
   for (auto _ : state) {
     bench::handrolled_execution ex(pool, fs, K);
     ex.wait_all();
@@ -91,7 +93,9 @@ void end_to_end_asio(benchmark::State& state) {
   auto& pool = asio_pool();
   for (auto _ : state) {
     auto done = std::make_shared<std::atomic<std::uint32_t>>(0);
-    auto group = [&](auto&&... ops) { return asio::experimental::make_parallel_group(std::move(ops)...); };
+    auto group = [&](auto&&... ops) {
+      return asio::experimental::make_parallel_group(std::move(ops)...);
+    };
     with_copies(std::make_index_sequence<N>{}, group, bench::asio_branch(pool, &bench::trivial))
         .async_wait(bench::asio_k_of_n{N, K}, [done](auto&&...) {
           done->store(1, std::memory_order_release);
@@ -124,7 +128,8 @@ void decision_latency_quorum_pool(benchmark::State& state) {
     total += static_cast<double>(bench::now_ns() - kth.ns.load(std::memory_order_relaxed));
     ex.join();
   }
-  state.counters["decide_to_wake_ns"] = benchmark::Counter(total, benchmark::Counter::kAvgIterations);
+  state.counters["decide_to_wake_ns"] =
+      benchmark::Counter(total, benchmark::Counter::kAvgIterations);
 }
 
 void decision_latency_handrolled(benchmark::State& state) {
@@ -145,7 +150,8 @@ void decision_latency_handrolled(benchmark::State& state) {
     total += static_cast<double>(bench::now_ns() - kth.ns.load(std::memory_order_relaxed));
     ex.wait_all();
   }
-  state.counters["decide_to_wake_ns"] = benchmark::Counter(total, benchmark::Counter::kAvgIterations);
+  state.counters["decide_to_wake_ns"] =
+      benchmark::Counter(total, benchmark::Counter::kAvgIterations);
 }
 
 #if QUORUM_BENCH_HAVE_ASIO
@@ -159,7 +165,9 @@ void decision_latency_asio(benchmark::State& state) {
       kth->stamp();
       return 1;
     };
-    auto group = [&](auto&&... ops) { return asio::experimental::make_parallel_group(std::move(ops)...); };
+    auto group = [&](auto&&... ops) {
+      return asio::experimental::make_parallel_group(std::move(ops)...);
+    };
     with_stragglers(std::make_index_sequence<latency_n - 2>{}, group, bench::asio_branch(pool, ok),
                     bench::asio_straggler(pool))
         .async_wait(bench::asio_k_of_n{latency_n, latency_k}, [done](auto&&...) {
@@ -169,7 +177,8 @@ void decision_latency_asio(benchmark::State& state) {
     done->wait(0, std::memory_order_acquire);
     total += static_cast<double>(bench::now_ns() - kth->ns.load(std::memory_order_relaxed));
   }
-  state.counters["decide_to_wake_ns"] = benchmark::Counter(total, benchmark::Counter::kAvgIterations);
+  state.counters["decide_to_wake_ns"] =
+      benchmark::Counter(total, benchmark::Counter::kAvgIterations);
 }
 #endif
 
@@ -192,7 +201,8 @@ void throughput_quorum_pool(benchmark::State& state) {
 
 void throughput_handrolled(benchmark::State& state) {
   auto& pool = handrolled();
-  const std::vector<std::function<int(std::stop_token)>> fs(3, [](std::stop_token) { return bench::trivial(); });
+  const std::vector<std::function<int(std::stop_token)>> fs(
+      3, [](std::stop_token) { return bench::trivial(); });
   for (auto _ : state) {
     std::vector<bench::handrolled_execution> exs;
     exs.reserve(in_flight);
@@ -207,15 +217,19 @@ const auto registered = [] {
   RegisterBenchmark("BM_EndToEnd/quorum_pool/3/2", end_to_end_quorum_pool<3, 2>)->UseRealTime();
   RegisterBenchmark("BM_EndToEnd/quorum_pool/16/9", end_to_end_quorum_pool<16, 9>)->UseRealTime();
   RegisterBenchmark("BM_EndToEnd/quorum_thread/3/2", end_to_end_quorum_thread<3, 2>)->UseRealTime();
-  RegisterBenchmark("BM_EndToEnd/quorum_thread/16/9", end_to_end_quorum_thread<16, 9>)->UseRealTime();
+  RegisterBenchmark("BM_EndToEnd/quorum_thread/16/9", end_to_end_quorum_thread<16, 9>)
+      ->UseRealTime();
   RegisterBenchmark("BM_EndToEnd/handrolled_pool/3/2", end_to_end_handrolled<3, 2>)->UseRealTime();
-  RegisterBenchmark("BM_EndToEnd/handrolled_pool/16/9", end_to_end_handrolled<16, 9>)->UseRealTime();
+  RegisterBenchmark("BM_EndToEnd/handrolled_pool/16/9", end_to_end_handrolled<16, 9>)
+      ->UseRealTime();
 #if QUORUM_BENCH_HAVE_ASIO
   RegisterBenchmark("BM_EndToEnd/asio_group/3/2", end_to_end_asio<3, 2>)->UseRealTime();
   RegisterBenchmark("BM_EndToEnd/asio_group/16/9", end_to_end_asio<16, 9>)->UseRealTime();
 #endif
-  RegisterBenchmark("BM_DecisionLatency/quorum_pool/16/2", decision_latency_quorum_pool)->UseRealTime();
-  RegisterBenchmark("BM_DecisionLatency/handrolled_pool/16/2", decision_latency_handrolled)->UseRealTime();
+  RegisterBenchmark("BM_DecisionLatency/quorum_pool/16/2", decision_latency_quorum_pool)
+      ->UseRealTime();
+  RegisterBenchmark("BM_DecisionLatency/handrolled_pool/16/2", decision_latency_handrolled)
+      ->UseRealTime();
 #if QUORUM_BENCH_HAVE_ASIO
   RegisterBenchmark("BM_DecisionLatency/asio_group/16/2", decision_latency_asio)->UseRealTime();
 #endif

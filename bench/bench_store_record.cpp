@@ -15,11 +15,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <quorum/quorum.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <quorum/quorum.hpp>
 
 namespace {
 
@@ -145,9 +144,8 @@ void BM_fetch_or(benchmark::State& state) {
   const auto t = static_cast<std::uint64_t>(state.thread_index());
   std::uint64_t k = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(
-        floor_word.fetch_or(std::uint64_t{1} << ((t + 2 * (k % per_thread)) & 63),
-                            std::memory_order_acq_rel));
+    benchmark::DoNotOptimize(floor_word.fetch_or(
+        std::uint64_t{1} << ((t + 2 * (k % per_thread)) & 63), std::memory_order_acq_rel));
     ++k;
   }
 }

@@ -8,16 +8,15 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <quorum/pool_executor.hpp>
+#include <quorum/quorum.hpp>
+#include <quorum/stores/atomic.hpp>
+#include <quorum/stores/sharded.hpp>
 #include <set>
 #include <stdexcept>
 #include <stop_token>
 #include <thread>
 #include <vector>
-
-#include <quorum/pool_executor.hpp>
-#include <quorum/quorum.hpp>
-#include <quorum/stores/atomic.hpp>
-#include <quorum/stores/sharded.hpp>
 
 using namespace std::chrono_literals;
 

@@ -5,13 +5,12 @@
 #include <cstddef>
 #include <latch>
 #include <optional>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include <quorum/quorum.hpp>
 #include <quorum/stores/atomic.hpp>
 #include <quorum/stores/sharded.hpp>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -310,8 +309,8 @@ TEST_CASE_TEMPLATE("weighted rules decide by votes, not by counts", S, QUORUM_ST
   }
 }
 
-TEST_CASE_TEMPLATE("many threads recording one execution count each branch once and decide once",
-                   S, QUORUM_STORES) {
+TEST_CASE_TEMPLATE("many threads recording one execution count each branch once and decide once", S,
+                   QUORUM_STORES) {
   constexpr std::size_t threads = 8;
   for (std::size_t n : {28u, 64u}) {
     CAPTURE(n);

@@ -138,8 +138,9 @@ inline std::string make_execution_id() {
   static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   static const std::array<char, 9> prefix = [] {
     std::random_device rd;
-    std::uint64_t r = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::uint64_t r =
+        (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     std::array<char, 9> p{'q'};
     for (std::size_t i = 1; i < p.size(); ++i, r /= 62) p[i] = digits[r % 62];
     return p;

@@ -132,7 +132,7 @@ class pool_executor {
   /// Queue n tasks at once: task i calls f(i). One push and at most one wake-up per sleeping
   /// worker. The returned batch lets the submitter run unclaimed tasks itself.
   template <class F>
-    requires std::invocable<F&, std::size_t>
+  requires std::invocable<F&, std::size_t>
   [[nodiscard]] batch bulk_execute(std::size_t n, F&& f) {
     if (n == 0) return batch{};
     auto j = std::make_shared<job<std::decay_t<F>, true>>(n, &errors_, std::forward<F>(f));

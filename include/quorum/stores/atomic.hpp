@@ -206,8 +206,7 @@ class atomic_store {
       r.decision = kind_of(at);
       r.decided_by = by_of(at);
       r.successes_at_decision = static_cast<std::size_t>(count(at & h->smask));
-      r.failures_at_decision =
-          static_cast<std::size_t>(count((at >> fail_shift) & h->smask));
+      r.failures_at_decision = static_cast<std::size_t>(count((at >> fail_shift) & h->smask));
     }
     for (std::size_t i = 0; i < h->n; ++i) {
       const std::uint64_t mine = std::uint64_t{1} << i;
@@ -249,9 +248,12 @@ class atomic_store {
   // The decision the word holds, if any (packed path).
   static std::optional<decision> decision_of(const entry* h, std::uint64_t w) noexcept {
     switch ((w & explicit_mask) >> explicit_shift) {
-      case 1: return decision::timed_out;
-      case 2: return decision::cancelled;
-      default: break;
+      case 1:
+        return decision::timed_out;
+      case 2:
+        return decision::cancelled;
+      default:
+        break;
     }
     const auto s = static_cast<std::uint64_t>(count(w & h->smask));
     const auto f = static_cast<std::uint64_t>(count((w >> fail_shift) & h->smask));
@@ -347,7 +349,8 @@ class atomic_store {
                                   "\" is already held by this store");
   }
 
-  using map_t = std::unordered_map<std::string_view, std::unique_ptr<entry>>;  // keys view entry::id
+  using map_t =
+      std::unordered_map<std::string_view, std::unique_ptr<entry>>;  // keys view entry::id
   static constexpr std::size_t spare_limit = 64;  // closed records kept for reuse
 
   mutable std::mutex m_;
