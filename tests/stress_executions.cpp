@@ -1268,7 +1268,7 @@ std::string thread_states() {
 class watchdog {
  public:
   watchdog(report& rep, std::chrono::seconds limit)
-      : thread_([this, &rep, limit](std::stop_token st) {
+      : thread_([&rep, limit](std::stop_token st) {
           std::mutex m;
           std::condition_variable_any cv;
           std::unique_lock lk(m);

@@ -53,9 +53,6 @@ struct step {
   friend bool operator<(const step& a, const step& b) {
     return std::tie(a.k, a.branch, a.o) < std::tie(b.k, b.branch, b.o);
   }
-  friend bool operator==(const step& a, const step& b) {
-    return std::tie(a.k, a.branch, a.o) == std::tie(b.k, b.branch, b.o);
-  }
 };
 
 std::string describe(const std::vector<step>& s) {
