@@ -112,3 +112,33 @@ TEST_CASE("a deadline the clock passes while start() schedules it still decides 
   CHECK(ran.load() == 0);
   CHECK(r.branches[0].attempts == 0);
 }
+
+namespace {
+// A memory_store whose record() throws for one branch: the outcome cannot be recorded.
+struct record_fails_for_branch_0 {
+  using handle = quorum::memory_store::handle;
+  quorum::memory_store inner;
+  handle open(const quorum::execution_spec& s) { return inner.open(s); }
+  quorum::tally record(handle h, std::size_t b, quorum::outcome o) {
+    if (b == 0) throw std::runtime_error("store unavailable");
+    return inner.record(h, b, o);
+  }
+  quorum::tally expire(handle h) { return inner.expire(h); }
+  quorum::tally cancel(handle h) { return inner.cancel(h); }
+  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
+  void close(handle h) { inner.close(h); }
+};
+static_assert(quorum::store<record_fails_for_branch_0>);
+}  // namespace
+
+TEST_CASE("an outcome the store could not record cancels the execution in the store as well") {
+  // Before the fix the execution decided cancelled only locally: a store that others read
+  // (Redis) kept an undecided record.
+  record_fails_for_branch_0 store;
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 2}, [] { return 1; },
+                          [] { return 2; }, [] { return 3; });
+  auto rec = ex.record();
+  REQUIRE(rec.decision.has_value());
+  CHECK(*rec.decision == quorum::decision::cancelled);
+  CHECK_THROWS_WITH_AS(ex.get(), "store unavailable", std::runtime_error);
+}

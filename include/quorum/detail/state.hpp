@@ -334,17 +334,21 @@ class state final : public core<T> {
     if (t.decided_now) this->publish(decision::timed_out, std::nullopt);
   }
 
-  void cancel() noexcept override {
+  void cancel() noexcept override { cancel_from(false); }
+
+  // Decide cancelled in the store, then here. If the store cannot even do that, decide here
+  // alone (the store's error reaches the caller through get()). `from_branch`: see publish().
+  void cancel_from(bool from_branch) noexcept {
     if (this->decided()) return;
     tally t;
     try {
       t = store_->cancel(h_);
     } catch (...) {
       this->note_store_error(std::current_exception());
-      this->publish(decision::cancelled, std::nullopt);
+      this->publish(decision::cancelled, std::nullopt, from_branch);
       return;
     }
-    if (t.decided_now) this->publish(decision::cancelled, std::nullopt);
+    if (t.decided_now) this->publish(decision::cancelled, std::nullopt, from_branch);
   }
 
   void finalize() noexcept override {
@@ -451,7 +455,9 @@ class state final : public core<T> {
     else
       this->emit(err ? event_kind::failed : event_kind::succeeded, i, attempt, std::nullopt, status, err);
     if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
-    if (!recorded) this->publish(decision::cancelled, std::nullopt, true);  // the record is unknowable
+    // The outcome could not be recorded, so the record can no longer decide truthfully: cancel
+    // it, in the store too, so that a store others read (Redis) is not left undecided.
+    if (!recorded) cancel_from(true);
     this->finish_one();
   }
 
