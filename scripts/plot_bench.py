@@ -31,8 +31,9 @@ def main():
         script = f"""
 set terminal pngcairo size 1400,{120 + 46 * len(table)} font "Sans,11" noenhanced
 set output "{sys.argv[2]}"
-set title "quorum benchmark ratios (one run; green = goal met, red = not met; black tick = goal)"
+set title "quorum benchmark ratios (one run; green = goal met, red = not met; black dot = goal)"
 set logscale x 10
+set xrange [0.01:{10 ** (len(str(int(max(max(r, g) for _, r, _, g in table) * 10))))}]
 set xlabel "ratio (log scale)"
 set yrange [{len(table) - 0.3}:-0.7]
 set ytics ()
@@ -43,7 +44,7 @@ set lmargin 70
 plot "{data}" using (sqrt($2*0.01)):1:(0.01):2:($1-0.35):($1+0.35):($4 > 0 ? 0x2ca02c : 0xd62728):ytic(5) \\
        with boxxyerror lc rgb variable, \\
      "{data}" using 3:1 with points pt 7 ps 1.5 lc rgb "black", \\
-     "{data}" using 2:1:(sprintf("%.3g", $2)) with labels left offset 1,0
+     "{data}" using (($2 > $3 ? $2 : $3) * 1.25):1:(sprintf("%.3g", $2)) with labels left
 """
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     print(f"wrote {sys.argv[2]}")
