@@ -10,10 +10,12 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "errors.hpp"
 #include "policy.hpp"
 #include "result.hpp"
 
@@ -136,6 +138,38 @@ struct record_state {
                             branches};
   }
 };
+
+// One execution's record behind its own lock: what memory_store and sharded_store hand out as
+// their handle, so that record/expire/cancel/snapshot take only this lock (no map, no hashing).
+struct locked_record {
+  explicit locked_record(const execution_spec& spec) : id(spec.id) {
+    st.rule = spec.rule;
+    st.branches.resize(spec.branches);
+  }
+
+  tally record(std::size_t branch, quorum::outcome o) {
+    std::lock_guard lk(m);
+    return st.record(branch, o);
+  }
+  tally finish(quorum::decision d) {
+    std::lock_guard lk(m);
+    return st.finish(d);
+  }
+  execution_record snapshot() {
+    std::lock_guard lk(m);
+    return st.snapshot(id);
+  }
+
+  std::mutex m;
+  const std::string id;
+  record_state st;  // guarded by m
+};
+
+// What open() throws when the id is held, the same words from every store.
+[[noreturn]] inline void throw_duplicate_id(const std::string& id) {
+  throw duplicate_execution_id("quorum::options.execution_id = \"" + id +
+                               "\" is already held by this store");
+}
 }  // namespace detail
 
 }  // namespace quorum

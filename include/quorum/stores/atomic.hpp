@@ -131,12 +131,12 @@ class atomic_store {
       auto r = records_.insert(std::move(node));
       if (!r.inserted) {
         spare_.push_back(std::move(r.node));  // capacity reserved: never allocates
-        throw duplicate(spec.id);
+        detail::throw_duplicate_id(spec.id);
       }
       return e;
     }
     auto [it, fresh] = records_.try_emplace(std::string_view(e->id));
-    if (!fresh) throw duplicate(spec.id);
+    if (!fresh) detail::throw_duplicate_id(spec.id);
     it->second = std::move(made);
     return e;
   }
@@ -342,11 +342,6 @@ class atomic_store {
     t.decided_now = true;
     publish(h, now, d, std::nullopt);
     return fill(h, now, t);
-  }
-
-  static duplicate_execution_id duplicate(const std::string& id) {
-    return duplicate_execution_id("quorum::options.execution_id = \"" + id +
-                                  "\" is already held by this store");
   }
 
   using map_t =

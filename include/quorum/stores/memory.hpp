@@ -15,11 +15,7 @@ namespace quorum {
 /// expire, cancel and snapshot take only the execution's own lock, reached through the handle
 /// (no hashing on the hot path). Forgets a record on close.
 class memory_store {
-  struct entry {
-    std::mutex m;
-    std::string id;
-    detail::record_state st;
-  };
+  using entry = detail::locked_record;
 
  public:
   /// A handle is a pointer to the record; valid from open() until close().
@@ -30,38 +26,18 @@ class memory_store {
   memory_store& operator=(const memory_store&) = delete;
 
   [[nodiscard]] handle open(const execution_spec& spec) {
-    auto e = std::make_unique<entry>();
-    e->id = spec.id;
-    e->st.rule = spec.rule;
-    e->st.branches.resize(spec.branches);
+    auto e = std::make_unique<entry>(spec);
     std::lock_guard lk(m_);
     auto [it, fresh] = records_.try_emplace(spec.id);
-    if (!fresh)
-      throw duplicate_execution_id("quorum::options.execution_id = \"" + spec.id +
-                                   "\" is already held by this store");
+    if (!fresh) detail::throw_duplicate_id(spec.id);
     it->second = std::move(e);
     return it->second.get();
   }
 
-  tally record(handle h, std::size_t branch, outcome o) {
-    std::lock_guard lk(h->m);
-    return h->st.record(branch, o);
-  }
-
-  tally expire(handle h) {
-    std::lock_guard lk(h->m);
-    return h->st.finish(decision::timed_out);
-  }
-
-  tally cancel(handle h) {
-    std::lock_guard lk(h->m);
-    return h->st.finish(decision::cancelled);
-  }
-
-  [[nodiscard]] execution_record snapshot(handle h) {
-    std::lock_guard lk(h->m);
-    return h->st.snapshot(h->id);
-  }
+  tally record(handle h, std::size_t branch, outcome o) { return h->record(branch, o); }
+  tally expire(handle h) { return h->finish(decision::timed_out); }
+  tally cancel(handle h) { return h->finish(decision::cancelled); }
+  [[nodiscard]] execution_record snapshot(handle h) { return h->snapshot(); }
 
   void close(handle h) {
     std::string id = h->id;  // erase destroys the entry the key would be read from

@@ -22,11 +22,9 @@ namespace quorum {
 /// the handle and take only that execution's lock: no hashing and no shard lock on the hot
 /// path. Forgets a record on close.
 class sharded_store {
-  struct entry {
-    std::mutex m;
-    std::string id;
+  struct entry : detail::locked_record {
+    using locked_record::locked_record;
     std::size_t shard = 0;
-    detail::record_state st;
   };
 
   // Each shard starts on its own cache line, so two shards' locks never share one.
@@ -48,40 +46,20 @@ class sharded_store {
 
   /// Create the record; throws duplicate_execution_id when the id is held.
   [[nodiscard]] handle open(const execution_spec& spec) {
-    auto e = std::make_unique<entry>();
-    e->id = spec.id;
+    auto e = std::make_unique<entry>(spec);
     e->shard = std::hash<std::string_view>{}(e->id) & (count_ - 1);
-    e->st.rule = spec.rule;
-    e->st.branches.resize(spec.branches);
     auto& s = shards_[e->shard];
     std::lock_guard lk(s.m);
     auto [it, fresh] = s.records.try_emplace(std::string_view(e->id));
-    if (!fresh)
-      throw duplicate_execution_id("quorum::options.execution_id = \"" + spec.id +
-                                   "\" is already held by this store");
+    if (!fresh) detail::throw_duplicate_id(spec.id);
     it->second = std::move(e);
     return it->second.get();
   }
 
-  tally record(handle h, std::size_t branch, outcome o) {
-    std::lock_guard lk(h->m);
-    return h->st.record(branch, o);
-  }
-
-  tally expire(handle h) {
-    std::lock_guard lk(h->m);
-    return h->st.finish(decision::timed_out);
-  }
-
-  tally cancel(handle h) {
-    std::lock_guard lk(h->m);
-    return h->st.finish(decision::cancelled);
-  }
-
-  [[nodiscard]] execution_record snapshot(handle h) {
-    std::lock_guard lk(h->m);
-    return h->st.snapshot(h->id);
-  }
+  tally record(handle h, std::size_t branch, outcome o) { return h->record(branch, o); }
+  tally expire(handle h) { return h->finish(decision::timed_out); }
+  tally cancel(handle h) { return h->finish(decision::cancelled); }
+  [[nodiscard]] execution_record snapshot(handle h) { return h->snapshot(); }
 
   /// The execution is over: forget its record. The handle is invalid afterwards.
   void close(handle h) {
