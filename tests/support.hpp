@@ -25,21 +25,31 @@ struct stop_waiter {
   }
 };
 
-// A one-shot gate a test opens; branches wait on it ignoring their stop token.
-struct gate {
-  std::mutex m;
-  std::condition_variable cv;
-  bool open_ = false;
-
+// A one-shot gate the test opens. Branches wait on it either ignoring their stop token, or
+// giving up when their stop is requested (then wait returns false).
+class gate {
+ public:
   void open() {
-    std::lock_guard lk(m);
-    open_ = true;
-    cv.notify_all();
+    {
+      std::lock_guard lk(m_);
+      open_ = true;
+    }
+    cv_.notify_all();
   }
   void wait() {
-    std::unique_lock lk(m);
-    cv.wait(lk, [&] { return open_; });
+    std::unique_lock lk(m_);
+    cv_.wait(lk, [&] { return open_; });
   }
+  // True when opened, false when stopped first.
+  bool wait(std::stop_token st) {
+    std::unique_lock lk(m_);
+    return cv_.wait(lk, st, [&] { return open_; });
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable_any cv_;
+  bool open_ = false;
 };
 
 }  // namespace test_support

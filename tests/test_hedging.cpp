@@ -17,6 +17,8 @@
 #include <string>
 #include <thread>
 
+#include "support.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -37,26 +39,7 @@ class counter {
   std::atomic<int> n_{0};
 };
 
-// A gate the test opens; a branch waiting on it gives up when its stop is requested.
-class gate {
- public:
-  void open() {
-    {
-      std::lock_guard lk(m_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool wait(std::stop_token st) {
-    std::unique_lock lk(m_);
-    return cv_.wait(lk, st, [&] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable_any cv_;
-  bool open_ = false;
-};
+using test_support::gate;
 
 // Bumps `c` each time a branch's outcome has been recorded in the store (the observer's
 // succeeded/failed events come right after the record), so the test can fix the order of records.

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 namespace {
 
 struct scripted {
@@ -353,27 +355,7 @@ TEST_CASE("the store's record agrees with the policy's decision") {
 
 namespace {
 
-// A gate the test opens; branches waiting on it also give up when their stop is requested.
-class gate {
- public:
-  void open() {
-    {
-      std::lock_guard lk(m_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  // True when opened, false when stopped first.
-  bool wait(std::stop_token st) {
-    std::unique_lock lk(m_);
-    return cv_.wait(lk, st, [&] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable_any cv_;
-  bool open_ = false;
-};
+using test_support::gate;
 
 // Threaded run: 's' succeeds at once, 'f' fails at once, 'w' waits for its stop request and
 // then throws quorum::stopped (so it is reported cancelled).

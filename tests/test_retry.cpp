@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "support.hpp"
+
 using namespace std::chrono_literals;
 using ns = std::chrono::nanoseconds;
 
@@ -52,26 +54,7 @@ class attempt_counter {
   std::atomic<unsigned> n_{0};
 };
 
-// A gate the test opens; a branch waiting on it gives up when its stop is requested.
-class gate {
- public:
-  void open() {
-    {
-      std::lock_guard lk(m_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool wait(std::stop_token st) {
-    std::unique_lock lk(m_);
-    return cv_.wait(lk, st, [&] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable_any cv_;
-  bool open_ = false;
-};
+using test_support::gate;
 
 // One always-failing branch with `r`; the test walks it through every wait in `delays`, checking
 // each ends exactly at its boundary. Returns the clock times at which the attempts began.
