@@ -519,6 +519,33 @@ TEST_CASE("a record resent after a reconnect counts once and keeps its first ans
   CHECK(rec.decided_by == 1u);
 }
 
+TEST_CASE("a late record resent with its request id is answered as late again and counts once" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  auto h = store.open(spec("late-resend", 4, quorum::at_least(1)));
+  CHECK(store.record(h, 3, outcome::success).decided_now);
+
+  auto first = store.record(h, 0, outcome::failure, "worker-0/attempt-1");
+  CHECK(first.recorded_now);
+  CHECK(first.late);
+  CHECK_FALSE(first.decided_now);
+  CHECK(first.failures == 1);
+  CHECK(first.decided_by == 3u);
+  CHECK(first.decision == decision::quorum_met);
+
+  auto again = store.record(h, 0, outcome::failure, "worker-0/attempt-1");
+  check_same(again, first);
+
+  // A replay of the late branch by another request: not recorded now, but the record it
+  // finds was late.
+  auto replay = store.record(h, 0, outcome::success, "worker-0/attempt-2");
+  CHECK_FALSE(replay.recorded_now);
+  CHECK(replay.late);
+  CHECK(replay.successes == 1);
+  CHECK(replay.failures == 1);
+}
+
 TEST_CASE(
     "kill -9 of the server and a restart in the same directory lose no acknowledged "
     "record and keep the decision" *
@@ -571,7 +598,7 @@ TEST_CASE(
   server.kill9();
   server.start();
   admin redis(server.socket_path());
-  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum1"}).find("quorum1_record") !=
+  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum2"}).find("quorum2_record") !=
         std::string::npos);
 }
 

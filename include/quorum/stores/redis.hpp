@@ -109,13 +109,17 @@ namespace detail::redis {
 //         so every waiter wakes and the element stays for those that come later.
 // Packing the spec and the counters into one field each keeps a record to two commands (HMGET,
 // HSET) on a small hash: the function's cost is most of what a record costs over a PING.
-// Replies of record/finish: {successes, failures, decision or '', decided_by or -1,
-//                            decided_now, recorded_now, late}.
+// Replies of record/finish: {counters, decided_by, flags}: the "c" field as written (the
+// client reads successes and failures from it), the deciding branch or '' (also '' when a
+// finish decided), and flags = decided_now + 2 recorded_now + 4 late + 8 decision code
+// (0 none, 1 quorum_met, 2 unreachable, 3 timed_out, 4 cancelled). A small reply of strings
+// the function already holds: no number is converted for it.
 // Lua numbers are doubles: open() rejects vote totals above 2^53, so every count is exact
-// (and '%d' writes them back exactly).
-inline constexpr std::string_view library = R"lua(#!lua name=quorum1
+// (and '%d' writes them back exactly). A record converts only the numbers it changes.
+inline constexpr std::string_view library = R"lua(#!lua name=quorum2
 
 local four = '^(%d+),(%d+),(%d+),(%d+)$'
+local code = {quorum_met = 8, unreachable = 16, timed_out = 24, cancelled = 32}
 
 local function noexec() return redis.error_reply('QUORUM_NOEXEC no such execution') end
 local function badarg() return redis.error_reply('QUORUM_ARG bad argument') end
@@ -169,45 +173,44 @@ local function record(keys, args)
   local e = redis.call('HMGET', keys[1], 's', 'c', 'd', 'by', 'w' .. b, 'b' .. b)
   if not e[1] then return noexec() end
   local n, thr, total, ttl = string.match(e[1], four)
-  local i = branch_index(b, tonumber(n))
-  if not i or (o ~= 's' and o ~= 'f') then return badarg() end
-  local ok, fail, yes, no = string.match(e[2], four)
-  ok, fail = tonumber(ok), tonumber(fail)
+  if not branch_index(b, tonumber(n)) or (o ~= 's' and o ~= 'f') then return badarg() end
   local dec, by, prev = e[3], e[4], e[6]
   if prev then
     -- Recorded before: by this very request (a resend after a lost reply: answer as then),
     -- or by another one (a replay: counts nothing, decides nothing).
-    local mine = string.sub(prev, 4) == tok
-    return {ok, fail, dec or '', by and tonumber(by) or -1, (mine and by == b) and 1 or 0,
-            mine and 1 or 0, string.sub(prev, 2, 2) == '1' and 1 or 0}
+    local flags = dec and code[dec] or 0
+    if string.sub(prev, 4) == tok then
+      flags = flags + 2
+      if by == b then flags = flags + 1 end
+    end
+    if string.byte(prev, 2) == 49 then flags = flags + 4 end -- '1': it was late
+    return {e[2], by or '', flags}
   end
-  local late = dec and 1 or 0
+  -- Only the two numbers this record changes are converted; the others are kept as text.
+  local ok, fail, yes, no = string.match(e[2], four)
   local w = tonumber(e[5]) or 1
-  yes, no = tonumber(yes), tonumber(no)
+  local c, d
   if o == 's' then
-    ok, yes = ok + 1, yes + w
+    ok, yes = tonumber(ok) + 1, tonumber(yes) + w
+    c = string.format('%d,%s,%d,%s', ok, fail, yes, no)
+    if not dec and yes >= tonumber(thr) then d = 'quorum_met' end
   else
-    fail, no = fail + 1, no + w
+    fail, no = tonumber(fail) + 1, tonumber(no) + w
+    c = string.format('%s,%d,%s,%d', ok, fail, yes, no)
+    if not dec and tonumber(total) - no < tonumber(thr) then d = 'unreachable' end
   end
-  local f = {'b' .. b, o .. late .. ':' .. tok, 'c', string.format('%d,%d,%d,%d', ok, fail, yes, no)}
-  local dnow = 0
-  if not dec then
-    thr = tonumber(thr)
-    local d = false
-    if o == 's' then
-      if yes >= thr then d = 'quorum_met' end
-    elseif tonumber(total) - no < thr then
-      d = 'unreachable'
-    end
-    if d and redis.call('SET', keys[2], d, 'NX') then
-      dec, by, dnow = d, b, 1
-      f[5], f[6], f[7], f[8] = 'd', d, 'by', b
-      f[9], f[10] = 'at', string.format('%d,%d', ok, fail)
-    end
+  if d and redis.call('SET', keys[2], d, 'NX') then
+    redis.call('HSET', keys[1], 'b' .. b, o .. '0:' .. tok, 'c', c, 'd', d, 'by', b,
+               'at', string.format('%s,%s', ok, fail))
+    announce(keys, d, tonumber(ttl))
+    return {c, b, code[d] + 3}
   end
-  redis.call('HSET', keys[1], unpack(f))
-  if dnow == 1 then announce(keys, dec, tonumber(ttl)) end
-  return {ok, fail, dec or '', by and tonumber(by) or -1, dnow, 1, late}
+  if dec then
+    redis.call('HSET', keys[1], 'b' .. b, o .. '1:' .. tok, 'c', c)
+    return {c, by or '', code[dec] + 6}
+  end
+  redis.call('HSET', keys[1], 'b' .. b, o .. '0:' .. tok, 'c', c)
+  return {c, '', 2}
 end
 
 -- ARGV: 'timed_out' | 'cancelled', token
@@ -216,17 +219,17 @@ local function finish(keys, args)
   local e = redis.call('HMGET', keys[1], 's', 'c', 'd', 'by', 'fin')
   if not e[1] then return noexec() end
   if d ~= 'timed_out' and d ~= 'cancelled' then return badarg() end
-  local ok, fail = string.match(e[2], four)
-  local dec, dnow = e[3], 0
+  local dec = e[3]
   if dec then
-    if e[5] == tok then dnow = 1 end -- our own finish, resent after a lost reply
-  elseif redis.call('SET', keys[2], d, 'NX') then
-    dec, dnow = d, 1
-    redis.call('HSET', keys[1], 'd', d, 'fin', tok, 'at', ok .. ',' .. fail)
-    local _, _, _, ttl = string.match(e[1], four)
-    announce(keys, d, tonumber(ttl))
+    -- decided_now again for our own finish, resent after a lost reply
+    return {e[2], e[4] or '', code[dec] + ((e[5] == tok) and 1 or 0)}
   end
-  return {tonumber(ok), tonumber(fail), dec or '', e[4] and tonumber(e[4]) or -1, dnow, 0, 0}
+  if not redis.call('SET', keys[2], d, 'NX') then return {e[2], '', 0} end
+  local ok, fail = string.match(e[2], four)
+  redis.call('HSET', keys[1], 'd', d, 'fin', tok, 'at', ok .. ',' .. fail)
+  local _, _, _, ttl = string.match(e[1], four)
+  announce(keys, d, tonumber(ttl))
+  return {e[2], '', code[d] + 1}
 end
 
 local function snapshot(keys, args)
@@ -235,10 +238,10 @@ local function snapshot(keys, args)
   return h
 end
 
-redis.register_function('quorum1_open', open)
-redis.register_function('quorum1_record', record)
-redis.register_function('quorum1_finish', finish)
-redis.register_function{function_name = 'quorum1_snapshot', callback = snapshot,
+redis.register_function('quorum2_open', open)
+redis.register_function('quorum2_record', record)
+redis.register_function('quorum2_finish', finish)
+redis.register_function{function_name = 'quorum2_snapshot', callback = snapshot,
                         flags = {'no-writes'}}
 )lua";
 
@@ -473,9 +476,10 @@ class redis_store {
 
     std::vector<std::string> owned{
         std::to_string(spec.branches), std::to_string(spec.rule.threshold),
-        std::to_string(spec.rule.total), std::to_string(opt_.ttl.count()), new_token()};
+        std::to_string(spec.rule.total), std::to_string(opt_.ttl.count()),
+        std::string(new_token().view())};
     for (auto v : spec.rule.votes) owned.push_back(std::to_string(v));
-    std::vector<std::string_view> argv{"FCALL",    "quorum1_open", "3", k.exec,
+    std::vector<std::string_view> argv{"FCALL",    "quorum2_open", "3", k.exec,
                                        k.decision, k.wake,         k.id};
     for (const auto& s : owned) argv.push_back(s);
     auto r = command(argv, k.exec);
@@ -506,7 +510,7 @@ class redis_store {
   /// Record branch i's outcome, count, and decide if the rule now holds: one server-side step.
   tally record(const handle& h, std::size_t branch, outcome o) {
     auto tok = new_token();
-    return record(h, branch, o, tok);
+    return record(h, branch, o, tok.view());
   }
 
   /// The same with a request id of yours: sending it again (say, from a worker that restarted
@@ -516,7 +520,7 @@ class redis_store {
     char idx[24];
     auto* end = std::to_chars(idx, idx + sizeof idx, branch).ptr;
     std::array<std::string_view, 9> argv{"FCALL",
-                                         "quorum1_record",
+                                         "quorum2_record",
                                          "3",
                                          h->exec,
                                          h->decision,
@@ -534,7 +538,7 @@ class redis_store {
 
   /// A consistent copy of the record (one read-only function call).
   [[nodiscard]] execution_record snapshot(const handle& h) {
-    std::array<std::string_view, 6> argv{"FCALL_RO", "quorum1_snapshot", "3",
+    std::array<std::string_view, 6> argv{"FCALL_RO", "quorum2_snapshot", "3",
                                          h->exec,    h->decision,        h->wake};
     auto r = command(argv, h->exec);
     check(r.get(), "snapshot");
@@ -621,20 +625,26 @@ class redis_store {
 
   tally finish(const handle& h, decision d) {
     auto tok = new_token();
-    std::array<std::string_view, 8> argv{"FCALL",     "quorum1_finish", "3",          h->exec,
-                                         h->decision, h->wake,          to_string(d), tok};
+    std::array<std::string_view, 8> argv{"FCALL",     "quorum2_finish", "3",          h->exec,
+                                         h->decision, h->wake,          to_string(d), tok.view()};
     return to_tally(command(argv, h->exec), d == decision::timed_out ? "expire" : "cancel");
   }
 
-  // A token unique to one request: the store's random prefix and a counter.
-  std::string new_token() {
+  // A token unique to one request: the store's random prefix and a counter, "<prefix>:<hex>",
+  // at most 16 + 1 + 16 characters, built on the stack (a record allocates nothing for it).
+  struct token {
+    std::array<char, 40> text;
+    std::size_t size;
+    [[nodiscard]] std::string_view view() const noexcept { return {text.data(), size}; }
+  };
+  token new_token() noexcept {
     // relaxed: only uniqueness matters, nothing is published through the counter.
     auto c = counter_.fetch_add(1, std::memory_order_relaxed);
-    std::string t(token_prefix_.data(), token_prefix_len_);
-    char buf[20];
-    auto* end = std::to_chars(buf, buf + sizeof buf, c, 16).ptr;
-    t += ':';
-    t.append(buf, end);
+    token t{};
+    auto* p = std::copy_n(token_prefix_.data(), token_prefix_len_, t.text.data());
+    *p++ = ':';
+    p = std::to_chars(p, t.text.data() + t.text.size(), c, 16).ptr;
+    t.size = static_cast<std::size_t>(p - t.text.data());
     return t;
   }
 
@@ -655,19 +665,35 @@ class redis_store {
                       " answered: " + std::string(msg));
   }
 
+  // The reply of record/finish: {"successes,failures,yes,no", decided_by or '', flags} (see
+  // the library's comment for the flags).
   tally to_tally(detail::redis::reply r, const char* what) const {
     check(r.get(), what);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7)
-      throw redis_error(std::string("quorum::redis_store::") + what + ": unexpected reply");
-    auto num = [&](std::size_t k) { return r->element[k]->integer; };
+    auto bad = [&] {
+      return redis_error(std::string("quorum::redis_store::") + what + ": unexpected reply");
+    };
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[2]->type != REDIS_REPLY_INTEGER)
+      throw bad();
+    auto counts = detail::redis::text(r->element[0]);
+    auto by = detail::redis::text(r->element[1]);
+    auto flags = r->element[2]->integer;
+    if (flags < 0 || flags >= 40) throw bad();
     tally t;
-    t.successes = static_cast<std::size_t>(num(0));
-    t.failures = static_cast<std::size_t>(num(1));
-    t.decision = detail::redis::parse_decision(detail::redis::text(r->element[2]));
-    if (num(3) >= 0) t.decided_by = static_cast<std::size_t>(num(3));
-    t.decided_now = num(4) != 0;
-    t.recorded_now = num(5) != 0;
-    t.late = num(6) != 0;
+    const char* end = counts.data() + counts.size();
+    auto [p, ec] = std::from_chars(counts.data(), end, t.successes);
+    if (ec != std::errc{} || p == end || *p != ',') throw bad();
+    auto [q, ec2] = std::from_chars(p + 1, end, t.failures);
+    if (ec2 != std::errc{} || q == end || *q != ',') throw bad();
+    if (!by.empty()) t.decided_by = number(by);
+    constexpr std::array<std::optional<decision>, 5> codes{
+        std::nullopt, decision::quorum_met, decision::unreachable, decision::timed_out,
+        decision::cancelled};
+    t.decision = codes[static_cast<std::size_t>(flags >> 3)];
+    t.decided_now = (flags & 1) != 0;
+    t.recorded_now = (flags & 2) != 0;
+    t.late = (flags & 4) != 0;
     return t;
   }
 
@@ -811,33 +837,37 @@ class redis_store {
   // than by hiredis (which uses write()): a server that went away must not raise SIGPIPE in
   // the caller's process, and a library may not change how the process handles signals.
   // Returns null when the connection broke (c->errstr says why); the context is then unusable.
+  //
+  // The request is formatted here too (RESP: "*<argc>\r\n" then "$<len>\r\n<arg>\r\n" per
+  // argument), into a buffer on the stack when it fits (every record, ping and wait does),
+  // so a request costs no allocation and no printf.
   static detail::redis::reply send(redisContext* c, std::span<const std::string_view> argv) {
-    constexpr std::size_t small = 16;
-    std::array<const char*, small> p{};
-    std::array<std::size_t, small> n{};
-    std::vector<const char*> pv;
-    std::vector<std::size_t> nv;
-    const char** ps = p.data();
-    std::size_t* ns = n.data();
-    if (argv.size() > small) {
-      pv.resize(argv.size());
-      nv.resize(argv.size());
-      ps = pv.data();
-      ns = nv.data();
+    std::size_t len = 16;
+    for (auto a : argv) len += a.size() + 24;  // "$" + up to 20 digits + 2 CRLFs
+    std::array<char, 512> small;
+    std::unique_ptr<char[]> large;
+    char* cmd = small.data();
+    if (len > small.size()) {
+      large = std::make_unique<char[]>(len);
+      cmd = large.get();
     }
-    for (std::size_t i = 0; i < argv.size(); ++i) {
-      ps[i] = argv[i].data();
-      ns[i] = argv[i].size();
+    char* p = cmd;
+    auto head = [&](char kind, std::size_t n) {
+      *p++ = kind;
+      p = std::to_chars(p, cmd + len, n).ptr;
+      *p++ = '\r';
+      *p++ = '\n';
+    };
+    head('*', argv.size());
+    for (auto a : argv) {
+      head('$', a.size());
+      p = std::copy(a.begin(), a.end(), p);
+      *p++ = '\r';
+      *p++ = '\n';
     }
-    char* cmd = nullptr;
-    int len = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), ps, ns);
-    if (len < 0) {
-      broken(c, "cannot format the command");
-      return nullptr;
-    }
-    std::unique_ptr<char, void (*)(char*)> owned(cmd, redisFreeCommand);
-    for (std::size_t done = 0; done < static_cast<std::size_t>(len);) {
-      auto w = ::send(c->fd, cmd + done, static_cast<std::size_t>(len) - done, MSG_NOSIGNAL);
+    len = static_cast<std::size_t>(p - cmd);
+    for (std::size_t done = 0; done < len;) {
+      auto w = ::send(c->fd, cmd + done, len - done, MSG_NOSIGNAL);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) {
         broken(c, w < 0 ? std::strerror(errno) : "connection closed");
