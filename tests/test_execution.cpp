@@ -161,3 +161,64 @@ TEST_CASE("the store's record is readable through the handle and agrees with the
   REQUIRE(rec.branches.size() == 3);
   CHECK(rec.branches[1].outcome == quorum::outcome::failure);
 }
+
+TEST_CASE("branch times are stamped by default and left empty with branch_times = false") {
+  quorum::manual_clock clk;
+  auto timed = quorum::quorum_parallel({.quorum = 2, .clock = &clk}, [] { return 1; },
+                                       [] { return 2; });
+  for (const auto& b : timed.branches) {
+    CHECK(b.started.has_value());
+    CHECK(b.finished.has_value());
+  }
+  auto lean = quorum::quorum_parallel({.quorum = 2, .clock = &clk, .branch_times = false},
+                                      [] { return 1; }, [] { return 2; });
+  CHECK(lean.ok());
+  CHECK(lean.started == clk.now());
+  for (const auto& b : lean.branches) {
+    CHECK(b.status == quorum::branch_status::succeeded);
+    CHECK_FALSE(b.started.has_value());
+    CHECK_FALSE(b.finished.has_value());
+  }
+  const auto json = quorum::to_json(lean);
+  CHECK(json.find("\"started_ms\":null") != std::string::npos);
+  CHECK(json.find("\"finished_ms\":null") != std::string::npos);
+}
+
+TEST_CASE("a branch context sees the execution's stop, and so does a copy of it") {
+  std::latch copied(1);
+  test_support::stop_waiter waiter;
+  std::atomic<bool> seen{false};
+  auto ex = quorum::start({.quorum = 1}, [&](quorum::branch_context& ctx) {
+    const quorum::branch_context copy = ctx;
+    CHECK_FALSE(copy.stop_requested());
+    copied.count_down();
+    try {
+      waiter.block(copy.stop_token());
+    } catch (...) {
+      seen = copy.stop_requested() && ctx.stop_requested() && copy.name() == ctx.name();
+      throw;
+    }
+  });
+  copied.wait();
+  ex.cancel();
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::cancelled);
+  CHECK(r.branches[0].status == quorum::branch_status::cancelled);
+  CHECK(waiter.stopped == 1);
+  CHECK(seen);
+}
+
+TEST_CASE("a context made with its own token keeps it through copies") {
+  std::stop_source src;
+  quorum::manual_clock clk;
+  quorum::branch_context a("own", 0, 1, src.get_token(), std::nullopt, clk);
+  quorum::branch_context b = a;
+  quorum::branch_context c("other", 1, 1, std::stop_token{}, std::nullopt, clk);
+  c = b;
+  CHECK_FALSE(c.stop_requested());
+  src.request_stop();
+  CHECK(a.stop_requested());
+  CHECK(b.stop_requested());
+  CHECK(c.stop_requested());
+  CHECK(c.name() == "own");
+}

@@ -19,32 +19,58 @@ class branch_context {
 
   branch_context(std::string_view name, std::size_t index, unsigned attempt, std::stop_token st,
                  std::optional<time_point> deadline, quorum::clock& c) noexcept
-      : name_(name), index_(index), attempt_(attempt), st_(std::move(st)), deadline_(deadline),
-        clock_(&c) {}
+      : name_(name), index_(index), attempt_(attempt), own_(std::move(st)), st_(&own_),
+        deadline_(deadline), clock_(&c) {}
+
+  /// As above, but the token is borrowed (it must outlive the context): what the library
+  /// passes its branches, sparing each attempt two reference-count updates of a token copy.
+  branch_context(std::string_view name, std::size_t index, unsigned attempt,
+                 const std::stop_token* st, std::optional<time_point> deadline,
+                 quorum::clock& c) noexcept
+      : name_(name), index_(index), attempt_(attempt), st_(st), deadline_(deadline), clock_(&c) {}
+
+  // A copy borrows the original's token (it stays valid while the original's does).
+  branch_context(const branch_context& o) noexcept
+      : name_(o.name_), index_(o.index_), attempt_(o.attempt_), own_(o.own_),
+        st_(o.st_ == &o.own_ ? &own_ : o.st_), deadline_(o.deadline_), clock_(o.clock_) {}
+  branch_context& operator=(const branch_context& o) noexcept {
+    if (this != &o) {
+      name_ = o.name_;
+      index_ = o.index_;
+      attempt_ = o.attempt_;
+      own_ = o.own_;
+      st_ = o.st_ == &o.own_ ? &own_ : o.st_;
+      deadline_ = o.deadline_;
+      clock_ = o.clock_;
+    }
+    return *this;
+  }
+  ~branch_context() = default;
 
   [[nodiscard]] std::string_view name() const noexcept { return name_; }
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   /// 1 for the first attempt, 2 for the first retry, ...
   [[nodiscard]] unsigned attempt() const noexcept { return attempt_; }
   /// Requested at the decision: the branch should wind down.
-  [[nodiscard]] std::stop_token stop_token() const noexcept { return st_; }
-  [[nodiscard]] bool stop_requested() const noexcept { return st_.stop_requested(); }
+  [[nodiscard]] std::stop_token stop_token() const noexcept { return *st_; }
+  [[nodiscard]] bool stop_requested() const noexcept { return st_->stop_requested(); }
   /// Throws quorum::stopped if a stop was requested.
   void throw_if_stop_requested() const {
-    if (st_.stop_requested()) throw stopped{};
+    if (st_->stop_requested()) throw stopped{};
   }
   /// The execution's deadline, if it has one.
   [[nodiscard]] std::optional<time_point> deadline() const noexcept { return deadline_; }
   /// The execution's clock (a manual_clock in tests).
   [[nodiscard]] quorum::clock& clock() const noexcept { return *clock_; }
   /// Sleep on the execution's clock; returns false (early) when a stop is requested.
-  bool sleep_for(std::chrono::steady_clock::duration d) const { return clock_->sleep_until(clock_->now() + d, st_); }
+  bool sleep_for(std::chrono::steady_clock::duration d) const { return clock_->sleep_until(clock_->now() + d, *st_); }
 
  private:
   std::string_view name_;
   std::size_t index_;
   unsigned attempt_;
-  std::stop_token st_;
+  std::stop_token own_;           // the token when the context owns one
+  const std::stop_token* st_;    // &own_, or the borrowed token
   std::optional<time_point> deadline_;
   quorum::clock* clock_;
 };

@@ -209,6 +209,7 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   c.obs = o.observer;
   c.rt = o.retry;
   c.hedge = o.hedge_delay;
+  c.branch_times = o.branch_times;
   c.slots = std::make_unique<slot<T>[]>(c.n);
 
   st->open(execution_spec{c.id, c.n, std::move(r)});  // throws duplicate_execution_id
