@@ -164,22 +164,29 @@ class atomic_store {
         break;
     }
     const std::uint64_t now = w | bit;
-    // A decision never changes once the word holds one (see decision_of), so `before` is also
-    // the decision after a late record.
-    const std::optional<decision> before = decision_of(h, w);
+    // The counts after this record, and from them the ones before it (this record added one):
+    // two popcounts answer both "was the word decided before?" and "is it decided now?". The
+    // explicit bits (timed_out, cancelled) come first, as in decision_of().
+    const std::uint64_t s = count(now & h->smask), f = count((now >> fail_shift) & h->smask);
+    const bool success = o == outcome::success;
+    const bool before = (w & explicit_mask) != 0 || s - (success ? 1 : 0) >= h->k ||
+                        f - (success ? 0 : 1) > h->n - h->k;
     tally t;
     t.recorded_now = true;
-    t.late = before.has_value();
-    t.successes = static_cast<std::size_t>(count(now & h->smask));
-    t.failures = static_cast<std::size_t>(count((now >> fail_shift) & h->smask));
+    t.late = before;
+    t.successes = static_cast<std::size_t>(s);
+    t.failures = static_cast<std::size_t>(f);
     if (before) {
-      t.decision = before;
-      t.decided_by = by_of(wait_published(h));
-    } else if (const auto after = decision_of(h, now)) {
+      // A decision never changes once the word holds one: the decider's publication says it.
+      const std::uint64_t at = wait_published(h);
+      t.decision = kind_of(at);
+      t.decided_by = by_of(at);
+    } else if (s >= h->k || f > h->n - h->k) {
+      const decision d = s >= h->k ? decision::quorum_met : decision::unreachable;
       t.decided_now = true;
-      t.decision = after;
+      t.decision = d;
       t.decided_by = branch;
-      publish(h, now, *after, branch);
+      publish(h, now, d, branch);
     }
     return t;
   }
