@@ -598,7 +598,7 @@ TEST_CASE(
   server.kill9();
   server.start();
   admin redis(server.socket_path());
-  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum2"}).find("quorum2_record") !=
+  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum3"}).find("quorum3_record") !=
         std::string::npos);
 }
 

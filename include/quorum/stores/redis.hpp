@@ -96,8 +96,12 @@ namespace detail::redis {
 //
 // KEYS[1] the hash:  id    the execution id, as given
 //                    tok   the opener's token
-//                    s     "n,threshold,total votes,ttl ms"       (the spec, fixed at open)
-//                    c     "successes,failures,yes votes,no votes" (late records included)
+//                    s     "n,threshold,total votes,ttl ms", then ",w" for a weighted rule
+//                          (the spec, fixed at open)
+//                    c     "successes,failures,yes votes,no votes,decision code,decided_by"
+//                          (late records included; code 0 = undecided, 1 quorum_met,
+//                          2 unreachable, 3 timed_out, 4 cancelled; decided_by '' unless a
+//                          record decided)
 //                    d     the decision (a copy of KEYS[2], written in the same step)
 //                    by    the branch whose record decided
 //                    at    "successes,failures" when the decision was made
@@ -107,19 +111,20 @@ namespace detail::redis {
 // KEYS[2] the decision, set once with SET NX (what waiters read).
 // KEYS[3] the wake list: one element pushed at the decision; waiters rotate it with BLMOVE,
 //         so every waiter wakes and the element stays for those that come later.
-// Packing the spec and the counters into one field each keeps a record to two commands (HMGET,
-// HSET) on a small hash: the function's cost is most of what a record costs over a PING.
-// Replies of record/finish: {counters, decided_by, flags}: the "c" field as written (the
-// client reads successes and failures from it), the deciding branch or '' (also '' when a
-// finish decided), and flags = decided_now + 2 recorded_now + 4 late + 8 decision code
-// (0 none, 1 quorum_met, 2 unreachable, 3 timed_out, 4 cancelled). A small reply of strings
-// the function already holds: no number is converted for it.
+// A record reads three fields (s, c, b<i>; w<i> too for weighted rules) with one HMGET and
+// writes two (b<i>, c) with one HSET; the decision fields only when it decides. Its reply is
+// one string, "<c>,<flags>" with flags = decided_now + 2 recorded_now + 4 late: the counters
+// field as written, so nothing is converted for it. Measured on a private server (INFO
+// commandstats), every redis.call, every field read and an array reply cost the function
+// about as much as its Lua: it is most of what a record costs over a PING (docs/redis.md).
 // Lua numbers are doubles: open() rejects vote totals above 2^53, so every count is exact
-// (and '%d' writes them back exactly). A record converts only the numbers it changes.
-inline constexpr std::string_view library = R"lua(#!lua name=quorum2
+// ('%d' writes them back exactly; a record converts only the two numbers it changes).
+inline constexpr std::string_view library = R"lua(#!lua name=quorum3
 
-local four = '^(%d+),(%d+),(%d+),(%d+)$'
-local code = {quorum_met = 8, unreachable = 16, timed_out = 24, cancelled = 32}
+local spec = '^(%d+),(%d+),(%d+),(%d+)(.*)$'
+local counts = '^(%d+),(%d+),(%d+),(%d+),(%d),(%d*)$'
+local code = {quorum_met = '1', unreachable = '2', timed_out = '3', cancelled = '4'}
+local digit = {[0] = '0', '1', '2', '3', '4', '5', '6', '7'}
 
 local function noexec() return redis.error_reply('QUORUM_NOEXEC no such execution') end
 local function badarg() return redis.error_reply('QUORUM_ARG bad argument') end
@@ -150,8 +155,9 @@ local function open(keys, args)
     return redis.error_reply('QUORUM_DUPLICATE the execution id is held')
   end
   redis.call('DEL', keys[2], keys[3]) -- leftovers of an expired execution with this id
-  redis.call('HSET', keys[1], 'id', args[1], 'tok', args[6],
-             's', args[2] .. ',' .. args[3] .. ',' .. args[4] .. ',' .. args[5], 'c', '0,0,0,0')
+  local s = args[2] .. ',' .. args[3] .. ',' .. args[4] .. ',' .. args[5]
+  if #args > 6 then s = s .. ',w' end
+  redis.call('HSET', keys[1], 'id', args[1], 'tok', args[6], 's', s, 'c', '0,0,0,0,0,')
   local f = {}
   for k = 7, #args do
     f[#f + 1] = 'w' .. string.format('%d', k - 7)
@@ -170,66 +176,70 @@ end
 -- ARGV: branch index, 's' | 'f', token
 local function record(keys, args)
   local b, o, tok = args[1], args[2], args[3]
-  local e = redis.call('HMGET', keys[1], 's', 'c', 'd', 'by', 'w' .. b, 'b' .. b)
+  local e = redis.call('HMGET', keys[1], 's', 'c', 'b' .. b)
   if not e[1] then return noexec() end
-  local n, thr, total, ttl = string.match(e[1], four)
+  local n, thr, total, ttl, weighted = string.match(e[1], spec)
   if not branch_index(b, tonumber(n)) or (o ~= 's' and o ~= 'f') then return badarg() end
-  local dec, by, prev = e[3], e[4], e[6]
+  local c, prev = e[2], e[3]
   if prev then
     -- Recorded before: by this very request (a resend after a lost reply: answer as then),
     -- or by another one (a replay: counts nothing, decides nothing).
-    local flags = dec and code[dec] or 0
+    local flags = 0
     if string.sub(prev, 4) == tok then
-      flags = flags + 2
-      if by == b then flags = flags + 1 end
+      flags = 2
+      if string.match(c, ',(%d*)$') == b then flags = 3 end
     end
     if string.byte(prev, 2) == 49 then flags = flags + 4 end -- '1': it was late
-    return {e[2], by or '', flags}
+    return c .. ',' .. digit[flags]
   end
-  -- Only the two numbers this record changes are converted; the others are kept as text.
-  local ok, fail, yes, no = string.match(e[2], four)
-  local w = tonumber(e[5]) or 1
-  local c, d
+  local ok, fail, yes, no, dc, by = string.match(c, counts)
+  local w = 1
+  if weighted ~= '' then w = tonumber(redis.call('HGET', keys[1], 'w' .. b)) or 1 end
+  local late = dc ~= '0'
+  local d
+  -- Only the two numbers this record changes are converted; the others stay text.
   if o == 's' then
     ok, yes = tonumber(ok) + 1, tonumber(yes) + w
-    c = string.format('%d,%s,%d,%s', ok, fail, yes, no)
-    if not dec and yes >= tonumber(thr) then d = 'quorum_met' end
+    if not late and yes >= tonumber(thr) then d = 'quorum_met' end
   else
     fail, no = tonumber(fail) + 1, tonumber(no) + w
-    c = string.format('%s,%d,%s,%d', ok, fail, yes, no)
-    if not dec and tonumber(total) - no < tonumber(thr) then d = 'unreachable' end
+    if not late and tonumber(total) - no < tonumber(thr) then d = 'unreachable' end
   end
+  local form = (o == 's') and '%d,%s,%d,%s,%s,%s' or '%s,%d,%s,%d,%s,%s'
   if d and redis.call('SET', keys[2], d, 'NX') then
+    c = string.format(form, ok, fail, yes, no, code[d], b)
     redis.call('HSET', keys[1], 'b' .. b, o .. '0:' .. tok, 'c', c, 'd', d, 'by', b,
-               'at', string.format('%s,%s', ok, fail))
+               'at', string.format('%d,%d', ok, fail))
     announce(keys, d, tonumber(ttl))
-    return {c, b, code[d] + 3}
+    return c .. ',3'
   end
-  if dec then
+  c = string.format(form, ok, fail, yes, no, dc, by)
+  if late then
     redis.call('HSET', keys[1], 'b' .. b, o .. '1:' .. tok, 'c', c)
-    return {c, by or '', code[dec] + 6}
+    return c .. ',6'
   end
   redis.call('HSET', keys[1], 'b' .. b, o .. '0:' .. tok, 'c', c)
-  return {c, '', 2}
+  return c .. ',2'
 end
 
 -- ARGV: 'timed_out' | 'cancelled', token
 local function finish(keys, args)
   local d, tok = args[1], args[2]
-  local e = redis.call('HMGET', keys[1], 's', 'c', 'd', 'by', 'fin')
+  local e = redis.call('HMGET', keys[1], 's', 'c', 'fin')
   if not e[1] then return noexec() end
   if d ~= 'timed_out' and d ~= 'cancelled' then return badarg() end
-  local dec = e[3]
-  if dec then
-    -- decided_now again for our own finish, resent after a lost reply
-    return {e[2], e[4] or '', code[dec] + ((e[5] == tok) and 1 or 0)}
+  local c = e[2]
+  local ok, fail, yes, no, dc = string.match(c, counts)
+  if dc ~= '0' then
+    -- decided: decided_now again for our own finish, resent after a lost reply
+    return c .. ((e[3] == tok) and ',1' or ',0')
   end
-  if not redis.call('SET', keys[2], d, 'NX') then return {e[2], '', 0} end
-  local ok, fail = string.match(e[2], four)
-  redis.call('HSET', keys[1], 'd', d, 'fin', tok, 'at', ok .. ',' .. fail)
-  local _, _, _, ttl = string.match(e[1], four)
+  if not redis.call('SET', keys[2], d, 'NX') then return c .. ',0' end
+  c = ok .. ',' .. fail .. ',' .. yes .. ',' .. no .. ',' .. code[d] .. ','
+  redis.call('HSET', keys[1], 'c', c, 'd', d, 'fin', tok, 'at', ok .. ',' .. fail)
+  local _, _, _, ttl = string.match(e[1], spec)
   announce(keys, d, tonumber(ttl))
-  return {e[2], '', code[d] + 1}
+  return c .. ',1'
 end
 
 local function snapshot(keys, args)
@@ -238,10 +248,10 @@ local function snapshot(keys, args)
   return h
 end
 
-redis.register_function('quorum2_open', open)
-redis.register_function('quorum2_record', record)
-redis.register_function('quorum2_finish', finish)
-redis.register_function{function_name = 'quorum2_snapshot', callback = snapshot,
+redis.register_function('quorum3_open', open)
+redis.register_function('quorum3_record', record)
+redis.register_function('quorum3_finish', finish)
+redis.register_function{function_name = 'quorum3_snapshot', callback = snapshot,
                         flags = {'no-writes'}}
 )lua";
 
@@ -479,7 +489,7 @@ class redis_store {
         std::to_string(spec.rule.total), std::to_string(opt_.ttl.count()),
         std::string(new_token().view())};
     for (auto v : spec.rule.votes) owned.push_back(std::to_string(v));
-    std::vector<std::string_view> argv{"FCALL",    "quorum2_open", "3", k.exec,
+    std::vector<std::string_view> argv{"FCALL",    "quorum3_open", "3", k.exec,
                                        k.decision, k.wake,         k.id};
     for (const auto& s : owned) argv.push_back(s);
     auto r = command(argv, k.exec);
@@ -520,7 +530,7 @@ class redis_store {
     char idx[24];
     auto* end = std::to_chars(idx, idx + sizeof idx, branch).ptr;
     std::array<std::string_view, 9> argv{"FCALL",
-                                         "quorum2_record",
+                                         "quorum3_record",
                                          "3",
                                          h->exec,
                                          h->decision,
@@ -538,7 +548,7 @@ class redis_store {
 
   /// A consistent copy of the record (one read-only function call).
   [[nodiscard]] execution_record snapshot(const handle& h) {
-    std::array<std::string_view, 6> argv{"FCALL_RO", "quorum2_snapshot", "3",
+    std::array<std::string_view, 6> argv{"FCALL_RO", "quorum3_snapshot", "3",
                                          h->exec,    h->decision,        h->wake};
     auto r = command(argv, h->exec);
     check(r.get(), "snapshot");
@@ -625,7 +635,7 @@ class redis_store {
 
   tally finish(const handle& h, decision d) {
     auto tok = new_token();
-    std::array<std::string_view, 8> argv{"FCALL",     "quorum2_finish", "3",          h->exec,
+    std::array<std::string_view, 8> argv{"FCALL",     "quorum3_finish", "3",          h->exec,
                                          h->decision, h->wake,          to_string(d), tok.view()};
     return to_tally(command(argv, h->exec), d == decision::timed_out ? "expire" : "cancel");
   }
@@ -665,32 +675,42 @@ class redis_store {
                       " answered: " + std::string(msg));
   }
 
-  // The reply of record/finish: {"successes,failures,yes,no", decided_by or '', flags} (see
-  // the library's comment for the flags).
+  // The reply of record/finish: one string, "successes,failures,yes votes,no votes,decision
+  // code,decided_by,flags" (see the library's comment).
   tally to_tally(detail::redis::reply r, const char* what) const {
     check(r.get(), what);
     auto bad = [&] {
       return redis_error(std::string("quorum::redis_store::") + what + ": unexpected reply");
     };
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
-        r->element[2]->type != REDIS_REPLY_INTEGER)
-      throw bad();
-    auto counts = detail::redis::text(r->element[0]);
-    auto by = detail::redis::text(r->element[1]);
-    auto flags = r->element[2]->integer;
-    if (flags < 0 || flags >= 40) throw bad();
+    if (r->type != REDIS_REPLY_STRING) throw bad();
+    auto s = detail::redis::text(r.get());
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    // The next field and the comma after it (none after the last); false when malformed.
+    auto field = [&](auto& v, bool last) {
+      auto [q, ec] = std::from_chars(p, end, v);
+      if (ec != std::errc{} || (last ? q != end : (q == end || *q != ','))) return false;
+      p = last ? q : q + 1;
+      return true;
+    };
     tally t;
-    const char* end = counts.data() + counts.size();
-    auto [p, ec] = std::from_chars(counts.data(), end, t.successes);
-    if (ec != std::errc{} || p == end || *p != ',') throw bad();
-    auto [q, ec2] = std::from_chars(p + 1, end, t.failures);
-    if (ec2 != std::errc{} || q == end || *q != ',') throw bad();
-    if (!by.empty()) t.decided_by = number(by);
-    constexpr std::array<std::optional<decision>, 5> codes{
+    std::uint64_t votes = 0;
+    unsigned code = 0, flags = 0;
+    if (!field(t.successes, false) || !field(t.failures, false) || !field(votes, false) ||
+        !field(votes, false) || !field(code, false) || code > 4)
+      throw bad();
+    if (p != end && *p != ',') {  // decided_by: empty unless a record decided
+      std::size_t by = 0;
+      if (!field(by, false)) throw bad();
+      t.decided_by = by;
+    } else if (p != end) {
+      ++p;
+    }
+    if (!field(flags, true) || flags > 7) throw bad();
+    constexpr std::array<std::optional<decision>, 5> decisions{
         std::nullopt, decision::quorum_met, decision::unreachable, decision::timed_out,
         decision::cancelled};
-    t.decision = codes[static_cast<std::size_t>(flags >> 3)];
+    t.decision = decisions[code];
     t.decided_now = (flags & 1) != 0;
     t.recorded_now = (flags & 2) != 0;
     t.late = (flags & 4) != 0;
