@@ -85,7 +85,14 @@ def rows(figures):
 
 def informational(figures):
     v = lambda n, f="real_time": value(figures, n, f)
+    bk = "BM_Bookkeeping/"
     return [
+        *[(f"Bookkeeping floor_result / floor_inline, N={n} (the price of returning a result<T>)",
+           ratio(v(f"{bk}floor_result/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
+        *[(f"Bookkeeping quorum_inline / floor_result, N={n} (the library's own bookkeeping)",
+           ratio(v(f"{bk}quorum_inline/{n}"), v(f"{bk}floor_result/{n}"))) for n in (3, 16)],
+        *[(f"Bookkeeping quorum_inline_timed / quorum_inline, N={n} (per-branch time stamps)",
+           ratio(v(f"{bk}quorum_inline_timed/{n}"), v(f"{bk}quorum_inline/{n}"))) for n in (3, 16)],
         ("DecisionLatency quorum_pool / asio_group (decide_to_wake_ns)",
          ratio(v("BM_DecisionLatency/quorum_pool/16/2", "decide_to_wake_ns"),
                v("BM_DecisionLatency/asio_group/16/2", "decide_to_wake_ns"))),
