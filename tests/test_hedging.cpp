@@ -287,3 +287,35 @@ TEST_CASE("a negative hedge delay is rejected naming the field") {
     CHECK(std::string(e.what()).find("hedge_delay") != std::string::npos);
   }
 }
+
+TEST_CASE("on inline_executor, hedged branches after the decision are skipped without waiting") {
+  // Nobody advances the clock: a branch that waited for its turn would block this test forever.
+  quorum::manual_clock clk;
+  quorum::memory_store store;
+  int ran = 0;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{},
+                                   {.quorum = 1, .hedge_delay = 10ms, .clock = &clk},
+                                   [&] { ++ran; }, [&] { ++ran; }, [&] { ++ran; });
+  CHECK(r.ok());
+  CHECK(ran == 1);
+  CHECK(r.branches[0].status == quorum::branch_status::succeeded);
+  check_never_started(r.branches[1]);
+  check_never_started(r.branches[2]);
+}
+
+TEST_CASE("on inline_executor with a deadline, a branch blocking on its stop token is stopped by it") {
+  quorum::manual_clock clk;
+  quorum::memory_store store;
+  std::jthread advancer([&] {
+    clk.wait_for_sleepers(1);
+    clk.advance(5s);
+  });
+  auto r = quorum::quorum_parallel(
+      store, quorum::inline_executor{}, {.quorum = 1, .timeout = 5s, .clock = &clk},
+      [&](quorum::branch_context& ctx) {
+        ctx.sleep_for(1h);  // a sleeper on the manual clock, woken by the deadline's stop
+        ctx.throw_if_stop_requested();
+      });
+  CHECK(r.decision == quorum::decision::timed_out);
+  CHECK(r.branches[0].status == quorum::branch_status::cancelled);
+}

@@ -211,6 +211,14 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   c.hedge = o.hedge_delay;
   c.branch_times = o.branch_times;
   c.slots = std::make_unique<slot<T>[]>(c.n);
+  // On inline_executor every branch runs inside start(), one after another, before the handle
+  // exists: a stop request could only come from the deadline's timer (the decision itself is
+  // seen by the next branch through decided(), before it starts). Without a deadline nothing
+  // can request a stop that any branch would see, so the stop state is not even allocated.
+  if (!std::is_same_v<std::remove_cvref_t<X>, inline_executor> || c.deadline) {
+    c.stop = std::stop_source{};
+    c.token = c.stop.get_token();
+  }
 
   st->open(execution_spec{c.id, c.n, std::move(r)});  // throws duplicate_execution_id
   execution<T> handle(st);  // from here on, the handle's destructor cleans up

@@ -77,10 +77,13 @@ class core {
   bool branch_times = true;  // options.branch_times
   std::unique_ptr<slot<T>[]> slots;
 
-  std::stop_source stop;  // requested at the decision
+  // Requested at the decision. launch() makes a real one unless nothing could ever observe a
+  // request (see needs_stop()): then no stop state is allocated and the token never stops.
+  std::stop_source stop{std::nostopstate};
   // One token for every branch, borrowed by their contexts: a token copy per branch would cost
   // two atomic reference-count updates each (measured: a tenth of a trivial branch's cost).
-  const std::stop_token token = stop.get_token();
+  // Written by launch() before any branch is handed out; read-only afterwards.
+  std::stop_token token;
 
   // The execution's progress in one word, so that wait() (for the decision) and join() (for
   // every branch) sleep on the same futex and one acquire load answers both:
@@ -210,7 +213,9 @@ class core {
     for (std::size_t i = 0; i < n; ++i) {
       auto& s = slots[i];
       auto& b = r.branches[i];
-      b.name = name(i);
+      // Copy-assigning a std::string (here, a short one: a few bytes in its small buffer) is
+      // about a third of the instructions of assigning from a string_view (a general replace).
+      b.name = names.empty() ? default_names()[i] : names[i];
       auto ph = s.phase.load(std::memory_order_acquire);
       if (ph >= slot<T>::running) b.started = s.started;
       if (ph != slot<T>::finished) continue;
@@ -387,6 +392,9 @@ class state final : public core<T> {
     auto& s = this->slots[i];
     const std::stop_token& token = this->token;
     if (this->hedge.count() > 0 && i > 0) {
+      // Decided already (on inline_executor, by an earlier branch: its token may be one that
+      // never stops, so the wait below would not end early): never start, never wait.
+      if (this->decided()) return this->skip(i);
       bool due = false;
       try {
         due = this->clk->sleep_until(later(this->started, times(this->hedge, i)), token);

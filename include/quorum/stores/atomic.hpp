@@ -112,21 +112,15 @@ class atomic_store {
 
   /// Create the record; throws duplicate_execution_id when the id is held.
   [[nodiscard]] handle open(const execution_spec& spec) {
-    // A closed record is reused when there is one (no allocation: neither the entry nor the
-    // id map's node); otherwise a new one is made outside the lock.
-    map_t::node_type node;
-    {
-      std::lock_guard lk(m_);
-      if (!spare_.empty()) {
-        node = std::move(spare_.back());
-        spare_.pop_back();
-      }
-    }
-    std::unique_ptr<entry> made;
-    entry* e = node ? node.mapped().get() : (made = std::make_unique<entry>()).get();
-    e->reset(spec);
-    std::lock_guard lk(m_);
-    if (node) {
+    // The common case, a steady stream of executions, reuses a closed record (neither the
+    // entry nor the id map's node is allocated) in one pass under the lock. Only when no
+    // closed record is left is a new one made, outside the lock.
+    std::unique_lock lk(m_);
+    if (!spare_.empty()) {
+      map_t::node_type node = std::move(spare_.back());
+      spare_.pop_back();
+      entry* e = node.mapped().get();
+      e->reset(spec);
       node.key() = std::string_view(e->id);
       auto r = records_.insert(std::move(node));
       if (!r.inserted) {
@@ -135,10 +129,14 @@ class atomic_store {
       }
       return e;
     }
-    auto [it, fresh] = records_.try_emplace(std::string_view(e->id));
+    lk.unlock();
+    auto made = std::make_unique<entry>();
+    made->reset(spec);
+    lk.lock();
+    auto [it, fresh] = records_.try_emplace(std::string_view(made->id));
     if (!fresh) detail::throw_duplicate_id(spec.id);
     it->second = std::move(made);
-    return e;
+    return it->second.get();
   }
 
   /// Record branch i's outcome once, count, and decide if the rule now holds.
