@@ -1,6 +1,6 @@
 // BM_StoreRecord/redis and BM_RedisPing, in the same run against the same server.
 //
-//   BM_StoreRecord/redis  one redis_store::record round trip: the quorum1_record function
+//   BM_StoreRecord/redis  one redis_store::record round trip: the quorum4_record function
 //                         (add the branch, count, decide, SET NX, wake) and its reply
 //   BM_RedisPing          one bare PING round trip through the same store and connection
 //                         pool: the floor any request to that server pays

@@ -334,6 +334,41 @@ TEST_CASE("redis_store decides weighted rules on the votes of the branches" *
   CHECK(rec.successes_at_decision == 0);
 }
 
+TEST_CASE("vote totals above 10^14 are counted exactly and decide at exactly the threshold" *
+          doctest::timeout(300)) {
+  // 23 292 branches of 4 294 967 291 votes: after 23 284 records the yes (or no) total passes
+  // 10^14, where writing it back with Lua's default '%.14g' would round it. The threshold
+  // sits exactly on the total of 23 291 records (a number whose last digit '%.14g' loses), so
+  // a total rounded even once would decide one record late, or never.
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  constexpr std::size_t n = 23292, deciding = 23290;  // the 23 291st record decides
+  constexpr std::uint64_t w = 4294967291u;
+  quorum::rule r;
+  r.votes.assign(n, static_cast<std::uint32_t>(w));
+  r.total = n * w;
+
+  SUBCASE("yes votes") {
+    r.threshold = (deciding + 1) * w;
+    auto h = store.open({"big-yes", n, r});
+    std::size_t decided_at = n;
+    for (std::size_t i = 0; i <= deciding; ++i)
+      if (store.record(h, i, outcome::success).decided_now) decided_at = i;
+    CHECK(decided_at == deciding);
+    CHECK(store.snapshot(h).decision == decision::quorum_met);
+  }
+  SUBCASE("no votes") {
+    // unreachable once total - no < threshold, i.e. at no = (deciding + 1) * w exactly.
+    r.threshold = r.total - (deciding + 1) * w + 1;
+    auto h = store.open({"big-no", n, r});
+    std::size_t decided_at = n;
+    for (std::size_t i = 0; i <= deciding; ++i)
+      if (store.record(h, i, outcome::failure).decided_now) decided_at = i;
+    CHECK(decided_at == deciding);
+    CHECK(store.snapshot(h).decision == decision::unreachable);
+  }
+}
+
 TEST_CASE("exactly one call decides when many connections record, expire and cancel at once" *
           doctest::timeout(120)) {
   quorum_test::redis_server server;
@@ -598,7 +633,7 @@ TEST_CASE(
   server.kill9();
   server.start();
   admin redis(server.socket_path());
-  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum3"}).find("quorum3_record") !=
+  CHECK(redis({"FUNCTION", "LIST", "LIBRARYNAME", "quorum4"}).find("quorum4_record") !=
         std::string::npos);
 }
 

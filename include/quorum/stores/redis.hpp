@@ -96,12 +96,13 @@ namespace detail::redis {
 //
 // KEYS[1] the hash:  id    the execution id, as given
 //                    tok   the opener's token
-//                    s     "n,threshold,total votes,ttl ms", then ",w" for a weighted rule
-//                          (the spec, fixed at open)
-//                    c     "successes,failures,yes votes,no votes,decision code,decided_by"
-//                          (late records included; code 0 = undecided, 1 quorum_met,
-//                          2 unreachable, 3 timed_out, 4 cancelled; decided_by '' unless a
-//                          record decided)
+//                    x     the spec and the counters, "<spec>;<counts>":
+//                          spec   "n,threshold,total votes,ttl ms", then ",w" for a weighted
+//                                 rule (fixed at open)
+//                          counts "successes,failures,yes votes,no votes,decision code,
+//                                 decided_by" (late records included; code 0 undecided,
+//                                 1 quorum_met, 2 unreachable, 3 timed_out, 4 cancelled;
+//                                 decided_by '' unless a record decided)
 //                    d     the decision (a copy of KEYS[2], written in the same step)
 //                    by    the branch whose record decided
 //                    at    "successes,failures" when the decision was made
@@ -111,34 +112,28 @@ namespace detail::redis {
 // KEYS[2] the decision, set once with SET NX (what waiters read).
 // KEYS[3] the wake list: one element pushed at the decision; waiters rotate it with BLMOVE,
 //         so every waiter wakes and the element stays for those that come later.
-// A record reads three fields (s, c, b<i>; w<i> too for weighted rules) with one HMGET and
-// writes two (b<i>, c) with one HSET; the decision fields only when it decides. Its reply is
-// one string, "<c>,<flags>" with flags = decided_now + 2 recorded_now + 4 late: the counters
-// field as written, so nothing is converted for it. Measured on a private server (INFO
-// commandstats), every redis.call, every field read and an array reply cost the function
-// about as much as its Lua: it is most of what a record costs over a PING (docs/redis.md).
-// Lua numbers are doubles: open() rejects vote totals above 2^53, so every count is exact
-// ('%d' writes them back exactly; a record converts only the two numbers it changes).
-inline constexpr std::string_view library = R"lua(#!lua name=quorum3
+// A record reads two fields (x, b<i>; w<i> too for weighted rules) with one HMGET, parses x
+// with one match, and writes two (x, b<i>) with one HSET; the decision fields only when it
+// decides. Its reply is one string, "<counts>,<flags>" with flags = decided_now
+// + 2 recorded_now + 4 late. Measured in server instructions (callgrind), every redis.call,
+// every field read, every tonumber and an array reply cost about as much as the rest of the
+// Lua: they are most of what a record costs over a PING (docs/redis.md).
+// Lua numbers are doubles: open() rejects vote totals above 2^53, so every count is exact.
+// A record converts only the two numbers it changes; '..' writes numbers below 1e14 exactly
+// ('%.14g'), '%d' the larger ones.
+inline constexpr std::string_view library = R"lua(#!lua name=quorum4
 
-local spec = '^(%d+),(%d+),(%d+),(%d+)(.*)$'
-local counts = '^(%d+),(%d+),(%d+),(%d+),(%d),(%d*)$'
+local state = '^((%d+),(%d+),[^;]*);(%d+),(%d+),(%d+),(%d+),(%d),(%d*)$'
 local code = {quorum_met = '1', unreachable = '2', timed_out = '3', cancelled = '4'}
 local digit = {[0] = '0', '1', '2', '3', '4', '5', '6', '7'}
 
 local function noexec() return redis.error_reply('QUORUM_NOEXEC no such execution') end
 local function badarg() return redis.error_reply('QUORUM_ARG bad argument') end
 
--- The branch index as sent: canonical decimal below n, or nil.
-local function branch_index(s, n)
-  local i = (s == '0' and 0) or (string.match(s, '^[1-9]%d*$') and tonumber(s))
-  if i and i < n then return i end
-  return nil
-end
-
 -- After SET NX of the decision: wake the waiters, keep the three keys for ttl ms.
-local function announce(keys, d, ttl)
+local function announce(keys, d, spec)
   redis.call('RPUSH', keys[3], d)
+  local ttl = tonumber(string.match(spec, '^%d+,%d+,%d+,(%d+)'))
   if ttl > 0 then
     for k = 1, 3 do redis.call('PEXPIRE', keys[k], ttl) end
   end
@@ -146,8 +141,8 @@ end
 
 -- ARGV: id, n, threshold, total, ttl, token, votes of each branch (only when weighted)
 local function open(keys, args)
-  for k = 2, 5 do
-    if not string.match(args[k], '^%d+$') then return badarg() end
+  for k = 2, 5 do -- canonical decimals (record compares n by its length)
+    if args[k] ~= '0' and not string.find(args[k], '^[1-9]%d*$') then return badarg() end
   end
   local held = redis.call('HGET', keys[1], 'tok')
   if held then
@@ -155,9 +150,9 @@ local function open(keys, args)
     return redis.error_reply('QUORUM_DUPLICATE the execution id is held')
   end
   redis.call('DEL', keys[2], keys[3]) -- leftovers of an expired execution with this id
-  local s = args[2] .. ',' .. args[3] .. ',' .. args[4] .. ',' .. args[5]
-  if #args > 6 then s = s .. ',w' end
-  redis.call('HSET', keys[1], 'id', args[1], 'tok', args[6], 's', s, 'c', '0,0,0,0,0,')
+  local spec = args[2] .. ',' .. args[3] .. ',' .. args[4] .. ',' .. args[5]
+  if #args > 6 then spec = spec .. ',w' end
+  redis.call('HSET', keys[1], 'id', args[1], 'tok', args[6], 'x', spec .. ';0,0,0,0,0,')
   local f = {}
   for k = 7, #args do
     f[#f + 1] = 'w' .. string.format('%d', k - 7)
@@ -176,69 +171,85 @@ end
 -- ARGV: branch index, 's' | 'f', token
 local function record(keys, args)
   local b, o, tok = args[1], args[2], args[3]
-  local e = redis.call('HMGET', keys[1], 's', 'c', 'b' .. b)
-  if not e[1] then return noexec() end
-  local n, thr, total, ttl, weighted = string.match(e[1], spec)
-  if not branch_index(b, tonumber(n)) or (o ~= 's' and o ~= 'f') then return badarg() end
-  local c, prev = e[2], e[3]
+  local bk = 'b' .. b
+  local e = redis.call('HMGET', keys[1], 'x', bk)
+  local x = e[1]
+  if not x then return noexec() end
+  local spec, n, thr, ok, fail, yes, no, dc, by = string.match(x, state)
+  -- The branch index: canonical decimal below n (compared as numbers only when as long as n).
+  if not ((b == '0' or string.find(b, '^[1-9]%d*$')) and
+          (#b < #n or (#b == #n and tonumber(b) < tonumber(n)))) or
+     (o ~= 's' and o ~= 'f') then
+    return badarg()
+  end
+  local prev = e[2]
   if prev then
     -- Recorded before: by this very request (a resend after a lost reply: answer as then),
     -- or by another one (a replay: counts nothing, decides nothing).
     local flags = 0
     if string.sub(prev, 4) == tok then
-      flags = 2
-      if string.match(c, ',(%d*)$') == b then flags = 3 end
+      flags = (by == b) and 3 or 2
     end
     if string.byte(prev, 2) == 49 then flags = flags + 4 end -- '1': it was late
-    return c .. ',' .. digit[flags]
+    return string.sub(x, #spec + 2) .. ',' .. digit[flags]
   end
-  local ok, fail, yes, no, dc, by = string.match(c, counts)
   local w = 1
-  if weighted ~= '' then w = tonumber(redis.call('HGET', keys[1], 'w' .. b)) or 1 end
+  if string.byte(spec, -1) == 119 then -- 'w': weighted
+    w = tonumber(redis.call('HGET', keys[1], 'w' .. b)) or 1
+  end
   local late = dc ~= '0'
-  local d
-  -- Only the two numbers this record changes are converted; the others stay text.
+  local d, form
+  -- Only the two numbers this record changes are converted: a count (below 1e14: it counts
+  -- hash fields) and a vote total, written with '%d' when it is that large.
   if o == 's' then
     ok, yes = tonumber(ok) + 1, tonumber(yes) + w
     if not late and yes >= tonumber(thr) then d = 'quorum_met' end
+    if yes >= 1e14 then form = '%d,%s,%d,%s,%s,%s' end
   else
     fail, no = tonumber(fail) + 1, tonumber(no) + w
-    if not late and tonumber(total) - no < tonumber(thr) then d = 'unreachable' end
+    if not late and tonumber(string.match(spec, '^%d+,%d+,(%d+)')) - no < tonumber(thr) then
+      d = 'unreachable'
+    end
+    if no >= 1e14 then form = '%s,%d,%s,%d,%s,%s' end
   end
-  local form = (o == 's') and '%d,%s,%d,%s,%s,%s' or '%s,%d,%s,%d,%s,%s'
-  if d and redis.call('SET', keys[2], d, 'NX') then
-    c = string.format(form, ok, fail, yes, no, code[d], b)
-    redis.call('HSET', keys[1], 'b' .. b, o .. '0:' .. tok, 'c', c, 'd', d, 'by', b,
+  local dnow = d and redis.call('SET', keys[2], d, 'NX')
+  if dnow then dc, by = code[d], b end
+  local c
+  if form then
+    c = string.format(form, ok, fail, yes, no, dc, by)
+  else
+    c = ok .. ',' .. fail .. ',' .. yes .. ',' .. no .. ',' .. dc .. ',' .. by
+  end
+  if dnow then
+    redis.call('HSET', keys[1], 'x', spec .. ';' .. c, bk, o .. '0:' .. tok, 'd', d, 'by', b,
                'at', string.format('%d,%d', ok, fail))
-    announce(keys, d, tonumber(ttl))
+    announce(keys, d, spec)
     return c .. ',3'
   end
-  c = string.format(form, ok, fail, yes, no, dc, by)
   if late then
-    redis.call('HSET', keys[1], 'b' .. b, o .. '1:' .. tok, 'c', c)
+    redis.call('HSET', keys[1], 'x', spec .. ';' .. c, bk, o .. '1:' .. tok)
     return c .. ',6'
   end
-  redis.call('HSET', keys[1], 'b' .. b, o .. '0:' .. tok, 'c', c)
+  redis.call('HSET', keys[1], 'x', spec .. ';' .. c, bk, o .. '0:' .. tok)
   return c .. ',2'
 end
 
 -- ARGV: 'timed_out' | 'cancelled', token
 local function finish(keys, args)
   local d, tok = args[1], args[2]
-  local e = redis.call('HMGET', keys[1], 's', 'c', 'fin')
-  if not e[1] then return noexec() end
+  local e = redis.call('HMGET', keys[1], 'x', 'fin')
+  local x = e[1]
+  if not x then return noexec() end
   if d ~= 'timed_out' and d ~= 'cancelled' then return badarg() end
-  local c = e[2]
-  local ok, fail, yes, no, dc = string.match(c, counts)
+  local spec, _, _, ok, fail, yes, no, dc = string.match(x, state)
   if dc ~= '0' then
     -- decided: decided_now again for our own finish, resent after a lost reply
-    return c .. ((e[3] == tok) and ',1' or ',0')
+    return string.sub(x, #spec + 2) .. ((e[2] == tok) and ',1' or ',0')
   end
-  if not redis.call('SET', keys[2], d, 'NX') then return c .. ',0' end
-  c = ok .. ',' .. fail .. ',' .. yes .. ',' .. no .. ',' .. code[d] .. ','
-  redis.call('HSET', keys[1], 'c', c, 'd', d, 'fin', tok, 'at', ok .. ',' .. fail)
-  local _, _, _, ttl = string.match(e[1], spec)
-  announce(keys, d, tonumber(ttl))
+  if not redis.call('SET', keys[2], d, 'NX') then return string.sub(x, #spec + 2) .. ',0' end
+  local c = ok .. ',' .. fail .. ',' .. yes .. ',' .. no .. ',' .. code[d] .. ','
+  redis.call('HSET', keys[1], 'x', spec .. ';' .. c, 'd', d, 'fin', tok, 'at', ok .. ',' .. fail)
+  announce(keys, d, spec)
   return c .. ',1'
 end
 
@@ -248,10 +259,10 @@ local function snapshot(keys, args)
   return h
 end
 
-redis.register_function('quorum3_open', open)
-redis.register_function('quorum3_record', record)
-redis.register_function('quorum3_finish', finish)
-redis.register_function{function_name = 'quorum3_snapshot', callback = snapshot,
+redis.register_function('quorum4_open', open)
+redis.register_function('quorum4_record', record)
+redis.register_function('quorum4_finish', finish)
+redis.register_function{function_name = 'quorum4_snapshot', callback = snapshot,
                         flags = {'no-writes'}}
 )lua";
 
@@ -489,7 +500,7 @@ class redis_store {
         std::to_string(spec.rule.total), std::to_string(opt_.ttl.count()),
         std::string(new_token().view())};
     for (auto v : spec.rule.votes) owned.push_back(std::to_string(v));
-    std::vector<std::string_view> argv{"FCALL",    "quorum3_open", "3", k.exec,
+    std::vector<std::string_view> argv{"FCALL",    "quorum4_open", "3", k.exec,
                                        k.decision, k.wake,         k.id};
     for (const auto& s : owned) argv.push_back(s);
     auto r = command(argv, k.exec);
@@ -504,7 +515,7 @@ class redis_store {
   /// coordinator that restarted). Throws redis_error when the server holds no such execution.
   [[nodiscard]] handle attach(std::string_view id) {
     auto k = keys_for(id);
-    std::array<std::string_view, 3> argv{"HGET", k.exec, "s"};  // "n,threshold,total,ttl"
+    std::array<std::string_view, 3> argv{"HGET", k.exec, "x"};  // "n,threshold,...;counts"
     auto r = command(argv, k.exec);
     check(r.get(), "attach");
     std::size_t n = 0;
@@ -530,7 +541,7 @@ class redis_store {
     char idx[24];
     auto* end = std::to_chars(idx, idx + sizeof idx, branch).ptr;
     std::array<std::string_view, 9> argv{"FCALL",
-                                         "quorum3_record",
+                                         "quorum4_record",
                                          "3",
                                          h->exec,
                                          h->decision,
@@ -548,7 +559,7 @@ class redis_store {
 
   /// A consistent copy of the record (one read-only function call).
   [[nodiscard]] execution_record snapshot(const handle& h) {
-    std::array<std::string_view, 6> argv{"FCALL_RO", "quorum3_snapshot", "3",
+    std::array<std::string_view, 6> argv{"FCALL_RO", "quorum4_snapshot", "3",
                                          h->exec,    h->decision,        h->wake};
     auto r = command(argv, h->exec);
     check(r.get(), "snapshot");
@@ -559,7 +570,7 @@ class redis_store {
     const redisReply* kv = r.get();
     std::size_t n = h->branches;
     for (std::size_t j = 0; j + 1 < kv->elements; j += 2)
-      if (detail::redis::text(kv->element[j]) == "s")
+      if (detail::redis::text(kv->element[j]) == "x")  // "n,...": the number of branches
         n = number(detail::redis::text(kv->element[j + 1]));
     rec.branches.resize(n);
     for (std::size_t j = 0; j + 1 < kv->elements; j += 2) {
@@ -635,7 +646,7 @@ class redis_store {
 
   tally finish(const handle& h, decision d) {
     auto tok = new_token();
-    std::array<std::string_view, 8> argv{"FCALL",     "quorum3_finish", "3",          h->exec,
+    std::array<std::string_view, 8> argv{"FCALL",     "quorum4_finish", "3",          h->exec,
                                          h->decision, h->wake,          to_string(d), tok.view()};
     return to_tally(command(argv, h->exec), d == decision::timed_out ? "expire" : "cancel");
   }
