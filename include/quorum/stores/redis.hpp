@@ -112,12 +112,12 @@ namespace detail::redis {
 // KEYS[2] the decision, set once with SET NX (what waiters read).
 // KEYS[3] the wake list: one element pushed at the decision; waiters rotate it with BLMOVE,
 //         so every waiter wakes and the element stays for those that come later.
-// A record reads two fields (x, b<i>; w<i> too for weighted rules) with one HMGET, parses x
-// with one match, and writes two (x, b<i>) with one HSET; the decision fields only when it
-// decides. Its reply is one string, "<counts>,<flags>" with flags = decided_now
-// + 2 recorded_now + 4 late. Measured in server instructions (callgrind), every redis.call,
-// every field read, every tonumber and an array reply cost about as much as the rest of the
-// Lua: they are most of what a record costs over a PING (docs/redis.md).
+// A record reads two fields (x, b<i>) with one HMGET (and w<i> with an HGET for a weighted
+// rule), parses x with one match, and writes two (x, b<i>) with one HSET; the decision fields
+// only when it decides. Its reply is one string, "<counts>,<flags>" with flags = decided_now
+// + 2 recorded_now + 4 late. Measured in server instructions (callgrind, docs/redis.md): the
+// FCALL itself, each redis.call, each field read, each tonumber and an array reply cost
+// thousands of instructions each, most of what a record costs over a PING; so they are few.
 // Lua numbers are doubles: open() rejects vote totals above 2^53, so every count is exact.
 // A record converts only the two numbers it changes; '..' writes numbers below 1e14 exactly
 // ('%.14g'), '%d' the larger ones.
