@@ -1116,6 +1116,17 @@ class trial {
         ex_.emplace(quorum::start(st, std::forward<decltype(ex)>(ex), o, std::move(fs)));
       });
     });
+    // The library measures the timeout from its own read of the clock inside start(). On a
+    // clock shared by a batch, the branches of the executions started before this one may move
+    // it between our read of `now` and that one (found by seed 104372539491847, execution
+    // 104914: the driver stopped 42 ms short of the real deadline and nobody moved the clock
+    // again). That read lies between `now` and the clock after start() returns, so the real
+    // deadline is at most `latest_deadline_`: the driver ends there.
+    latest_deadline_ = o.deadline;
+    if (o.timeout && clk_) {
+      const tp t = clk_->now() + *o.timeout;
+      if (!latest_deadline_ || t < *latest_deadline_) latest_deadline_ = t;
+    }
     if (p_.cancel_early) cancel();
     if (p_.cancel_from_thread) {
       cancelled_ = true;  // before the cancel can happen
@@ -1140,8 +1151,8 @@ class trial {
       spin(p_.cancel_spin);
       cancel();
     }
-    if (p_.m == mode::threads_manual && deadline_ && clk_->now() < *deadline_)
-      clk_->set(*deadline_);
+    if (p_.m == mode::threads_manual && latest_deadline_ && clk_->now() < *latest_deadline_)
+      clk_->set(*latest_deadline_);
   }
 
   void cancel() {
@@ -1189,7 +1200,8 @@ class trial {
   probe pr_;
   std::optional<quorum::manual_clock> own_clock_;
   quorum::manual_clock* clk_ = nullptr;
-  std::optional<tp> deadline_;
+  std::optional<tp> deadline_;         // from our read of the clock before start()
+  std::optional<tp> latest_deadline_;  // from the clock after start(): never before the real one
   std::optional<expected> oracle_;
   std::optional<quorum::execution<T>> ex_;
   bool cancelled_ = false;

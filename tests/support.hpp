@@ -15,7 +15,7 @@ namespace test_support {
 struct stop_waiter {
   std::atomic<int> stopped{0};
 
-  void block(std::stop_token st) {
+  [[noreturn]] void block(std::stop_token st) {
     std::mutex m;
     std::condition_variable_any cv;
     std::unique_lock lk(m);

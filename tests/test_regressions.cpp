@@ -6,10 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <latch>
 #include <quorum/quorum.hpp>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
+
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 
@@ -141,4 +144,34 @@ TEST_CASE("an outcome the store could not record cancels the execution in the st
   REQUIRE(rec.decision.has_value());
   CHECK(*rec.decision == quorum::decision::cancelled);
   CHECK_THROWS_WITH_AS(ex.get(), "store unavailable", std::runtime_error);
+}
+
+TEST_CASE("a timeout counts from the clock start() reads, however far it moved since" *
+          doctest::timeout(30)) {
+  // Found by the stress driver (seed 104372539491847, execution 104914), whose own estimate of
+  // the deadline came from a read of a shared manual clock made before start(); branches of
+  // other executions moved that clock in between, the driver stopped short of the real
+  // deadline, and the execution waited for a time nobody would bring. The library was right:
+  // this pins what it promises, and the driver now ends at a bound read after start().
+  quorum::manual_clock clk;
+  quorum::memory_store store;
+  const auto before = clk.now();
+  clk.advance(40ms);  // another thread's move, between the caller's read and start()
+  const auto at_start = clk.now();
+  test_support::stop_waiter waiter;
+  std::latch running{1};
+  auto ex = quorum::start(store, quorum::thread_executor{},
+                          {.quorum = 1, .timeout = 91ms, .clock = &clk},
+                          [&](std::stop_token st) -> int {
+                            running.count_down();
+                            waiter.block(st);
+                          });
+  running.wait();  // the branch is in, blocked until the deadline stops it
+  clk.set(before + 91ms);  // fires due timers on this thread: the deadline is not among them
+  CHECK_FALSE(ex.decided());
+  clk.set(at_start + 91ms);
+  REQUIRE(ex.decided());
+  CHECK(ex.get().decision == quorum::decision::timed_out);
+  ex.join();
+  CHECK(waiter.stopped.load() == 1);
 }
