@@ -222,3 +222,16 @@ TEST_CASE("a context made with its own token keeps it through copies") {
   CHECK(c.stop_requested());
   CHECK(c.name() == "own");
 }
+
+TEST_CASE("a context built with {} for its token owns an empty one") {
+  // Regression (cold review): while the borrowing constructor took a pointer, `{}` chose it
+  // and the context dereferenced a null token. The borrowing one now wants a tag.
+  quorum::manual_clock clk;
+  quorum::branch_context a("braces", 0, 1, {}, std::nullopt, clk);
+  CHECK_FALSE(a.stop_requested());
+  CHECK_FALSE(a.stop_token().stop_possible());
+  CHECK_NOTHROW(a.throw_if_stop_requested());
+  const quorum::branch_context b = a;
+  CHECK_FALSE(b.stop_requested());
+  CHECK(b.sleep_for(std::chrono::seconds(0)));
+}

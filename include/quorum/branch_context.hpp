@@ -12,7 +12,21 @@
 
 namespace quorum {
 
+namespace detail {
+/// Selects branch_context's borrowing constructor. A tag rather than a pointer parameter, so
+/// that `branch_context(name, i, 1, {}, std::nullopt, clock)` still means an empty owned token
+/// (with a pointer overload, `{}` chose the pointer and the context held a null).
+struct borrow_token_t {
+  explicit borrow_token_t() = default;
+};
+inline constexpr borrow_token_t borrow_token{};
+}  // namespace detail
+
 /// Passed to branches declared as `T(quorum::branch_context&)`.
+///
+/// The context the library passes lives for one attempt and borrows the execution's stop
+/// token: keep it (or a copy of it) no longer than the branch runs. A context built with the
+/// public constructor owns its token and has no such limit.
 class branch_context {
  public:
   using time_point = std::chrono::steady_clock::time_point;
@@ -22,12 +36,14 @@ class branch_context {
       : name_(name), index_(index), attempt_(attempt), own_(std::move(st)), st_(&own_),
         deadline_(deadline), clock_(&c) {}
 
-  /// As above, but the token is borrowed (it must outlive the context): what the library
-  /// passes its branches, sparing each attempt two reference-count updates of a token copy.
-  branch_context(std::string_view name, std::size_t index, unsigned attempt,
-                 const std::stop_token* st, std::optional<time_point> deadline,
+  /// As above, but the token is borrowed and must outlive the context (and its copies): what
+  /// the library passes its branches, sparing each attempt two reference-count updates of a
+  /// token copy.
+  branch_context(detail::borrow_token_t, std::string_view name, std::size_t index,
+                 unsigned attempt, const std::stop_token& st, std::optional<time_point> deadline,
                  quorum::clock& c) noexcept
-      : name_(name), index_(index), attempt_(attempt), st_(st), deadline_(deadline), clock_(&c) {}
+      : name_(name), index_(index), attempt_(attempt), st_(&st), deadline_(deadline),
+        clock_(&c) {}
 
   // A copy borrows the original's token (it stays valid while the original's does).
   branch_context(const branch_context& o) noexcept
@@ -51,7 +67,8 @@ class branch_context {
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   /// 1 for the first attempt, 2 for the first retry, ...
   [[nodiscard]] unsigned attempt() const noexcept { return attempt_; }
-  /// Requested at the decision: the branch should wind down.
+  /// Requested at the decision: the branch should wind down. On inline_executor without a
+  /// deadline nothing could request it while a branch runs, so its stop_possible() is false.
   [[nodiscard]] std::stop_token stop_token() const noexcept { return *st_; }
   [[nodiscard]] bool stop_requested() const noexcept { return st_->stop_requested(); }
   /// Throws quorum::stopped if a stop was requested.
@@ -63,7 +80,9 @@ class branch_context {
   /// The execution's clock (a manual_clock in tests).
   [[nodiscard]] quorum::clock& clock() const noexcept { return *clock_; }
   /// Sleep on the execution's clock; returns false (early) when a stop is requested.
-  bool sleep_for(std::chrono::steady_clock::duration d) const { return clock_->sleep_until(clock_->now() + d, *st_); }
+  bool sleep_for(std::chrono::steady_clock::duration d) const {
+    return clock_->sleep_until(clock_->now() + d, *st_);
+  }
 
  private:
   std::string_view name_;

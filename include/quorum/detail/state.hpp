@@ -78,7 +78,9 @@ class core {
   std::unique_ptr<slot<T>[]> slots;
 
   // Requested at the decision. launch() makes a real one unless nothing could ever observe a
-  // request (see needs_stop()): then no stop state is allocated and the token never stops.
+  // request (inline_executor without a deadline; the rule and its argument are in launch()):
+  // then no stop state is allocated, the token never stops, and a branch's
+  // ctx.stop_token().stop_possible() is false.
   std::stop_source stop{std::nostopstate};
   // One token for every branch, borrowed by their contexts: a token copy per branch would cost
   // two atomic reference-count updates each (measured: a tenth of a trivial branch's cost).
@@ -417,7 +419,8 @@ class state final : public core<T> {
     for (;;) {
       ++attempt;
       try {
-        branch_context ctx(this->name(i), i, attempt, &token, this->deadline, *this->clk);
+        branch_context ctx(borrow_token, this->name(i), i, attempt, token, this->deadline,
+                           *this->clk);
         if constexpr (std::is_void_v<T>) {
           branches_->call(i, ctx);
           value.emplace();
