@@ -175,3 +175,38 @@ TEST_CASE("a timeout counts from the clock start() reads, however far it moved s
   ex.join();
   CHECK(waiter.stopped.load() == 1);
 }
+
+namespace {
+// A memory_store whose record() for branch 1 is applied, then throws: a reply lost on the way
+// back from a remote store after the store decided.
+struct reply_lost_for_branch_1 {
+  using handle = quorum::memory_store::handle;
+  quorum::memory_store inner;
+  handle open(const quorum::execution_spec& s) { return inner.open(s); }
+  quorum::tally record(handle h, std::size_t b, quorum::outcome o) {
+    auto t = inner.record(h, b, o);
+    if (b == 1) throw std::runtime_error("reply lost");
+    return t;
+  }
+  quorum::tally expire(handle h) { return inner.expire(h); }
+  quorum::tally cancel(handle h) { return inner.cancel(h); }
+  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
+  void close(handle h) { inner.close(h); }
+};
+static_assert(quorum::store<reply_lost_for_branch_1>);
+}  // namespace
+
+TEST_CASE("a decision the store made on a record whose reply was lost still ends the wait" *
+          doctest::timeout(30)) {
+  // Found by a cold review: the record that decided threw, the cancel that followed found the
+  // store decided already (decided_now false), and nothing published the decision in this
+  // process, so wait() and get() never returned.
+  reply_lost_for_branch_1 store;
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 2}, [] { return 1; },
+                          [] { return 2; }, [] { return 3; });
+  REQUIRE(ex.decided());  // before the fix: false, and get() would wait forever
+  auto rec = ex.record();
+  REQUIRE(rec.decision.has_value());
+  CHECK(*rec.decision == quorum::decision::quorum_met);  // the store's truth, not a cancel
+  CHECK_THROWS_WITH_AS(ex.get(), "reply lost", std::runtime_error);
+}

@@ -359,7 +359,15 @@ class state final : public core<T> {
       this->publish(decision::cancelled, std::nullopt, from_branch);
       return;
     }
-    if (t.decided_now) this->publish(decision::cancelled, std::nullopt, from_branch);
+    if (t.decided_now) {
+      this->publish(decision::cancelled, std::nullopt, from_branch);
+    } else if (t.decision) {
+      // The store had decided already, but not through a tally this process saw: a record
+      // whose reply was lost after the store applied it (the store error that brought us
+      // here). Nobody else would publish that decision, and wait() would never return:
+      // publish the store's (publish() is once-only if a branch races us to it).
+      this->publish(*t.decision, t.decided_by, from_branch);
+    }
   }
 
   void finalize() noexcept override {
