@@ -69,11 +69,14 @@ TEST_CASE("branches may be a vector of std::function") {
 TEST_CASE("branches may be any input range of invocables, also a view or a list of lambdas") {
   auto make = [](int i) { return [i] { return i * 10; }; };
   quorum::memory_store store;
+#if !defined(__clang__) || __clang_major__ >= 15
+  // clang 14 cannot compile libstdc++ 12's iota_view (a compiler limit, not the library's).
   SUBCASE("a transform view") {
     auto view = std::views::iota(0, 4) | std::views::transform(make);
     auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 4}, view);
     CHECK(*r.branches[3].value == 30);
   }
+#endif
   SUBCASE("a list") {
     std::list<decltype(make(0))> fs{make(1), make(2)};
     auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1}, fs);
