@@ -1094,23 +1094,21 @@ class trial {
         }
       };
     }
-    if (p_.m == mode::inline_manual) {
-      std::optional<tp> dl = o.deadline;
+    // The execution's deadline if start() read the clock at `base`.
+    auto deadline_from = [&o](tp base) {
+      std::optional<tp> d = o.deadline;
       if (o.timeout) {
-        const tp t = now + *o.timeout;
-        if (!dl || t < *dl) dl = t;
+        const tp t = base + *o.timeout;
+        if (!d || t < *d) d = t;
       }
-      oracle_ = predict(p_, now, dl);
-    }
+      return d;
+    };
+    deadline_ = deadline_from(now);
+    if (p_.m == mode::inline_manual) oracle_ = predict(p_, now, deadline_);
     std::vector<std::function<T(quorum::branch_context&)>> fs;
     fs.reserve(p_.n);
     for (std::size_t i = 0; i < p_.n; ++i)
       fs.push_back(make_branch<T>(p_.branches[i], i, &pr_, clk_));
-    deadline_ = o.deadline;
-    if (o.timeout) {
-      const tp t = now + *o.timeout;
-      if (!deadline_ || t < *deadline_) deadline_ = t;
-    }
     env_.with_store(p_.sk, &pr_, [&](auto& st) {
       env_.with_executor(p_.ek, [&](auto&& ex) {
         ex_.emplace(quorum::start(st, std::forward<decltype(ex)>(ex), o, std::move(fs)));
@@ -1122,11 +1120,7 @@ class trial {
     // 104914: the driver stopped 42 ms short of the real deadline and nobody moved the clock
     // again). That read lies between `now` and the clock after start() returns, so the real
     // deadline is at most `latest_deadline_`: the driver ends there.
-    latest_deadline_ = o.deadline;
-    if (o.timeout && clk_) {
-      const tp t = clk_->now() + *o.timeout;
-      if (!latest_deadline_ || t < *latest_deadline_) latest_deadline_ = t;
-    }
+    latest_deadline_ = clk_ ? deadline_from(clk_->now()) : deadline_;
     if (p_.cancel_early) cancel();
     if (p_.cancel_from_thread) {
       cancelled_ = true;  // before the cancel can happen
