@@ -619,6 +619,7 @@ TEST_CASE(
   faulty_store store;
   gate g;
   std::latch straggler_running(1);
+  std::latch stop_sent(1);
   std::atomic<bool> straggler_done{false};
   auto ex = quorum::start(
       store, {.quorum = 1},
@@ -626,7 +627,9 @@ TEST_CASE(
         straggler_running.wait();
         return 1;
       },
-      [&]() -> int {
+      [&](std::stop_token st) -> int {
+        // Tells the test when the stop request comes, and otherwise ignores it.
+        std::stop_callback told(st, [&] { stop_sent.count_down(); });
         straggler_running.count_down();
         g.wait();  // deaf to the stop request
         straggler_done = true;
@@ -635,6 +638,9 @@ TEST_CASE(
   ex.wait();
   CHECK(ex.decided());
   CHECK_FALSE(straggler_done.load());
+  // wait() returns at the decision, which is published before the stop request: without this
+  // the straggler could finish between the two and count as failed (seen once under ASan).
+  stop_sent.wait();
   g.open();
   ex.join();
   CHECK(straggler_done.load());
