@@ -63,7 +63,7 @@ TEST_CASE("branches may be a vector of std::function") {
   auto r = quorum::quorum_parallel({.quorum = 5}, fs);
   CHECK(r.decision == decision::quorum_met);
   CHECK(*r.branches[4].value == "4");
-  CHECK(fs.size() == 5);  // an lvalue range is copied, not consumed
+  CHECK(fs.size() == 5);  // an lvalue range is called in place, not consumed
 }
 
 TEST_CASE("branches may be any input range of invocables, also a view or a list of lambdas") {
@@ -92,6 +92,71 @@ TEST_CASE("move-only results and move-only branches are supported") {
   REQUIRE(r.branches[0].value.has_value());
   CHECK(**r.branches[0].value == 4);
   CHECK(**r.branches[1].value == 5);
+}
+
+namespace {
+// A callable that counts the copies made of it (and of the values it returns).
+struct copy_counter {
+  std::atomic<int>* copies;
+  explicit copy_counter(std::atomic<int>& c) : copies(&c) {}
+  copy_counter(const copy_counter& o) : copies(o.copies) { ++*copies; }
+  copy_counter(copy_counter&&) noexcept = default;
+  copy_counter& operator=(const copy_counter& o) {
+    copies = o.copies;
+    ++*copies;
+    return *this;
+  }
+  copy_counter& operator=(copy_counter&&) noexcept = default;
+  ~copy_counter() = default;
+  copy_counter operator()() const { return copy_counter(*copies); }
+};
+}  // namespace
+
+TEST_CASE("quorum_parallel calls an lvalue range in place and moves the values into the result") {
+  std::atomic<int> copies{0};
+  std::vector<copy_counter> fs;
+  for (int i = 0; i < 3; ++i) fs.emplace_back(copies);
+  quorum::memory_store store;
+  SUBCASE("on inline_executor") {
+    auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 3}, fs);
+    CHECK(r.successes() == 3);
+  }
+  SUBCASE("on threads, through a const range") {
+    const auto& cfs = fs;
+    auto r = quorum::quorum_parallel({.quorum = 2}, cfs);
+    CHECK(r.decision == decision::quorum_met);
+  }
+  CHECK(copies == 0);  // neither a callable nor a value was copied
+}
+
+TEST_CASE("start() copies an lvalue range: the handle may outlive it") {
+  std::atomic<int> copies{0};
+  std::vector<copy_counter> fs;
+  for (int i = 0; i < 2; ++i) fs.emplace_back(copies);
+  quorum::memory_store store;
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 2}, fs);
+  CHECK(copies == 2);  // the two callables
+  fs.clear();          // the execution does not depend on the range any more
+  auto r = ex.get();   // an lvalue get() copies the values: it may be called again
+  CHECK(copies == 4);
+  CHECK(r.successes() == 2);
+  auto again = std::move(ex).get();  // the rvalue get() moves them
+  CHECK(copies == 4);
+  CHECK(again.branches[1].value.has_value());
+}
+
+TEST_CASE("a vector of move-only callables runs through quorum_parallel") {
+  struct move_only {
+    std::unique_ptr<int> p;
+    int operator()() const { return *p; }
+  };
+  std::vector<move_only> fs;
+  fs.push_back({std::make_unique<int>(7)});
+  fs.push_back({std::make_unique<int>(8)});
+  auto r = quorum::quorum_parallel({.quorum = 2}, fs);
+  CHECK(r.decision == decision::quorum_met);
+  CHECK(*r.branches[1].value == 8);
+  CHECK(*fs[0].p == 7);  // still the caller's
 }
 
 TEST_CASE("an executor passed as an lvalue is used and not owned") {

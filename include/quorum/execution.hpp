@@ -91,24 +91,29 @@ class [[nodiscard]] execution {
 
   /// The result. With on_late = join (the default) waits for every branch; with return_early
   /// returns at the decision, unfinished branches showing as running. Rethrows an error the
-  /// store raised. Callable more than once (values are copied when T is copyable, else moved).
-  [[nodiscard]] result<T> get() {
-    auto& c = live();
-    if (c.on_late == late_completion::join)
-      join();
-    else
-      c.wait_decided();
-    {
-      std::lock_guard lk(c.err_m);
-      if (c.store_error) std::rethrow_exception(c.store_error);
-    }
-    return c.make_result();
-  }
+  /// store raised. Callable more than once: the values are copied (moved when T is not
+  /// copyable).
+  [[nodiscard]] result<T> get() & { return result_of(false); }
+
+  /// The same on a handle about to go away, `std::move(h).get()` or `start(...).get()`: the
+  /// branches' values are moved into the result, not copied. A later get() finds them moved
+  /// from. (quorum_parallel returns this way.)
+  [[nodiscard]] result<T> get() && { return result_of(true); }
 
   /// A consistent copy of the store's record of this execution (valid while the handle lives).
   [[nodiscard]] execution_record record() { return live().snapshot(); }
 
  private:
+  result<T> result_of(bool take) {
+    auto& c = live();
+    if (c.on_late == late_completion::join)
+      join();
+    else
+      c.wait_decided();
+    if (auto e = c.first_store_error()) std::rethrow_exception(e);
+    return c.make_result(take);
+  }
+
   detail::core<T>& live() const {
     if (!st_) throw std::logic_error("quorum::execution: no execution (moved-from or empty)");
     return *st_;
@@ -301,6 +306,31 @@ auto pack_branches_of(Fs&&... fs) {
   return pack_branches<T, std::decay_t<Fs>...>(std::in_place, std::forward<Fs>(fs)...);
 }
 
+// An lvalue range whose elements can be called in place, as the range gives them (const
+// included), for the same value type as a copy of them would return.
+template <class R>
+concept borrowable_range =
+    std::ranges::random_access_range<R> && std::ranges::sized_range<R> &&
+    std::is_lvalue_reference_v<std::ranges::range_reference_t<R>> &&
+    (branch_form<std::remove_reference_t<std::ranges::range_reference_t<R>>>() >= 0) &&
+    std::same_as<std::decay_t<typename branch_return<
+                     std::remove_reference_t<std::ranges::range_reference_t<R>>>::type>,
+                 branch_return_t<std::ranges::range_value_t<R>>>;
+
+// The branches of a blocking call: an lvalue range is borrowed when it can be (the call outlives
+// every branch), otherwise copied (or moved, for an rvalue range) as start() does.
+template <class R>
+auto call_branches(R&& range) {
+  if constexpr (std::is_lvalue_reference_v<R> && borrowable_range<std::remove_reference_t<R>>) {
+    using T = branch_return_t<std::ranges::range_value_t<R>>;
+    using It = std::ranges::iterator_t<R>;
+    return borrowed_branches<T, It>(std::ranges::begin(range),
+                                    static_cast<std::size_t>(std::ranges::size(range)));
+  } else {
+    return range_branches(std::forward<R>(range));
+  }
+}
+
 template <class B>
 struct branches_value;
 template <class T, class... Fs>
@@ -309,6 +339,10 @@ struct branches_value<pack_branches<T, Fs...>> {
 };
 template <class T, class F>
 struct branches_value<vector_branches<T, F>> {
+  using type = T;
+};
+template <class T, class It>
+struct branches_value<borrowed_branches<T, It>> {
   using type = T;
 };
 

@@ -15,15 +15,18 @@ template <detail::branch... Fs>
 [[nodiscard]] auto quorum_parallel(const options& o, Fs&&... fs) {
   auto ex = start(o, std::forward<Fs>(fs)...);
   ex.join();
-  return ex.get();
+  return std::move(ex).get();
 }
 
-/// The same with the branches given as a range of callables.
+/// The same with the branches given as a range of callables. An lvalue range with random
+/// access (a vector, an array, a span) is called in place, its callables neither copied nor
+/// moved: it must not change until the call returns. Other ranges are copied, as by start().
 template <detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(const options& o, R&& range) {
-  auto ex = start(o, std::forward<R>(range));
+  auto ex = detail::start_branches<void>(nullptr, thread_executor{}, o,
+                                         detail::call_branches(std::forward<R>(range)));
   ex.join();
-  return ex.get();
+  return std::move(ex).get();
 }
 
 /// The same, recording into a store of yours (the store comes first).
@@ -31,14 +34,15 @@ template <store S, detail::branch... Fs>
 [[nodiscard]] auto quorum_parallel(S& st, const options& o, Fs&&... fs) {
   auto ex = start(st, o, std::forward<Fs>(fs)...);
   ex.join();
-  return ex.get();
+  return std::move(ex).get();
 }
 
 template <store S, detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(S& st, const options& o, R&& range) {
-  auto ex = start(st, o, std::forward<R>(range));
+  auto ex = detail::start_branches(&st, thread_executor{}, o,
+                                   detail::call_branches(std::forward<R>(range)));
   ex.join();
-  return ex.get();
+  return std::move(ex).get();
 }
 
 /// The same with a store and an executor (an rvalue executor is owned for the call).
@@ -46,14 +50,15 @@ template <store S, executor E, detail::branch... Fs>
 [[nodiscard]] auto quorum_parallel(S& st, E&& ex, const options& o, Fs&&... fs) {
   auto h = start(st, std::forward<E>(ex), o, std::forward<Fs>(fs)...);
   h.join();
-  return h.get();
+  return std::move(h).get();
 }
 
 template <store S, executor E, detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(S& st, E&& ex, const options& o, R&& range) {
-  auto h = start(st, std::forward<E>(ex), o, std::forward<R>(range));
+  auto h = detail::start_branches(&st, std::forward<E>(ex), o,
+                                  detail::call_branches(std::forward<R>(range)));
   h.join();
-  return h.get();
+  return std::move(h).get();
 }
 
 }  // namespace quorum

@@ -102,11 +102,22 @@ class core {
   std::optional<std::size_t> decided_by;
   time_point decided_at{};
 
-  // Rare paths: store and observer errors.
+  // Rare paths: store and observer errors, written under err_m. `any_error` is set (release,
+  // still under err_m) after the first of them is written, so that a reader that loads it
+  // false (acquire) skips the lock: the common case, where nothing failed, takes no lock. A
+  // reader that loads it true takes the lock and sees every error written before its lock.
   std::mutex err_m;
+  std::atomic<bool> any_error{false};
   std::exception_ptr store_error;
   std::size_t observer_errors = 0;
   std::exception_ptr observer_error;
+
+  // The store's error, if it raised one (see any_error).
+  [[nodiscard]] std::exception_ptr first_store_error() {
+    if (!any_error.load(std::memory_order_acquire)) return nullptr;
+    std::lock_guard lk(err_m);
+    return store_error;
+  }
 
   // The name of branch i: options.names[i], or "Process <i+1>".
   [[nodiscard]] std::string_view name(std::size_t i) const noexcept {
@@ -171,6 +182,7 @@ class core {
   void note_store_error(std::exception_ptr e) noexcept {
     std::lock_guard lk(err_m);
     if (!store_error) store_error = std::move(e);
+    any_error.store(true, std::memory_order_release);
   }
 
   void emit(event_kind k, std::optional<std::size_t> branch, unsigned attempt,
@@ -192,6 +204,7 @@ class core {
       std::lock_guard lk(err_m);
       if (!observer_error) observer_error = std::current_exception();
       ++observer_errors;
+      any_error.store(true, std::memory_order_release);
     }
   }
 
@@ -202,8 +215,9 @@ class core {
   virtual void close() noexcept = 0;     // release the store's record
   virtual execution_record snapshot() = 0;
 
-  // Build a result from the slots that are finished; the others show as running.
-  result<T> make_result() {
+  // Build a result from the slots that are finished; the others show as running. `take`: move
+  // the values out of the slots (the handle's last get()); otherwise copy them if T allows.
+  result<T> make_result(bool take) {
     result<T> r;
     r.decision = dec;
     r.execution_id = id;
@@ -228,16 +242,22 @@ class core {
       b.finished = s.finished_at;
       if constexpr (!std::is_void_v<T>) {
         if (s.value) {
-          if constexpr (std::is_copy_constructible_v<T>)
-            b.value = *s.value;
-          else
+          if constexpr (std::is_copy_constructible_v<T>) {
+            if (take)
+              b.value = std::move(*s.value);
+            else
+              b.value = *s.value;
+          } else {
             b.value = std::move(*s.value);
+          }
         }
       }
     }
-    std::lock_guard lk(err_m);
-    r.observer_errors = observer_errors;
-    r.observer_error = observer_error;
+    if (any_error.load(std::memory_order_acquire)) {
+      std::lock_guard lk(err_m);
+      r.observer_errors = observer_errors;
+      r.observer_error = observer_error;
+    }
     return r;
   }
 };
