@@ -6,6 +6,7 @@
 #include <list>
 #include <memory>
 #include <ranges>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -157,6 +158,50 @@ TEST_CASE("a vector of move-only callables runs through quorum_parallel") {
   CHECK(r.decision == decision::quorum_met);
   CHECK(*r.branches[1].value == 8);
   CHECK(*fs[0].p == 7);  // still the caller's
+}
+
+namespace {
+struct move_counter {
+  static inline std::atomic<int> moves{0};
+  move_counter() = default;
+  move_counter(const move_counter&) = default;
+  move_counter(move_counter&&) noexcept { ++moves; }
+  move_counter& operator=(const move_counter&) = default;
+  move_counter& operator=(move_counter&&) noexcept {
+    ++moves;
+    return *this;
+  }
+  ~move_counter() = default;
+};
+struct throws_when_moved {
+  throws_when_moved() = default;
+  throws_when_moved(const throws_when_moved&) = default;
+  throws_when_moved(throws_when_moved&&) { throw std::runtime_error("moved"); }
+  throws_when_moved& operator=(const throws_when_moved&) = default;
+  throws_when_moved& operator=(throws_when_moved&&) = default;
+  ~throws_when_moved() = default;
+};
+}  // namespace
+
+TEST_CASE("a branch's value is built where the execution keeps it: moved once") {
+  // (It was built aside and moved again afterwards, outside any try: a move that threw there
+  // ended the process.)
+  move_counter::moves = 0;
+  quorum::memory_store store;
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 1}, [] { return move_counter{}; });
+  CHECK(move_counter::moves == 1);  // from the branch's return into the execution
+  auto r = ex.get();
+  CHECK(move_counter::moves == 1);  // get() on an lvalue copies
+  CHECK(r.branches[0].value.has_value());
+}
+
+TEST_CASE("a value whose move throws fails its branch with that exception") {
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1},
+                                   [] { return throws_when_moved{}; });
+  CHECK(r.decision == decision::unreachable);
+  REQUIRE(r.branches[0].error);
+  CHECK_THROWS_WITH_AS(std::rethrow_exception(r.branches[0].error), "moved", std::runtime_error);
 }
 
 TEST_CASE("an executor passed as an lvalue is used and not owned") {

@@ -7,6 +7,7 @@
 #include <latch>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <quorum/quorum.hpp>
 
@@ -234,4 +235,30 @@ TEST_CASE("a context built with {} for its token owns an empty one") {
   const quorum::branch_context b = a;
   CHECK_FALSE(b.stop_requested());
   CHECK(b.sleep_for(std::chrono::seconds(0)));
+}
+
+TEST_CASE("waiting for the longest durations waits, instead of wrapping around into the past") {
+  // Regression (cold review): now + nanoseconds::max() overflowed (undefined behaviour; in
+  // practice a time in the past), so wait_for and a branch's sleep_for returned at once.
+  quorum::manual_clock clk;
+  std::atomic<bool> branch_slept_through{false};
+  auto ex = quorum::start(quorum::options{.quorum = 1, .timeout = 1s, .clock = &clk},
+                          [&](quorum::branch_context& ctx) {
+                            branch_slept_through = ctx.sleep_for(quorum::clock::duration::max());
+                            return 1;
+                          });
+  // Two sleepers on the clock (the branch and the wait_for below): then the deadline passes.
+  // (A yield loop, not a wait on the clock: if the bug came back there would be no second
+  // sleeper, and the test must then fail instead of hang.)
+  std::jthread deadline([&](std::stop_token st) {
+    while (!st.stop_requested() && clk.sleepers() < 2) std::this_thread::yield();
+    if (!st.stop_requested()) clk.advance(2s);
+  });
+  const bool waited = ex.wait_for(std::chrono::nanoseconds::max());
+  CHECK(waited);
+  if (!waited) ex.cancel();  // the bug is back: end the execution rather than hang below
+  CHECK(ex.wait_for(std::chrono::hours::max()));  // decided: at once, and no overflow either
+  ex.join();
+  CHECK(ex.get().decision == decision::timed_out);
+  CHECK_FALSE(branch_slept_through);  // woken by the stop request, not by a time reached
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <quorum/quorum.hpp>
@@ -318,4 +319,29 @@ TEST_CASE("on inline_executor with a deadline, a branch blocking on its stop tok
       });
   CHECK(r.decision == quorum::decision::timed_out);
   CHECK(r.branches[0].status == quorum::branch_status::cancelled);
+}
+
+namespace {
+// A clock whose sleep_until cannot wait (it throws); time and timers are a manual_clock's.
+struct clock_that_cannot_sleep final : quorum::clock {
+  quorum::manual_clock inner;
+  [[nodiscard]] time_point now() const noexcept override { return inner.now(); }
+  [[nodiscard]] quorum::timer schedule(time_point at, std::function<void()> fn) override {
+    return inner.schedule(at, std::move(fn));
+  }
+  bool sleep_until(time_point, std::stop_token) override { throw std::runtime_error("cannot sleep"); }
+};
+}  // namespace
+
+TEST_CASE("a hedged branch whose wait for its turn fails starts at once instead of never") {
+  // Regression (cold review): it was skipped without a record, so with K = N the execution
+  // never decided: wait() blocked for ever and get() reported a `cancelled` nobody decided.
+  clock_that_cannot_sleep clk;
+  auto ex = quorum::start(quorum::options{.quorum = 2, .hedge_delay = 1ms, .clock = &clk},
+                          [] { return 1; }, [] { return 2; });
+  ex.join();
+  REQUIRE(ex.decided());
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.branches[1].status == quorum::branch_status::succeeded);
 }

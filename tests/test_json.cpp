@@ -120,3 +120,12 @@ TEST_CASE("floating, boolean and string values are written; other types are null
                                      [] { return 1.0 / 0.0; });
   CHECK(json_valid(quorum::to_json(inf)));
 }
+
+TEST_CASE("a branch returning a null C string is written as null") {
+  // Regression (cold review): std::string_view(nullptr) read through a null pointer.
+  auto r = quorum::quorum_parallel(quorum::options{.quorum = 2}, []() -> const char* { return nullptr; },
+                                   []() -> const char* { return "text"; });
+  const auto json = quorum::to_json(r);
+  CHECK(json.find("\"value\":null") != std::string::npos);
+  CHECK(json.find("\"value\":\"text\"") != std::string::npos);
+}

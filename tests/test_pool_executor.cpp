@@ -206,3 +206,51 @@ TEST_CASE("many executions from several threads share one pool") {
   for (int m : met) CHECK(m == each);
   CHECK(store.size() == 0);
 }
+
+TEST_CASE("a batch claimed to the end by its submitter lets go of its task at once") {
+  // Regression (cold review): the job stayed in the queue, holding its callable, until a
+  // worker looked at the queue again; with every worker busy that could be much later.
+  quorum::pool_executor pool(1);
+  std::latch busy(1), release(1);
+  pool.execute([&] {
+    busy.count_down();
+    release.wait();
+  });
+  busy.wait();  // the only worker is taken: the batch below is left to its submitter
+  auto held = std::make_shared<int>(1);
+  std::weak_ptr<int> seen = held;
+  std::atomic<int> ran{0};
+  auto batch = pool.bulk_execute(2, [held = std::move(held), &ran](std::size_t) { ++ran; });
+  while (batch.run_one()) {
+  }
+  CHECK(ran == 2);
+  CHECK(seen.expired());  // before: alive until the worker was released
+  release.count_down();
+}
+
+TEST_CASE("an execution's values do not outlive its handle on a busy pool") {
+  // Regression (cold review): the execution's state, values included, stayed alive in the
+  // pool's queue after the handle was gone, and died later on a worker; a value that used
+  // something of the caller's (an allocator, a reference) then touched freed memory.
+  quorum::pool_executor pool(1);
+  std::latch busy(1), release(1);
+  pool.execute([&] {
+    busy.count_down();
+    release.wait();
+  });
+  busy.wait();
+  quorum::memory_store store;
+  std::weak_ptr<int> seen;
+  {
+    auto ex = quorum::start(store, pool, {.quorum = 1}, [&seen] {
+      auto p = std::make_shared<int>(7);
+      seen = p;
+      return p;
+    });
+    auto r = ex.get();  // the caller ran the branch itself: the worker is busy
+    REQUIRE(r.ok());
+    CHECK(**r.branches[0].value == 7);
+  }
+  CHECK(seen.expired());
+  release.count_down();
+}

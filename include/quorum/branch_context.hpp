@@ -80,8 +80,9 @@ class branch_context {
   /// The execution's clock (a manual_clock in tests).
   [[nodiscard]] quorum::clock& clock() const noexcept { return *clock_; }
   /// Sleep on the execution's clock; returns false (early) when a stop is requested.
+  /// duration::max() sleeps until the stop request.
   bool sleep_for(std::chrono::steady_clock::duration d) const {
-    return clock_->sleep_until(clock_->now() + d, *st_);
+    return clock_->sleep_until(detail::saturating_add(clock_->now(), d), *st_);
   }
 
  private:

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,29 @@ class clock {
 };
 
 namespace detail {
+// t + d for any duration d, saturating at the limits of clock::time_point: a wait "for ever"
+// (nanoseconds::max(), hours::max()) must not wrap around into the past and end at once.
+template <class Rep, class Period>
+constexpr clock::time_point saturating_add(clock::time_point t,
+                                           std::chrono::duration<Rep, Period> d) noexcept {
+  using dur = clock::duration;
+  using rep = dur::rep;
+  // d in clock ticks, clamped: compared as a double, whose rounding near the limits errs
+  // towards clamping (2^63 - 1 rounds up to 2^63), so the cast never overflows.
+  using approx = std::chrono::duration<double, dur::period>;
+  dur dd;
+  if (approx(d) >= approx(dur::max()))
+    dd = dur::max();
+  else if (approx(d) <= approx(dur::min()))
+    dd = dur::min();
+  else
+    dd = std::chrono::duration_cast<dur>(d);
+  const rep tc = t.time_since_epoch().count(), dc = dd.count();
+  if (dc > 0 && tc > std::numeric_limits<rep>::max() - dc) return clock::time_point::max();
+  if (dc < 0 && tc < std::numeric_limits<rep>::min() - dc) return clock::time_point::min();
+  return t + dd;
+}
+
 // The real clock's timer thread: one per process, started on first use, joined at exit.
 class timer_thread {
   using time_point_t = std::chrono::steady_clock::time_point;

@@ -65,7 +65,9 @@ class [[nodiscard]] execution {
 
   /// Block until the decision (not until every branch ended).
   void wait() const { live().wait_decided(); }
-  /// Block until the decision or until `t` on the execution's clock; true when decided.
+  /// Block until the decision or until `t` on the execution's clock; true when decided. It
+  /// wakes with the stop request that follows the decision: after an observer's `decided` call
+  /// has returned (wait() wakes at the decision itself).
   bool wait_until(time_point t) const {
     auto& c = live();
     if (!c.decided()) c.clk->sleep_until(t, c.stop.get_token());
@@ -74,7 +76,7 @@ class [[nodiscard]] execution {
   /// Block until the decision or for `d` on the execution's clock; true when decided.
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> d) const {
-    return wait_until(live().clk->now() + std::chrono::duration_cast<clock::duration>(d));
+    return wait_until(detail::saturating_add(live().clk->now(), d));  // max() waits for ever
   }
 
   /// Decide `cancelled` unless decided already; the branches are asked to stop.
@@ -125,6 +127,7 @@ class [[nodiscard]] execution {
     st_->wait_finished();
     st_->finalize();
     st_->close();
+    st_->release();
     st_.reset();
   }
 
@@ -204,11 +207,9 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   }  // else c.names stays empty and name(i) reads the shared table (no allocation)
   c.deadline = o.deadline;
   if (o.timeout) {
-    auto room = clock::time_point::max() - c.started;
-    if (*o.timeout < room) {
-      auto d = c.started + std::chrono::duration_cast<clock::duration>(*o.timeout);
-      if (!c.deadline || d < *c.deadline) c.deadline = d;
-    }
+    // A timeout too long for the clock means no deadline (not one wrapped into the past).
+    auto d = saturating_add(c.started, *o.timeout);
+    if (d != clock::time_point::max() && (!c.deadline || d < *c.deadline)) c.deadline = d;
   }
   c.on_late = o.on_late;
   c.obs = o.observer;

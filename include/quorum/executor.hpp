@@ -28,7 +28,10 @@ template <class E>
 concept executor = requires(E& e, detail::archetype_task t) { e.execute(std::move(t)); };
 
 /// One std::jthread per task (the default). Owns its threads: the destructor joins them.
-/// execute() is called from one thread at a time (the one starting an execution).
+/// execute() is called from one thread at a time (the one starting an execution). Passed as
+/// an rvalue (the default), each execution owns one and joins it; passed as an lvalue, it keeps
+/// the threads of every execution that used it until its join() or destructor: call join()
+/// between executions, or keep a pool_executor for a long-lived executor.
 class thread_executor {
  public:
   thread_executor() = default;

@@ -87,6 +87,11 @@ void json_value(std::string& out, const T& v) {
     std::string_view sv(buf);
     bool finite = sv.find_first_of("ni") == std::string_view::npos;  // nan, inf
     out += finite ? buf : "null";
+  } else if constexpr (std::is_pointer_v<T> && std::is_convertible_v<const T&, std::string_view>) {
+    if (v == nullptr)
+      out += "null";  // a C string that is not there
+    else
+      json_string(out, std::string_view(v));
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     json_string(out, std::string_view(v));
   } else {

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -57,26 +58,32 @@ class pool_executor {
 
     const std::size_t n;
     std::atomic<std::size_t> next{0};
-    std::atomic<std::size_t>* errors;  // the pool's count of tasks that threw
+    std::atomic<std::size_t> ended{0};  // tasks that returned (see job::run)
+    std::atomic<std::size_t>* errors;   // the pool's count of tasks that threw
   };
 
   template <class F, bool Indexed>
   struct job final : job_base {
     template <class G>
     job(std::size_t count, std::atomic<std::size_t>* errs, G&& g)
-        : job_base(count, errs), f(std::forward<G>(g)) {}
+        : job_base(count, errs), f(std::in_place, std::forward<G>(g)) {}
     void run(std::size_t i) noexcept override {
       try {
         if constexpr (Indexed)
-          f(i);
+          (*f)(i);
         else
-          f();
+          (*f)();
       } catch (...) {
         // Never let an exception escape a worker: count it (see errors()).
         errors->fetch_add(1, std::memory_order_relaxed);
       }
+      // The task that ends last destroys the callable (and what it holds, e.g. an execution's
+      // state), here and now: a job claimed to the end by its submitter can stay in the queue
+      // until some worker looks at it again, and must not keep anything alive until then.
+      // acq_rel: every other task's use of f happens-before this destruction.
+      if (ended.fetch_add(1, std::memory_order_acq_rel) + 1 == n) f.reset();
     }
-    F f;
+    std::optional<F> f;
   };
 
  public:
@@ -104,24 +111,23 @@ class pool_executor {
   };
 
   /// A pool of `threads` workers (hardware_concurrency() by default, at least one).
+  /// Throws std::system_error when a worker cannot be started (the ones started are joined).
   explicit pool_executor(std::size_t threads = default_size()) {
     if (threads == 0) threads = 1;
     workers_.reserve(threads);
-    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    try {
+      for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    } catch (...) {
+      shut_down();  // the workers already started would otherwise wait on cv_ for ever
+      throw;
+    }
   }
 
   pool_executor(const pool_executor&) = delete;
   pool_executor& operator=(const pool_executor&) = delete;
 
   /// Runs what is still queued, then joins the workers.
-  ~pool_executor() {
-    {
-      std::lock_guard lk(m_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    workers_.clear();  // jthread: join
-  }
+  ~pool_executor() { shut_down(); }
 
   /// Queue one task (any `void()` callable, moved in).
   template <std::invocable F>
@@ -156,6 +162,15 @@ class pool_executor {
   }
 
  private:
+  void shut_down() noexcept {
+    {
+      std::lock_guard lk(m_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    workers_.clear();  // jthread: join
+  }
+
   void push(std::shared_ptr<job_base> j, std::size_t n) {
     std::size_t wake;
     {

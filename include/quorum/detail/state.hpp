@@ -215,6 +215,16 @@ class core {
   virtual void close() noexcept = 0;     // release the store's record
   virtual execution_record snapshot() = 0;
 
+  // After close(), on the handle's thread: drop what the user's types put here (the branches'
+  // values, the observer, the retry predicate). An executor may still hold this state for a
+  // while after the last branch ended (a thread not yet exited, a pool job not yet retired), and
+  // nothing of the user's may outlive the handle.
+  void release() noexcept {
+    slots.reset();
+    obs = nullptr;
+    rt.retry_if = nullptr;
+  }
+
   // Build a result from the slots that are finished; the others show as running. `take`: move
   // the values out of the slots (the handle's last get()); otherwise copy them if T allows.
   result<T> make_result(bool take) {
@@ -272,10 +282,7 @@ inline std::chrono::nanoseconds times(std::chrono::nanoseconds d, std::size_t i)
 // t + d, saturating at time_point::max(): a wait of "forever" (retry.max_delay =
 // nanoseconds::max(), say) must not wrap around into the past and end at once. d >= 0.
 inline clock::time_point later(clock::time_point t, std::chrono::nanoseconds d) noexcept {
-  const auto dd = std::chrono::duration_cast<clock::duration>(d);
-  if (t.time_since_epoch().count() >= 0 && dd > clock::time_point::max() - t)
-    return clock::time_point::max();
-  return t + dd;
+  return saturating_add(t, d);
 }
 
 // The per-thread generator for retry jitter.
@@ -429,6 +436,9 @@ class state final : public core<T> {
       try {
         due = this->clk->sleep_until(later(this->started, times(this->hedge, i)), token);
       } catch (...) {
+        // The clock could not wait: start now rather than never (a branch skipped without a
+        // record could leave the execution without a decision for ever).
+        due = !token.stop_requested() && !this->decided();
       }
       if (!due) return this->skip(i);
     }
@@ -441,7 +451,8 @@ class state final : public core<T> {
     s.phase.store(slot<T>::running, std::memory_order_release);
     this->emit(event_kind::started, i, 1);
 
-    std::optional<typename slot<T>::stored> value;
+    // The value is built in the slot itself (no move after the call, which could throw
+    // outside any try): readers look at it only once phase says finished.
     std::exception_ptr err;
     unsigned attempt = 0;
     for (;;) {
@@ -449,12 +460,10 @@ class state final : public core<T> {
       try {
         branch_context ctx(borrow_token, this->name(i), i, attempt, token, this->deadline,
                            *this->clk);
-        if constexpr (std::is_void_v<T>) {
+        if constexpr (std::is_void_v<T>)
           branches_->call(i, ctx);
-          value.emplace();
-        } else {
-          value.emplace(branches_->call(i, ctx));
-        }
+        else
+          s.value.emplace(branches_->call(i, ctx));
         err = nullptr;
         break;
       } catch (...) {
@@ -487,9 +496,6 @@ class state final : public core<T> {
     s.error = err;
     s.late = t.late;
     s.status = !err ? branch_status::succeeded : stopped ? branch_status::cancelled : branch_status::failed;
-    if constexpr (!std::is_void_v<T>) {
-      if (!err) s.value = std::move(value);
-    }
     const auto status = s.status;
     s.phase.store(slot<T>::finished, std::memory_order_release);
 
