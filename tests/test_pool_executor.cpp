@@ -22,7 +22,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Blocks every worker of a pool until release(), so a test controls who runs what.
+// Blocks every worker of a pool until release(), so a test controls who runs what. Declare it
+// before the pool: the pool's workers may still be inside go.wait() while it joins them.
 struct blocker {
   std::latch started;
   std::latch go{1};
@@ -87,8 +88,8 @@ TEST_CASE("a bulk submission runs task i exactly once for every i") {
 }
 
 TEST_CASE("the submitter's batch runs unclaimed tasks on the calling thread") {
-  quorum::pool_executor pool(1);
   blocker busy(1);
+  quorum::pool_executor pool(1);
   busy.occupy(pool, 1);
   std::vector<std::thread::id> who(3);
   auto b = pool.bulk_execute(3, [&](std::size_t i) { who[i] = std::this_thread::get_id(); });
@@ -103,8 +104,8 @@ TEST_CASE("the submitter's batch runs unclaimed tasks on the calling thread") {
 TEST_CASE("the destructor runs every task still queued, then joins") {
   std::atomic<int> ran{0};
   {
-    quorum::pool_executor pool(1);
     blocker busy(1);
+    quorum::pool_executor pool(1);
     busy.occupy(pool, 1);
     for (int i = 0; i < 5; ++i) pool.execute([&] { ran.fetch_add(1); });
     auto b = pool.bulk_execute(4, [&](std::size_t) { ran.fetch_add(1); });
@@ -114,8 +115,8 @@ TEST_CASE("the destructor runs every task still queued, then joins") {
 }
 
 TEST_CASE("a task that throws is counted and never escapes a worker") {
-  quorum::pool_executor pool(1);
   std::latch after(1);
+  quorum::pool_executor pool(1);
   pool.execute([] { throw std::runtime_error("boom"); });
   pool.execute([] { throw 42; });
   pool.execute([&] { after.count_down(); });
@@ -139,8 +140,8 @@ TEST_CASE("quorum_parallel on a pool decides quorum_met and ends every branch") 
 }
 
 TEST_CASE("while joining, the caller runs branches a busy pool has not claimed") {
-  quorum::pool_executor pool(1);
   blocker busy(1);
+  quorum::pool_executor pool(1);
   busy.occupy(pool, 1);
   quorum::atomic_store store;
   const auto me = std::this_thread::get_id();
@@ -210,8 +211,8 @@ TEST_CASE("many executions from several threads share one pool") {
 TEST_CASE("a batch claimed to the end by its submitter lets go of its task at once") {
   // Regression (cold review): the job stayed in the queue, holding its callable, until a
   // worker looked at the queue again; with every worker busy that could be much later.
-  quorum::pool_executor pool(1);
   std::latch busy(1), release(1);
+  quorum::pool_executor pool(1);
   pool.execute([&] {
     busy.count_down();
     release.wait();
@@ -232,8 +233,8 @@ TEST_CASE("an execution's values do not outlive its handle on a busy pool") {
   // Regression (cold review): the execution's state, values included, stayed alive in the
   // pool's queue after the handle was gone, and died later on a worker; a value that used
   // something of the caller's (an allocator, a reference) then touched freed memory.
-  quorum::pool_executor pool(1);
   std::latch busy(1), release(1);
+  quorum::pool_executor pool(1);
   pool.execute([&] {
     busy.count_down();
     release.wait();
