@@ -6,8 +6,11 @@
 #include <list>
 #include <memory>
 #include <ranges>
+#include <utility>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <quorum/quorum.hpp>
@@ -130,6 +133,33 @@ TEST_CASE("quorum_parallel calls an lvalue range in place and moves the values i
   CHECK(copies == 0);  // neither a callable nor a value was copied
 }
 
+TEST_CASE("a callable with state of its own is copied, not changed under its owner") {
+  // Called in place through a non-const call operator, concurrent calls sharing one range
+  // would race, and the caller's objects would change: such callables are copied.
+  struct counts_calls {
+    int calls = 0;
+    int operator()() { return ++calls; }
+  };
+  std::vector<counts_calls> fs(2);
+  auto r = quorum::quorum_parallel({.quorum = 2}, fs);
+  CHECK(*r.branches[0].value == 1);
+  CHECK(fs[0].calls == 0);
+  CHECK(fs[1].calls == 0);
+}
+
+TEST_CASE("a span passed as branches is borrowed, and never emptied") {
+  std::vector<std::function<int()>> fs{[] { return 1; }, [] { return 2; }};
+  auto r = quorum::quorum_parallel({.quorum = 2}, std::span(fs));
+  CHECK(*r.branches[1].value == 2);
+  auto ex = quorum::start({.quorum = 2}, std::span(fs));  // start() copies it
+  CHECK(ex.get().ok());
+  auto taken = quorum::quorum_parallel({.quorum = 1}, fs | std::views::take(1));
+  CHECK(taken.ok());
+  REQUIRE(fs.size() == 2);
+  CHECK(static_cast<bool>(fs[0]));  // (an rvalue view was moved from: emptied)
+  CHECK(static_cast<bool>(fs[1]));
+}
+
 TEST_CASE("start() copies an lvalue range: the handle may outlive it") {
   std::atomic<int> copies{0};
   std::vector<copy_counter> fs;
@@ -202,6 +232,39 @@ TEST_CASE("a value whose move throws fails its branch with that exception") {
   CHECK(r.decision == decision::unreachable);
   REQUIRE(r.branches[0].error);
   CHECK_THROWS_WITH_AS(std::rethrow_exception(r.branches[0].error), "moved", std::runtime_error);
+}
+
+namespace {
+// An executor of its own threads, with no join(): it joins them in its destructor, and notes
+// the thread that destructor ran on.
+struct destructor_noting_executor {
+  std::thread::id* where = nullptr;
+  std::vector<std::jthread> threads;
+  explicit destructor_noting_executor(std::thread::id* w) : where(w) {}
+  destructor_noting_executor(destructor_noting_executor&& o) noexcept
+      : where(std::exchange(o.where, nullptr)), threads(std::move(o.threads)) {}
+  destructor_noting_executor& operator=(destructor_noting_executor&&) = delete;
+  ~destructor_noting_executor() {
+    if (where) *where = std::this_thread::get_id();
+  }
+  template <class F>
+  void execute(F&& f) {
+    threads.emplace_back(std::forward<F>(f));
+  }
+};
+}  // namespace
+
+TEST_CASE("an executor the execution owns dies on the caller's thread, before the call returns") {
+  // It used to die with the execution's state, wherever the last reference to it went: on
+  // one of its own threads, its destructor would have joined that very thread.
+  for (int i = 0; i < 20; ++i) {
+    std::thread::id where{};
+    quorum::memory_store store;
+    auto r = quorum::quorum_parallel(store, destructor_noting_executor{&where}, {.quorum = 2},
+                                     [] { return 1; }, [] { return 2; });
+    CHECK(r.ok());
+    CHECK(where == std::this_thread::get_id());
+  }
 }
 
 TEST_CASE("an executor passed as an lvalue is used and not owned") {

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
+#include <ratio>
 #include <latch>
 #include <stop_token>
 #include <thread>
@@ -91,4 +93,26 @@ TEST_CASE("the steady clock's sleep ends at once on a stop request") {
   CHECK_FALSE(clk.sleep_until(clk.now() + 1h, stop.get_token()));
   std::stop_source never;
   CHECK(clk.sleep_until(clk.now() - 1s, never.get_token()));  // already due
+}
+
+TEST_CASE("adding a duration to a time point saturates instead of wrapping around") {
+  using quorum::detail::saturating_add;
+  using tp = quorum::clock::time_point;
+  const tp zero{}, late = tp::max() - 1s;
+  CHECK(saturating_add(zero, std::chrono::nanoseconds::max()) == tp::max());
+  CHECK(saturating_add(zero, std::chrono::hours::max()) == tp::max());
+  CHECK(saturating_add(late, 2s) == tp::max());
+  CHECK(saturating_add(zero, -std::chrono::hours::max()) == tp::min());
+  CHECK(saturating_add(zero, 1500ms) == zero + 1500ms);  // in range: exact
+  CHECK(saturating_add(tp{} + 7ns, 3ns) == tp{} + 10ns);
+  // A period whose conversion to nanoseconds overflows an integer product: 6e12 / 1024 s.
+  const std::chrono::duration<long long, std::ratio<1, 1024>> odd(6'000'000'000'000);
+  const auto got = saturating_add(zero, odd).time_since_epoch().count();
+  CHECK(got > 5'859'375'000'000'000'000 - 1'000'000);
+  CHECK(got < 5'859'375'000'000'000'000 + 1'000'000);
+  // Floating durations: infinity saturates, NaN adds nothing.
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK(saturating_add(zero, std::chrono::duration<double>(inf)) == tp::max());
+  CHECK(saturating_add(zero, std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN())) ==
+        zero);
 }

@@ -81,7 +81,8 @@ class branch_context {
   [[nodiscard]] quorum::clock& clock() const noexcept { return *clock_; }
   /// Sleep on the execution's clock; returns false (early) when a stop is requested.
   /// duration::max() sleeps until the stop request.
-  bool sleep_for(std::chrono::steady_clock::duration d) const {
+  template <class Rep, class Period>
+  bool sleep_for(std::chrono::duration<Rep, Period> d) const {
     return clock_->sleep_until(detail::saturating_add(clock_->now(), d), *st_);
   }
 

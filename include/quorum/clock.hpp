@@ -78,16 +78,17 @@ constexpr clock::time_point saturating_add(clock::time_point t,
                                            std::chrono::duration<Rep, Period> d) noexcept {
   using dur = clock::duration;
   using rep = dur::rep;
-  // d in clock ticks, clamped: compared as a double, whose rounding near the limits errs
-  // towards clamping (2^63 - 1 rounds up to 2^63), so the cast never overflows.
-  using approx = std::chrono::duration<double, dur::period>;
-  dur dd;
-  if (approx(d) >= approx(dur::max()))
+  // d in clock ticks, converted in floating point (no integer product to overflow, whatever
+  // the period), then clamped. long double holds every 64-bit count exactly where it is wider
+  // than double; where it is not, rounding near the limits errs towards clamping. NaN: no wait.
+  const long double ticks = std::chrono::duration<long double, dur::period>(d).count();
+  dur dd{0};
+  if (ticks >= static_cast<long double>(std::numeric_limits<rep>::max()))
     dd = dur::max();
-  else if (approx(d) <= approx(dur::min()))
+  else if (ticks <= static_cast<long double>(std::numeric_limits<rep>::min()))
     dd = dur::min();
-  else
-    dd = std::chrono::duration_cast<dur>(d);
+  else if (ticks == ticks)
+    dd = dur(static_cast<rep>(ticks));
   const rep tc = t.time_since_epoch().count(), dc = dd.count();
   if (dc > 0 && tc > std::numeric_limits<rep>::max() - dc) return clock::time_point::max();
   if (dc < 0 && tc < std::numeric_limits<rep>::min() - dc) return clock::time_point::min();

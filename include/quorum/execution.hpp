@@ -294,7 +294,9 @@ auto range_branches(R&& range) {
   using T = branch_return_t<F>;
   std::vector<F> fs;
   if constexpr (std::ranges::sized_range<R>) fs.reserve(std::ranges::size(range));
-  if constexpr (std::is_rvalue_reference_v<R&&>)
+  // Move only out of an rvalue that owns its elements: a view (a span, a take of someone's
+  // vector) passed as an rvalue still refers to elements that are not ours to empty.
+  if constexpr (std::is_rvalue_reference_v<R&&> && !std::ranges::view<std::remove_cvref_t<R>>)
     for (auto&& f : range) fs.push_back(std::move(f));
   else
     for (auto&& f : range) fs.push_back(f);
@@ -307,22 +309,27 @@ auto pack_branches_of(Fs&&... fs) {
   return pack_branches<T, std::decay_t<Fs>...>(std::in_place, std::forward<Fs>(fs)...);
 }
 
-// An lvalue range whose elements can be called in place, as the range gives them (const
-// included), for the same value type as a copy of them would return.
+// A range whose elements a blocking call may use where they are: random access, lvalue
+// elements, each callable as const (so that concurrent calls sharing one range only read it,
+// and a callable's own state is not changed under its owner) in the same form and with the
+// same value type as a copy of it would be called.
 template <class R>
 concept borrowable_range =
     std::ranges::random_access_range<R> && std::ranges::sized_range<R> &&
     std::is_lvalue_reference_v<std::ranges::range_reference_t<R>> &&
-    (branch_form<std::remove_reference_t<std::ranges::range_reference_t<R>>>() >= 0) &&
-    std::same_as<std::decay_t<typename branch_return<
-                     std::remove_reference_t<std::ranges::range_reference_t<R>>>::type>,
+    (branch_form<const std::ranges::range_value_t<R>>() >= 0) &&
+    (branch_form<const std::ranges::range_value_t<R>>() ==
+     branch_form<std::ranges::range_value_t<R>>()) &&
+    std::same_as<std::decay_t<typename branch_return<const std::ranges::range_value_t<R>>::type>,
                  branch_return_t<std::ranges::range_value_t<R>>>;
 
-// The branches of a blocking call: an lvalue range is borrowed when it can be (the call outlives
-// every branch), otherwise copied (or moved, for an rvalue range) as start() does.
+// The branches of a blocking call. The call outlives every branch, so a range whose elements
+// outlive the call (an lvalue, or a borrowed range such as a span) is borrowed when it can be;
+// any other range is copied (or moved from, when it is an rvalue that owns them) as by start().
 template <class R>
 auto call_branches(R&& range) {
-  if constexpr (std::is_lvalue_reference_v<R> && borrowable_range<std::remove_reference_t<R>>) {
+  if constexpr ((std::is_lvalue_reference_v<R> || std::ranges::borrowed_range<R>) &&
+                borrowable_range<std::remove_reference_t<R>>) {
     using T = branch_return_t<std::ranges::range_value_t<R>>;
     using It = std::ranges::iterator_t<R>;
     return borrowed_branches<T, It>(std::ranges::begin(range),

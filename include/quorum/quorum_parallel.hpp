@@ -18,9 +18,10 @@ template <detail::branch... Fs>
   return std::move(ex).get();
 }
 
-/// The same with the branches given as a range of callables. An lvalue range with random
-/// access (a vector, an array, a span) is called in place, its callables neither copied nor
-/// moved: it must not change until the call returns. Other ranges are copied, as by start().
+/// The same with the branches given as a range of callables. A range with random access whose
+/// elements outlive the call (an lvalue vector or array, a span) and whose callables can be
+/// called as const is called in place, neither copied nor moved: it must not change until the
+/// call returns. Other ranges are copied (an rvalue container is moved from), as by start().
 template <detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(const options& o, R&& range) {
   auto ex = detail::start_branches<void>(nullptr, thread_executor{}, o,

@@ -117,15 +117,15 @@ class vector_branches {
 };
 
 // A range of callables the caller keeps alive for the whole call (quorum_parallel, which
-// returns only after every branch ended): each element is called where it is, neither copied
-// nor moved. `first` is a random-access iterator whose reference is an lvalue.
+// returns only after every branch ended): each element is called where it is, as const,
+// neither copied nor moved. `first` is a random-access iterator whose reference is an lvalue.
 template <class T, class It>
 class borrowed_branches {
  public:
   borrowed_branches(It first, std::size_t n) : first_(std::move(first)), n_(n) {}
   [[nodiscard]] std::size_t size() const noexcept { return n_; }
   T call(std::size_t i, branch_context& ctx) {
-    return invoke_branch<T>(first_[static_cast<std::iter_difference_t<It>>(i)], ctx);
+    return invoke_branch<T>(std::as_const(first_[static_cast<std::iter_difference_t<It>>(i)]), ctx);
   }
 
  private:

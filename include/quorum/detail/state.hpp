@@ -333,13 +333,18 @@ class state final : public core<T> {
         exec_(std::forward<XA>(exec)) {}
 
   S& store() noexcept { return *store_; }
-  std::remove_reference_t<X>& exec() noexcept { return exec_; }
+  std::remove_reference_t<X>& exec() noexcept {
+    if constexpr (std::is_reference_v<X>)
+      return exec_;
+    else
+      return *exec_;
+  }
 
   using bulk = bulk_batch<std::remove_reference_t<X>, run_branch<state>>;
 
   // Hand all N branches to a bulk executor in one submission (see bulk_batch).
   void submit_bulk(std::shared_ptr<state> self) {
-    batch_ = exec_.bulk_execute(this->n, run_branch<state>{std::move(self)});
+    batch_ = exec().bulk_execute(this->n, run_branch<state>{std::move(self)});
   }
 
   bool help_one() noexcept override { return batch_.run_one(); }
@@ -400,10 +405,17 @@ class state final : public core<T> {
   void finalize() noexcept override {
     timer_.cancel();
     batch_ = {};  // the batch's tasks hold this state: let go of them (every branch ended)
-    if constexpr (!std::is_reference_v<X> && requires { exec_.join(); }) {
-      try {
-        exec_.join();
-      } catch (...) {
+    if constexpr (!std::is_reference_v<X>) {
+      if (exec_) {
+        if constexpr (requires { exec_->join(); }) {
+          try {
+            exec_->join();
+          } catch (...) {
+          }
+        }
+        // An executor the execution owns dies here, on the thread that joined: not with this
+        // state, which may die on one of that executor's own threads.
+        exec_.reset();
       }
     }
     branches_.reset();  // the callables die on the thread that joined, not on a worker
@@ -516,7 +528,8 @@ class state final : public core<T> {
   typename S::handle h_{};
   bool opened_ = false;
   std::optional<B> branches_;
-  X exec_;
+  // The caller's executor (X a reference), or the one this execution owns (see finalize()).
+  std::conditional_t<std::is_reference_v<X>, X, std::optional<X>> exec_;
   typename bulk::type batch_{};  // touched only by the thread that joins
   timer timer_;
 };
