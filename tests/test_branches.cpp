@@ -153,8 +153,11 @@ TEST_CASE("a span passed as branches is borrowed, and never emptied") {
   CHECK(*r.branches[1].value == 2);
   auto ex = quorum::start({.quorum = 2}, std::span(fs));  // start() copies it
   CHECK(ex.get().ok());
+#if !defined(__clang__) || __clang_major__ >= 15
+  // (clang 14 cannot compile libstdc++ 12's range adaptors.)
   auto taken = quorum::quorum_parallel({.quorum = 1}, fs | std::views::take(1));
   CHECK(taken.ok());
+#endif
   REQUIRE(fs.size() == 2);
   CHECK(static_cast<bool>(fs[0]));  // (an rvalue view was moved from: emptied)
   CHECK(static_cast<bool>(fs[1]));
