@@ -7,6 +7,10 @@
 //   allocation), each branch's name, status and value, and two clock reads (started,
 //   decided_at). The distance from floor_inline to this is the price of the result type; the
 //   distance from this to quorum_inline is the library's own bookkeeping.
+// BM_Bookkeeping/floor_result_bare/{3,16} (no goal): the least of floor_result: only the
+//   fields DESIGN fixes (each branch's status, value and error; the decision), no names, no
+//   clock reads, no store. What building the returned quorum::result<int> costs on its own,
+//   before any bookkeeping at all.
 // BM_Bookkeeping/quorum_inline_timed/{3,16} (no goal): the same with the default options, i.e.
 //   with two clock reads per branch, printed so that their cost is not hidden.
 // BM_Bookkeeping/floor_inline/{3,16}: the same work with no library at all: call the same N
@@ -89,6 +93,29 @@ void floor_result(benchmark::State& state) {
   }
 }
 
+template <std::size_t N>
+void floor_result_bare(benchmark::State& state) {
+  const std::vector<branch_fn> fs(N, &bench::trivial);
+  for (auto _ : state) {
+    quorum::result<int> r;
+    r.branches.resize(N);
+    std::size_t successes = 0;
+    for (std::size_t i = 0; i < N; ++i) {
+      auto& b = r.branches[i];
+      try {
+        b.value = fs[i]();
+        b.status = quorum::branch_status::succeeded;
+        ++successes;
+      } catch (...) {
+        b.error = std::current_exception();
+        b.status = quorum::branch_status::failed;
+      }
+    }
+    r.decision = successes >= N ? quorum::decision::quorum_met : quorum::decision::unreachable;
+    benchmark::DoNotOptimize(r);
+  }
+}
+
 const auto registered = [] {
   using benchmark::RegisterBenchmark;
   RegisterBenchmark("BM_Bookkeeping/quorum_inline/3", quorum_inline<3>)->UseRealTime();
@@ -101,6 +128,8 @@ const auto registered = [] {
   RegisterBenchmark("BM_Bookkeeping/floor_inline/16", floor_inline<16>)->UseRealTime();
   RegisterBenchmark("BM_Bookkeeping/floor_result/3", floor_result<3>)->UseRealTime();
   RegisterBenchmark("BM_Bookkeeping/floor_result/16", floor_result<16>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_result_bare/3", floor_result_bare<3>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_result_bare/16", floor_result_bare<16>)->UseRealTime();
   return true;
 }();
 

@@ -87,7 +87,9 @@ def informational(figures):
     v = lambda n, f="real_time": value(figures, n, f)
     bk = "BM_Bookkeeping/"
     return [
-        *[(f"Bookkeeping floor_result / floor_inline, N={n} (the price of returning a result<T>)",
+        *[(f"Bookkeeping floor_result_bare / floor_inline, N={n} (a result<T> alone, fixed fields only)",
+           ratio(v(f"{bk}floor_result_bare/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
+        *[(f"Bookkeeping floor_result / floor_inline, N={n} (result<T> with names and two clock reads)",
            ratio(v(f"{bk}floor_result/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
         *[(f"Bookkeeping quorum_inline / floor_result, N={n} (the library's own bookkeeping)",
            ratio(v(f"{bk}quorum_inline/{n}"), v(f"{bk}floor_result/{n}"))) for n in (3, 16)],
