@@ -163,6 +163,48 @@ TEST_CASE("a span passed as branches is borrowed, and never emptied") {
   CHECK(static_cast<bool>(fs[1]));
 }
 
+namespace {
+// Move-only, and callable only as non-const.
+struct move_only_mutable {
+  std::unique_ptr<int> p;
+  int operator()() { return ++*p; }
+};
+}  // namespace
+
+TEST_CASE("move-only callables are moved out of a range the caller gives up, called in place otherwise") {
+  auto make = [] {
+    std::vector<move_only_mutable> v;
+    v.push_back({std::make_unique<int>(10)});
+    v.push_back({std::make_unique<int>(20)});
+    return v;
+  };
+  SUBCASE("an lvalue vector (neither copyable nor const-callable): called as it is") {
+    auto v = make();
+    auto r = quorum::quorum_parallel({.quorum = 2}, v);
+    CHECK(*r.branches[1].value == 21);
+    CHECK(*v[1].p == 21);  // the caller's own callable ran
+  }
+  SUBCASE("an rvalue vector, to start()") {
+    auto ex = quorum::start({.quorum = 2}, make());
+    CHECK(*ex.get().branches[0].value == 11);
+  }
+#if !defined(__clang__) || __clang_major__ >= 15
+  SUBCASE("an rvalue owning view, to start() and to quorum_parallel") {
+    auto ex = quorum::start({.quorum = 2}, std::views::all(make()));
+    CHECK(*ex.get().branches[0].value == 11);
+    auto r = quorum::quorum_parallel({.quorum = 2}, std::views::all(make()));
+    CHECK(*r.branches[1].value == 21);
+  }
+  SUBCASE("a view that makes its callables on the fly") {
+    auto view = std::views::iota(0, 2) | std::views::transform([](int i) {
+                  return move_only_mutable{std::make_unique<int>(i)};
+                });
+    auto r = quorum::quorum_parallel({.quorum = 2}, view);
+    CHECK(*r.branches[1].value == 2);
+  }
+#endif
+}
+
 TEST_CASE("start() copies an lvalue range: the handle may outlive it") {
   std::atomic<int> copies{0};
   std::vector<copy_counter> fs;

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <limits>
+#include <type_traits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,14 +82,18 @@ constexpr clock::time_point saturating_add(clock::time_point t,
   // d in clock ticks, converted in floating point (no integer product to overflow, whatever
   // the period), then clamped. long double holds every 64-bit count exactly where it is wider
   // than double; where it is not, rounding near the limits errs towards clamping. NaN: no wait.
-  const long double ticks = std::chrono::duration<long double, dur::period>(d).count();
   dur dd{0};
-  if (ticks >= static_cast<long double>(std::numeric_limits<rep>::max()))
-    dd = dur::max();
-  else if (ticks <= static_cast<long double>(std::numeric_limits<rep>::min()))
-    dd = dur::min();
-  else if (ticks == ticks)
-    dd = dur(static_cast<rep>(ticks));
+  if constexpr (std::is_same_v<std::chrono::duration<Rep, Period>, dur>) {
+    dd = d;  // the common case (timeouts, retry and hedge delays): exact, no conversion
+  } else {
+    const long double ticks = std::chrono::duration<long double, dur::period>(d).count();
+    if (ticks >= static_cast<long double>(std::numeric_limits<rep>::max()))
+      dd = dur::max();
+    else if (ticks <= static_cast<long double>(std::numeric_limits<rep>::min()))
+      dd = dur::min();
+    else if (ticks == ticks)
+      dd = dur(static_cast<rep>(ticks));
+  }
   const rep tc = t.time_since_epoch().count(), dc = dd.count();
   if (dc > 0 && tc > std::numeric_limits<rep>::max() - dc) return clock::time_point::max();
   if (dc < 0 && tc < std::numeric_limits<rep>::min() - dc) return clock::time_point::min();

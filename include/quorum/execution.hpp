@@ -289,17 +289,28 @@ concept branch_range = std::ranges::input_range<R> && !branch<R> &&
                        branch<std::ranges::range_value_t<R>>;
 
 template <class R>
+struct is_owning_view : std::false_type {};
+template <class R>
+struct is_owning_view<std::ranges::owning_view<R>> : std::true_type {};
+
+template <class R>
 auto range_branches(R&& range) {
   using F = std::ranges::range_value_t<R>;
   using T = branch_return_t<F>;
   std::vector<F> fs;
   if constexpr (std::ranges::sized_range<R>) fs.reserve(std::ranges::size(range));
-  // Move only out of an rvalue that owns its elements: a view (a span, a take of someone's
-  // vector) passed as an rvalue still refers to elements that are not ours to empty.
-  if constexpr (std::is_rvalue_reference_v<R&&> && !std::ranges::view<std::remove_cvref_t<R>>)
-    for (auto&& f : range) fs.push_back(std::move(f));
-  else
-    for (auto&& f : range) fs.push_back(f);
+  // Move only out of an rvalue that owns its elements (a container, an owning_view): a view
+  // (a span, a take of someone's vector) passed as an rvalue still refers to elements that
+  // are not ours to empty. Elements a view makes on the fly (temporaries) are moved anyway.
+  using RR = std::remove_cvref_t<R>;
+  constexpr bool owns = std::is_rvalue_reference_v<R&&> &&
+                        (!std::ranges::view<RR> || is_owning_view<RR>::value);
+  for (auto&& f : range) {
+    if constexpr (owns)
+      fs.push_back(std::move(f));
+    else
+      fs.push_back(std::forward<decltype(f)>(f));
+  }
   return vector_branches<T, F>(std::move(fs));
 }
 
@@ -312,31 +323,46 @@ auto pack_branches_of(Fs&&... fs) {
 // A range whose elements a blocking call may use where they are: random access, lvalue
 // elements, each callable as const (so that concurrent calls sharing one range only read it,
 // and a callable's own state is not changed under its owner) in the same form and with the
-// same value type as a copy of it would be called.
+// same value type as a copy of it would be called. (A std::function is const-callable
+// whatever it wraps.)
 template <class R>
 concept borrowable_range =
     std::ranges::random_access_range<R> && std::ranges::sized_range<R> &&
     std::is_lvalue_reference_v<std::ranges::range_reference_t<R>> &&
-    (branch_form<const std::ranges::range_value_t<R>>() >= 0) &&
-    (branch_form<const std::ranges::range_value_t<R>>() ==
+    (branch_form<const std::remove_reference_t<std::ranges::range_reference_t<R>>>() >= 0) &&
+    (branch_form<const std::remove_reference_t<std::ranges::range_reference_t<R>>>() ==
      branch_form<std::ranges::range_value_t<R>>()) &&
-    std::same_as<std::decay_t<typename branch_return<const std::ranges::range_value_t<R>>::type>,
+    std::same_as<std::decay_t<typename branch_return<
+                     const std::remove_reference_t<std::ranges::range_reference_t<R>>>::type>,
                  branch_return_t<std::ranges::range_value_t<R>>>;
 
+// A range of callables that can be neither copied nor called as const: a blocking call can
+// only call them where they are, as they are (concurrent calls must not share such a range).
+template <class R>
+concept mutable_only_range =
+    std::ranges::random_access_range<R> && std::ranges::sized_range<R> &&
+    std::is_lvalue_reference_v<std::ranges::range_reference_t<R>> &&
+    !std::copy_constructible<std::ranges::range_value_t<R>> &&
+    (branch_form<std::remove_reference_t<std::ranges::range_reference_t<R>>>() >= 0);
+
 // The branches of a blocking call. The call outlives every branch, so a range whose elements
-// outlive the call (an lvalue, or a borrowed range such as a span) is borrowed when it can be;
-// any other range is copied (or moved from, when it is an rvalue that owns them) as by start().
+// outlive the call (an lvalue, or a borrowed range such as a span) is borrowed when it can be
+// (called as const; as they are when they can be neither copied nor called as const); any
+// other range is copied (or moved from, when it is an rvalue that owns them) as by start().
 template <class R>
 auto call_branches(R&& range) {
-  if constexpr ((std::is_lvalue_reference_v<R> || std::ranges::borrowed_range<R>) &&
-                borrowable_range<std::remove_reference_t<R>>) {
-    using T = branch_return_t<std::ranges::range_value_t<R>>;
-    using It = std::ranges::iterator_t<R>;
-    return borrowed_branches<T, It>(std::ranges::begin(range),
-                                    static_cast<std::size_t>(std::ranges::size(range)));
-  } else {
+  constexpr bool outlives = std::is_lvalue_reference_v<R> || std::ranges::borrowed_range<R>;
+  using RR = std::remove_reference_t<R>;
+  using T = branch_return_t<std::ranges::range_value_t<R>>;
+  using It = std::ranges::iterator_t<R>;
+  if constexpr (outlives && borrowable_range<RR>)
+    return borrowed_branches<T, It, true>(std::ranges::begin(range),
+                                          static_cast<std::size_t>(std::ranges::size(range)));
+  else if constexpr (outlives && mutable_only_range<RR>)
+    return borrowed_branches<T, It, false>(std::ranges::begin(range),
+                                           static_cast<std::size_t>(std::ranges::size(range)));
+  else
     return range_branches(std::forward<R>(range));
-  }
 }
 
 template <class B>
@@ -349,8 +375,8 @@ template <class T, class F>
 struct branches_value<vector_branches<T, F>> {
   using type = T;
 };
-template <class T, class It>
-struct branches_value<borrowed_branches<T, It>> {
+template <class T, class It, bool AsConst>
+struct branches_value<borrowed_branches<T, It, AsConst>> {
   using type = T;
 };
 

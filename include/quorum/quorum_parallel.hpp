@@ -21,7 +21,10 @@ template <detail::branch... Fs>
 /// The same with the branches given as a range of callables. A range with random access whose
 /// elements outlive the call (an lvalue vector or array, a span) and whose callables can be
 /// called as const is called in place, neither copied nor moved: it must not change until the
-/// call returns. Other ranges are copied (an rvalue container is moved from), as by start().
+/// call returns. Callables that can be neither copied nor called as const are called in place
+/// as they are: do not share such a range between concurrent calls (nor a range of
+/// std::function wrapping mutable lambdas: std::function is const-callable whatever it holds).
+/// Other ranges are copied (an rvalue container is moved from), as by start().
 template <detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(const options& o, R&& range) {
   auto ex = detail::start_branches<void>(nullptr, thread_executor{}, o,

@@ -117,15 +117,20 @@ class vector_branches {
 };
 
 // A range of callables the caller keeps alive for the whole call (quorum_parallel, which
-// returns only after every branch ended): each element is called where it is, as const,
-// neither copied nor moved. `first` is a random-access iterator whose reference is an lvalue.
-template <class T, class It>
+// returns only after every branch ended): each element is called where it is, neither copied
+// nor moved; as const when AsConst. `first` is a random-access iterator whose reference is an
+// lvalue.
+template <class T, class It, bool AsConst>
 class borrowed_branches {
  public:
   borrowed_branches(It first, std::size_t n) : first_(std::move(first)), n_(n) {}
   [[nodiscard]] std::size_t size() const noexcept { return n_; }
   T call(std::size_t i, branch_context& ctx) {
-    return invoke_branch<T>(std::as_const(first_[static_cast<std::iter_difference_t<It>>(i)]), ctx);
+    auto& f = first_[static_cast<std::iter_difference_t<It>>(i)];
+    if constexpr (AsConst)
+      return invoke_branch<T>(std::as_const(f), ctx);
+    else
+      return invoke_branch<T>(f, ctx);
   }
 
  private:
