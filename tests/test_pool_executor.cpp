@@ -211,13 +211,9 @@ TEST_CASE("many executions from several threads share one pool") {
 TEST_CASE("a batch claimed to the end by its submitter lets go of its task at once") {
   // Regression (cold review): the job stayed in the queue, holding its callable, until a
   // worker looked at the queue again; with every worker busy that could be much later.
-  std::latch busy(1), release(1);
+  blocker busy(1);
   quorum::pool_executor pool(1);
-  pool.execute([&] {
-    busy.count_down();
-    release.wait();
-  });
-  busy.wait();  // the only worker is taken: the batch below is left to its submitter
+  busy.occupy(pool, 1);  // the only worker is taken: the batch below is left to its submitter
   auto held = std::make_shared<int>(1);
   std::weak_ptr<int> seen = held;
   std::atomic<int> ran{0};
@@ -226,20 +222,16 @@ TEST_CASE("a batch claimed to the end by its submitter lets go of its task at on
   }
   CHECK(ran == 2);
   CHECK(seen.expired());  // before: alive until the worker was released
-  release.count_down();
+  busy.release();
 }
 
 TEST_CASE("an execution's values do not outlive its handle on a busy pool") {
   // Regression (cold review): the execution's state, values included, stayed alive in the
   // pool's queue after the handle was gone, and died later on a worker; a value that used
   // something of the caller's (an allocator, a reference) then touched freed memory.
-  std::latch busy(1), release(1);
+  blocker busy(1);
   quorum::pool_executor pool(1);
-  pool.execute([&] {
-    busy.count_down();
-    release.wait();
-  });
-  busy.wait();
+  busy.occupy(pool, 1);
   quorum::memory_store store;
   std::weak_ptr<int> seen;
   {
@@ -253,5 +245,5 @@ TEST_CASE("an execution's values do not outlive its handle on a busy pool") {
     CHECK(**r.branches[0].value == 7);
   }
   CHECK(seen.expired());
-  release.count_down();
+  busy.release();
 }
