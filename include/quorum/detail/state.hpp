@@ -279,11 +279,6 @@ inline std::chrono::nanoseconds times(std::chrono::nanoseconds d, std::size_t i)
   return d * static_cast<ns::rep>(i);
 }
 
-// t + d, saturating at time_point::max(): a wait of "forever" (retry.max_delay =
-// nanoseconds::max(), say) must not wrap around into the past and end at once. d >= 0.
-inline clock::time_point later(clock::time_point t, std::chrono::nanoseconds d) noexcept {
-  return saturating_add(t, d);
-}
 
 // The per-thread generator for retry jitter.
 inline std::minstd_rand& jitter_rng() {
@@ -446,7 +441,7 @@ class state final : public core<T> {
       if (this->decided()) return this->skip(i);
       bool due = false;
       try {
-        due = this->clk->sleep_until(later(this->started, times(this->hedge, i)), token);
+        due = this->clk->sleep_until(saturating_add(this->started, times(this->hedge, i)), token);
       } catch (...) {
         // The clock could not wait: start now rather than never (a branch skipped without a
         // record could leave the execution without a decision for ever).
@@ -486,7 +481,7 @@ class state final : public core<T> {
       bool woke = false;
       try {
         auto d = this->rt.delay_before(attempt + 1, jitter_rng());
-        woke = this->clk->sleep_until(later(this->clk->now(), d), token);
+        woke = this->clk->sleep_until(saturating_add(this->clk->now(), d), token);
       } catch (...) {
       }
       if (!woke) break;  // stopped while waiting: the last error stands
