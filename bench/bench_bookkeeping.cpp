@@ -1,7 +1,7 @@
 // BM_Bookkeeping/quorum_inline/{3,16,64,1024}: the library's own cost. One whole execution
 //   (start, N branches, record, decide, result, close) on inline_executor with atomic_store;
-//   the branches are trivial and succeed; K = N, so every branch runs and is counted. Per-branch
-//   time stamps are off (options.branch_times = false: the floor times nothing either).
+//   the branches are trivial and succeed; K = N, so every branch runs and is counted. Time
+//   stamps are off (options.timestamps = none: the floor reads no clock either).
 // BM_Bookkeeping/floor_result/{3,16} (no goal): the floor's work plus what any API that
 //   returns a quorum::result<int> pays, with no library logic: the result's branch vector (one
 //   allocation), each branch's name, status and value, and two clock reads (started,
@@ -12,7 +12,8 @@
 //   clock reads, no store. What building the returned quorum::result<int> costs on its own,
 //   before any bookkeeping at all.
 // BM_Bookkeeping/quorum_inline_timed/{3,16} (no goal): the same with the default options, i.e.
-//   with two clock reads per branch, printed so that their cost is not hidden.
+//   with two clock reads per execution and two per branch, printed so that their cost is not
+//   hidden.
 // BM_Bookkeeping/floor_inline/{3,16}: the same work with no library at all: call the same N
 //   callables, keep each one's value (a result needs them), count successes in a local.
 #include <benchmark/benchmark.h>
@@ -35,7 +36,8 @@ template <std::size_t N, bool Timed = false>
 void quorum_inline(benchmark::State& state) {
   const std::vector<branch_fn> fs(N, &bench::trivial);
   quorum::atomic_store store;
-  const quorum::options opts{.quorum = N, .branch_times = Timed};
+  const quorum::options opts{
+      .quorum = N, .timestamps = Timed ? quorum::timestamps::all : quorum::timestamps::none};
   for (auto _ : state) {
     auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, opts, fs);
     benchmark::DoNotOptimize(r);

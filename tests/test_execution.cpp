@@ -138,6 +138,39 @@ TEST_CASE("move-assigning over a running execution finishes the old one first") 
   CHECK(*a.get().branches[0].value == 2);
 }
 
+TEST_CASE("a result taken at the decision names every branch, whether it started or not") {
+  quorum::manual_clock clk;  // never advanced: the hedged second branch never comes due
+  auto ex = quorum::start({.quorum = 1,
+                           .hedge_delay = 1h,
+                           .on_late = quorum::late_completion::return_early,
+                           .clock = &clk},
+                          [] { return 1; }, [] { return 2; });
+  auto early = ex.get();
+  CHECK(early.decision == decision::quorum_met);
+  CHECK(early.branches[0].name == "Process 1");
+  CHECK(early.branches[1].name == "Process 2");  // not yet skipped, or skipped: named either way
+  CHECK(early.branches[1].status != branch_status::succeeded);
+  ex.join();
+  auto final_result = ex.get();
+  CHECK(final_result.branches[1].status == branch_status::cancelled);
+  CHECK(final_result.branches[1].name == "Process 2");
+}
+
+TEST_CASE("get() && takes the result: a later get() throws std::logic_error") {
+  quorum::memory_store store;
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 2}, [] { return 1; },
+                          [] { return 2; });
+  auto copy = ex.get();  // an lvalue get() copies: the execution keeps its result
+  auto taken = std::move(ex).get();
+  CHECK(*copy.branches[1].value == 2);
+  CHECK(*taken.branches[1].value == 2);
+  CHECK(taken.branches[1].name == "Process 2");
+  CHECK(taken.successes() == 2);
+  // NOLINTNEXTLINE(bugprone-use-after-move): get() && leaves the handle valid, its result gone
+  CHECK(ex.valid());
+  CHECK_THROWS_AS((void)ex.get(), std::logic_error);
+}
+
 TEST_CASE("the execution id is the one given, or a generated unique one") {
   auto a = quorum::start({.quorum = 1, .execution_id = "order-42"}, [] {});
   CHECK(a.id() == "order-42");
@@ -163,18 +196,24 @@ TEST_CASE("the store's record is readable through the handle and agrees with the
   CHECK(rec.branches[1].outcome == quorum::outcome::failure);
 }
 
-TEST_CASE("branch times are stamped by default and left empty with branch_times = false") {
+TEST_CASE("timestamps: all by default, the execution's only, or none") {
   quorum::manual_clock clk;
+  using quorum::timestamps;
   auto timed = quorum::quorum_parallel({.quorum = 2, .clock = &clk}, [] { return 1; },
                                        [] { return 2; });
+  CHECK(timed.started == clk.now());
+  CHECK(timed.decided_at == clk.now());
   for (const auto& b : timed.branches) {
     CHECK(b.started.has_value());
     CHECK(b.finished.has_value());
   }
-  auto lean = quorum::quorum_parallel({.quorum = 2, .clock = &clk, .branch_times = false},
+  CHECK(quorum::to_json(timed).find("\"elapsed_ms\":0") != std::string::npos);
+
+  auto lean = quorum::quorum_parallel({.quorum = 2, .clock = &clk, .timestamps = timestamps::execution},
                                       [] { return 1; }, [] { return 2; });
   CHECK(lean.ok());
   CHECK(lean.started == clk.now());
+  CHECK(lean.decided_at == clk.now());
   for (const auto& b : lean.branches) {
     CHECK(b.status == quorum::branch_status::succeeded);
     CHECK_FALSE(b.started.has_value());
@@ -183,6 +222,40 @@ TEST_CASE("branch times are stamped by default and left empty with branch_times 
   const auto json = quorum::to_json(lean);
   CHECK(json.find("\"started_ms\":null") != std::string::npos);
   CHECK(json.find("\"finished_ms\":null") != std::string::npos);
+  CHECK(json.find("\"elapsed_ms\":0") != std::string::npos);
+
+  auto bare = quorum::quorum_parallel({.quorum = 2, .clock = &clk, .timestamps = timestamps::none},
+                                      [] { return 1; }, [] { return 2; });
+  CHECK(bare.ok());
+  CHECK(bare.started == quorum::result<int>::time_point{});
+  CHECK(bare.decided_at == quorum::result<int>::time_point{});
+  CHECK_FALSE(bare.branches[0].started.has_value());
+  CHECK(quorum::to_json(bare).find("\"elapsed_ms\":null") != std::string::npos);
+}
+
+TEST_CASE("with timestamps = none a timeout still counts from the start and decides timed_out") {
+  quorum::manual_clock clk;
+  test_support::stop_waiter w;
+  std::latch running(1);
+  auto ex = quorum::start({.quorum = 1,
+                           .timeout = 5s,
+                           .clock = &clk,
+                           .timestamps = quorum::timestamps::none},
+                          [&](std::stop_token st) {
+                            running.count_down();
+                            w.block(st);
+                          });
+  running.wait();
+  clk.advance(4s);
+  CHECK_FALSE(ex.decided());
+  clk.advance(1s);  // at the deadline: fired on this thread
+  CHECK(ex.decided());
+  auto r = ex.get();
+  CHECK(r.decision == decision::timed_out);
+  CHECK(w.stopped.load() == 1);
+  CHECK(r.started == quorum::result<void>::time_point{});  // read for the deadline, not shown
+  REQUIRE(r.deadline.has_value());
+  CHECK(*r.deadline == clk.now());
 }
 
 TEST_CASE("a branch context sees the execution's stop, and so does a copy of it") {

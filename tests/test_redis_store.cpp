@@ -27,10 +27,13 @@
 #include <vector>
 
 #include "redis_server.hpp"
+#include "same_record.hpp"
 
 extern char** environ;
 
 namespace {
+
+using test_support::check_same;
 
 using namespace std::chrono_literals;
 using quorum::decision;
@@ -92,30 +95,6 @@ class admin {
   }
   redisContext* c_;
 };
-
-void check_same(const quorum::tally& got, const quorum::tally& want) {
-  CHECK(got.successes == want.successes);
-  CHECK(got.failures == want.failures);
-  CHECK(got.decision == want.decision);
-  CHECK(got.decided_by == want.decided_by);
-  CHECK(got.decided_now == want.decided_now);
-  CHECK(got.recorded_now == want.recorded_now);
-  CHECK(got.late == want.late);
-}
-
-void check_same(const quorum::execution_record& got, const quorum::execution_record& want) {
-  CHECK(got.id == want.id);
-  CHECK(got.decision == want.decision);
-  CHECK(got.decided_by == want.decided_by);
-  CHECK(got.successes_at_decision == want.successes_at_decision);
-  CHECK(got.failures_at_decision == want.failures_at_decision);
-  REQUIRE(got.branches.size() == want.branches.size());
-  for (std::size_t i = 0; i < got.branches.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got.branches[i].outcome == want.branches[i].outcome);
-    CHECK(got.branches[i].late == want.branches[i].late);
-  }
-}
 
 // A process started with posix_spawnp (args[0] is the program); its stdout is read through a
 // pipe.

@@ -5,12 +5,15 @@
 #include <cstddef>
 #include <latch>
 #include <optional>
+#include <random>
 #include <quorum/quorum.hpp>
 #include <quorum/stores/atomic.hpp>
 #include <quorum/stores/sharded.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "same_record.hpp"
 
 namespace {
 
@@ -433,4 +436,40 @@ TEST_CASE_TEMPLATE("executions opened, recorded and closed from many threads sta
   }
   for (auto b : bad) CHECK(b == 0);
   CHECK(s.size() == 0);
+}
+
+// The optional exclusive record (see quorum::exclusive_t): for a store that offers it, any
+// sequence of steps gives the same tallies and the same record as the ordinary record.
+TEST_CASE_TEMPLATE("an exclusive record agrees with the ordinary record, step by step", S,
+                   QUORUM_STORES) {
+  static_assert(quorum::exclusive_recording<quorum::atomic_store>);
+  if constexpr (quorum::exclusive_recording<S>) {
+    for (std::size_t n : sizes) {
+      for (std::size_t k : {std::size_t{1}, (n + 1) / 2, n}) {
+        for (unsigned seed = 0; seed < 20; ++seed) {
+          CAPTURE(n);
+          CAPTURE(k);
+          CAPTURE(seed);
+          std::mt19937 rng(seed);
+          S plain, excl;
+          auto hp = plain.open(counted("same", n, k));
+          auto he = excl.open(counted("same", n, k));
+          const std::size_t expire_at = rng() % (3 * n);  // sometimes never
+          for (std::size_t step = 0; step < 2 * n; ++step) {
+            if (step == expire_at) {
+              test_support::check_same(excl.expire(he), plain.expire(hp));
+            }
+            const std::size_t i = rng() % n;
+            const outcome o = rng() % 3 == 0 ? outcome::failure : outcome::success;
+            test_support::check_same(excl.record(he, i, o, quorum::exclusive),
+                                     plain.record(hp, i, o));
+          }
+          test_support::check_same(excl.snapshot(he), plain.snapshot(hp));
+          check_consistent(excl.snapshot(he), n, k);
+          plain.close(hp);
+          excl.close(he);
+        }
+      }
+    }
+  }
 }

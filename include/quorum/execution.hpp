@@ -98,8 +98,8 @@ class [[nodiscard]] execution {
   [[nodiscard]] result<T> get() & { return result_of(false); }
 
   /// The same on a handle about to go away, `std::move(h).get()` or `start(...).get()`: the
-  /// branches' values are moved into the result, not copied. A later get() finds them moved
-  /// from. (quorum_parallel returns this way.)
+  /// result is moved out of the execution, not copied (as std::future::get does, it is taken:
+  /// a later get() throws std::logic_error). quorum_parallel returns this way.
   [[nodiscard]] result<T> get() && { return result_of(true); }
 
   /// A consistent copy of the store's record of this execution (valid while the handle lives).
@@ -113,6 +113,8 @@ class [[nodiscard]] execution {
     else
       c.wait_decided();
     if (auto e = c.first_store_error()) std::rethrow_exception(e);
+    if (c.taken)
+      throw std::logic_error("quorum::execution: the result was taken already, by get() &&");
     return c.make_result(take);
   }
 
@@ -139,10 +141,11 @@ namespace detail {
 inline constexpr std::size_t max_branches = (std::size_t{1} << 31) - 1;
 
 // A process-unique id with a random part, so ids from different processes do not collide.
-// Form: 'q', 8 base-62 digits drawn once per process (~47 random bits), then the process-wide
+// Form: 'q', 8 base-62 digits drawn once per process (~47 random bits), then a process-wide
 // counter in base 62. Up to 62^6 executions that is at most 15 characters, so the id lives in
 // std::string's small buffer: no allocation for it in start(), the store or the result.
-inline std::string make_execution_id() {
+// Written into `out` (start() passes the execution's own id: no temporary string).
+inline void make_execution_id(std::string& out) {
   static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   static const std::array<char, 9> prefix = [] {
     std::random_device rd;
@@ -153,9 +156,17 @@ inline std::string make_execution_id() {
     for (std::size_t i = 1; i < p.size(); ++i, r /= 62) p[i] = digits[r % 62];
     return p;
   }();
-  static std::atomic<std::uint64_t> counter{0};
+  // Each thread takes the counter's values a block at a time: one shared read-modify-write
+  // per `block` ids rather than per id. The blocks are disjoint, so the ids stay unique.
   // relaxed: only uniqueness matters, and every fetch_add returns a distinct value.
-  std::uint64_t k = counter.fetch_add(1, std::memory_order_relaxed);
+  static constexpr std::uint64_t block = 1024;
+  static std::atomic<std::uint64_t> counter{0};
+  thread_local std::uint64_t next = 0, end = 0;
+  if (next == end) {
+    next = counter.fetch_add(block, std::memory_order_relaxed);
+    end = next + block;
+  }
+  std::uint64_t k = next++;
   char buf[9 + 11];
   std::memcpy(buf, prefix.data(), prefix.size());
   char* p = buf + sizeof buf;
@@ -165,7 +176,7 @@ inline std::string make_execution_id() {
   } while (k != 0);
   const auto tail = static_cast<std::size_t>(buf + sizeof buf - p);
   std::memmove(buf + prefix.size(), p, tail);
-  return std::string(buf, prefix.size() + tail);
+  out.assign(buf, prefix.size() + tail);
 }
 
 // Check every option against N before anything runs; returns the resolved rule.
@@ -197,8 +208,14 @@ template <class T, class S, class B, class X>
 execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rule r) {
   auto& c = *st;
   c.clk = o.clock ? o.clock : &steady_clock::instance();
-  c.started = c.clk->now();
-  c.id = o.execution_id.empty() ? make_execution_id() : o.execution_id;
+  c.branch_times = o.timestamps == timestamps::all;
+  c.exec_times = o.timestamps != timestamps::none;
+  // The start is read when the result shows it, or a timeout or hedging counts from it.
+  if (c.exec_times || o.timeout || o.hedge_delay.count() > 0) c.started = c.clk->now();
+  if (o.execution_id.empty())
+    make_execution_id(c.id);
+  else
+    c.id = o.execution_id;
   if (!o.names.empty()) {
     c.names = o.names;
   } else if (c.n > default_names().size()) {  // beyond the shared table: names of our own
@@ -215,30 +232,52 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   c.obs = o.observer;
   c.rt = o.retry;
   c.hedge = o.hedge_delay;
-  c.branch_times = o.branch_times;
-  c.slots = std::make_unique<slot<T>[]>(c.n);
+  c.out.resize(c.n);
+  if (c.on_late == late_completion::return_early)
+    c.phases = std::make_unique<std::atomic<std::uint8_t>[]>(c.n);  // all pending
   // On inline_executor every branch runs inside start(), one after another, before the handle
   // exists: a stop request could only come from the deadline's timer (the decision itself is
   // seen by the next branch through decided(), before it starts). Without a deadline nothing
   // can request a stop that any branch would see, so the stop state is not even allocated.
-  if (!std::is_same_v<std::remove_cvref_t<X>, inline_executor> || c.deadline) {
+  constexpr bool inline_exec = std::is_same_v<std::remove_cvref_t<X>, inline_executor>;
+  if (!inline_exec || c.deadline) {
     c.stop = std::stop_source{};
     c.token = c.stop.get_token();
   }
 
   st->open(execution_spec{c.id, c.n, std::move(r)});  // throws duplicate_execution_id
-  execution<T> handle(st);  // from here on, the handle's destructor cleans up
+  auto* s = st.get();
+  // From here on, the handle's destructor cleans up. On inline_executor the handle takes the
+  // only reference (each branch runs before start() returns, so none needs one of its own):
+  // no reference count is touched per branch.
+  execution<T> handle = [&] {
+    if constexpr (inline_exec)
+      return execution<T>(std::move(st));
+    else
+      return execution<T>(st);
+  }();
   try {
-    st->arm_deadline();
+    s->arm_deadline();
   } catch (...) {
     // The clock could not schedule the deadline. Nothing was handed out yet: decide cancelled
     // and account for every branch as never started, or the handle's destructor would wait
     // for them forever; then report the clock's error.
-    st->cancel();
+    s->cancel();
     for (std::size_t j = 0; j < c.n; ++j) c.skip(j);
     throw;
   }
-  if constexpr (state<T, S, B, X>::bulk::value) {
+  if constexpr (inline_exec) {
+    // Every branch runs here, on this thread, one after another (see core::solo): called
+    // directly, as inline_executor::execute would, without a task object per branch.
+    c.solo = !c.deadline;
+    for (std::size_t i = 0; i < c.n; ++i) {
+      if (c.decided())
+        c.skip(i);
+      else
+        s->run(i);
+    }
+    c.solo = false;
+  } else if constexpr (state<T, S, B, X>::bulk::value) {
     try {
       st->submit_bulk(st);  // one submission; a branch decided-before runs as skip()
     } catch (...) {
@@ -246,23 +285,23 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
       for (std::size_t j = 0; j < c.n; ++j) c.skip(j);
       throw;
     }
-    return handle;
-  }
-  std::size_t i = 0;
-  try {
-    for (; i < c.n; ++i) {
-      if (c.decided()) {  // decided before launch (deadline already past, or early decision)
-        c.skip(i);
-        continue;
+  } else {
+    std::size_t i = 0;
+    try {
+      for (; i < c.n; ++i) {
+        if (c.decided()) {  // decided before launch (deadline already past, or early decision)
+          c.skip(i);
+          continue;
+        }
+        st->exec().execute([st, i]() noexcept { st->run(i); });
       }
-      st->exec().execute([st, i]() noexcept { st->run(i); });
+    } catch (...) {
+      // The executor refused work: decide cancelled, account for the tasks never handed out,
+      // and let the handle's destructor join the ones that were, then report the error.
+      st->cancel();
+      for (; i < c.n; ++i) c.skip(i);
+      throw;
     }
-  } catch (...) {
-    // The executor refused work: decide cancelled, account for the tasks never handed out,
-    // and let the handle's destructor join the ones that were, then report the error.
-    st->cancel();
-    for (; i < c.n; ++i) c.skip(i);
-    throw;
   }
   return handle;
 }

@@ -136,7 +136,10 @@ template <class T>
   out += ",\"late_processes\":";
   list([](const auto& b) { return b.late; });
   out += ",\"elapsed_ms\":";
-  detail::json_ms(out, r.decided_at - r.started);
+  if (r.started == typename result<T>::time_point{} && r.decided_at == r.started)
+    out += "null";  // not stamped (options.timestamps = none)
+  else
+    detail::json_ms(out, r.decided_at - r.started);
   out += ",\"branches\":[";
   for (std::size_t i = 0; i < r.branches.size(); ++i) {
     const auto& b = r.branches[i];

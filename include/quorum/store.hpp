@@ -78,6 +78,24 @@ concept store = requires(S& s, const execution_spec& spec, typename S::handle h,
   s.close(h);
 };
 
+/// An optional extra a store may offer: `record(h, i, o, quorum::exclusive)`, the same record
+/// step for a caller that promises that no other call on this handle runs at the same time, and
+/// that whoever calls next on it is ordered after this call (happens-before). An execution
+/// makes that promise while every call comes from one thread with nothing else able to reach
+/// the handle: on inline_executor without a deadline. The store may then skip its atomic
+/// read-modify-write (atomic_store does: a load and a store instead of a compare-and-swap).
+/// A store without the overload is called as usual.
+struct exclusive_t {
+  explicit exclusive_t() = default;
+};
+inline constexpr exclusive_t exclusive{};
+
+template <class S>
+concept exclusive_recording = store<S> && requires(S& s, typename S::handle h, std::size_t branch,
+                                                   outcome o) {
+  { s.record(h, branch, o, exclusive) } -> std::same_as<tally>;
+};
+
 namespace detail {
 // The one decision rule every in-process store applies under its atomic step. `rec` holds the
 // branch outcomes; yes/no are the vote totals. Returns the tally for this step.

@@ -27,22 +27,8 @@
 
 namespace quorum::detail {
 
-// One branch's outcome, written only by the task running it. `phase` publishes the rest:
-// the task stores phase with release after writing the fields; a reader loads it with acquire
-// before reading them.
-template <class T>
-struct slot {
-  enum : std::uint8_t { pending = 0, running = 1, finished = 2 };
-  using stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
-
-  std::atomic<std::uint8_t> phase{pending};
-  branch_status status = branch_status::running;
-  std::optional<stored> value;
-  std::exception_ptr error;
-  unsigned attempts = 0;
-  bool late = false;
-  std::optional<clock::time_point> started, finished_at;
-};
+// Where a branch is, for a result taken before every branch ended (on_late = return_early).
+enum phase : std::uint8_t { pending = 0, running = 1, finished = 2 };
 
 // "Process 1", "Process 2", ...: the default branch names, built once per process and shared
 // read-only by every execution (an execution with more branches builds its own).
@@ -74,8 +60,21 @@ class core {
   quorum::observer obs;
   quorum::retry rt;
   std::chrono::nanoseconds hedge{0};
-  bool branch_times = true;  // options.branch_times
-  std::unique_ptr<slot<T>[]> slots;
+  bool branch_times = true;  // options.timestamps == all: stamp each branch's start and end
+  bool exec_times = true;    // options.timestamps != none: stamp the start and the decision
+
+  // Each branch's outcome, in the result's own type, written only by the task that runs it
+  // (run() or skip(): its name, then the rest). When every branch has ended, get() && moves
+  // the whole vector into the result: nothing is copied per branch, and the result needs no
+  // allocation of its own. Sized by launch(); readers see an entry after the acquire load of
+  // `word` that counts its branch finished (finish_one's release), or of its phase.
+  std::vector<branch_result<T>> out;
+  // Each branch's phase, published with release after its entry's fields are written. Only a
+  // result taken at the decision (on_late = return_early) reads an entry whose branch may
+  // still run, so only such executions allocate it; otherwise it stays null.
+  std::unique_ptr<std::atomic<std::uint8_t>[]> phases;
+  // get() && moved `out` into its result: a later get() has nothing left to return.
+  bool taken = false;
 
   // Requested at the decision. launch() makes a real one unless nothing could ever observe a
   // request (inline_executor without a deadline; the rule and its argument are in launch()):
@@ -94,6 +93,15 @@ class core {
   // The decided bit is set with release after dec/decided_by/decided_at are written; a finish
   // is added with release after the branch's slot is written. Readers load with acquire.
   std::atomic<std::uint32_t> word{0};
+
+  // True while one thread does everything to this state: launch() sets it for the span of
+  // start() on inline_executor without a deadline (the branches run inside start(), one after
+  // another, on the caller's thread; no timer exists; the handle does not exist yet; an
+  // observer is called on that same thread), and clears it before start() returns. Then `word` and `claimed` are updated by a plain
+  // load and store instead of a locked read-modify-write (about 6 ns each here, several per
+  // execution), with the same memory orders: the release store still publishes the slot to
+  // whoever later receives the handle, through the hand-over the caller synchronises.
+  bool solo = false;
 
   // Exactly one publisher writes the decision. The store already guarantees one decided_now;
   // this also covers the local fall-backs taken when the store itself throws.
@@ -149,12 +157,21 @@ class core {
   // remaining branches to stop. `from_branch`: the caller is a branch that has not finished yet
   // (it does not count as a branch left running).
   void publish(quorum::decision d, std::optional<std::size_t> by, bool from_branch = false) noexcept {
-    if (claimed.exchange(true, std::memory_order_acq_rel)) return;
+    if (solo) {
+      if (claimed.load(std::memory_order_relaxed)) return;
+      claimed.store(true, std::memory_order_relaxed);
+    } else if (claimed.exchange(true, std::memory_order_acq_rel)) {
+      return;
+    }
     dec = d;
     decided_by = by;
-    decided_at = clk->now();
-    word.fetch_or(1u, std::memory_order_release);
-    word.notify_all();
+    if (exec_times) decided_at = clk->now();
+    if (solo) {  // nobody can be waiting: the only thread is this one
+      word.store(word.load(std::memory_order_relaxed) | 1u, std::memory_order_release);
+    } else {
+      word.fetch_or(1u, std::memory_order_release);
+      word.notify_all();
+    }
     emit(event_kind::decided, by, 0, d);
     if (finished() + (from_branch ? 1 : 0) < n) {
       // Emitted before the request, so that it precedes the late events the request causes.
@@ -167,16 +184,35 @@ class core {
 
   void finish_one() noexcept {
     // release: the slot written by this branch happens-before join()'s acquire load.
+    if (solo) {  // see solo: the same store, without the lock prefix, and no waiter to wake
+      word.store(word.load(std::memory_order_relaxed) + 2u, std::memory_order_release);
+      return;
+    }
     auto w = word.fetch_add(2u, std::memory_order_release) + 2u;
     if ((w >> 1) == n) word.notify_all();
   }
 
+  void set_phase(std::size_t i, phase p) noexcept {
+    if (phases) phases[i].store(p, std::memory_order_release);
+  }
+
   // A branch that never ran: the decision came first (or it was never handed to the executor).
   void skip(std::size_t i) noexcept {
-    auto& s = slots[i];
-    s.status = branch_status::cancelled;
-    s.phase.store(slot<T>::finished, std::memory_order_release);
+    auto& b = out[i];
+    set_name(b, i);
+    b.status = branch_status::cancelled;
+    set_phase(i, phase::finished);
     finish_one();
+  }
+
+  void set_name(branch_result<T>& b, std::size_t i) noexcept {
+    // Copy-assigning a std::string (here, a short one: a few bytes in its small buffer) is
+    // about a third of the instructions of assigning from a string_view (a general replace).
+    // A name longer than the small buffer allocates; if that fails, the name stays empty.
+    try {
+      b.name = names.empty() ? default_names()[i] : names[i];
+    } catch (...) {
+    }
   }
 
   void note_store_error(std::exception_ptr e) noexcept {
@@ -220,55 +256,77 @@ class core {
   // while after the last branch ended (a thread not yet exited, a pool job not yet retired), and
   // nothing of the user's may outlive the handle.
   void release() noexcept {
-    slots.reset();
+    std::vector<branch_result<T>>().swap(out);
     obs = nullptr;
     rt.retry_if = nullptr;
   }
 
-  // Build a result from the slots that are finished; the others show as running. `take`: move
-  // the values out of the slots (the handle's last get()); otherwise copy them if T allows.
+  // The result. When every branch has ended, `take` (the handle's get() &&) moves the
+  // branches' entries into it whole; otherwise they are copied (values moved when T cannot be
+  // copied). Before then (on_late = return_early), only the finished entries are read, by
+  // their phase, and the others show as running.
   result<T> make_result(bool take) {
     result<T> r;
     r.decision = dec;
     r.execution_id = id;
     r.decided_by = decided_by;
-    r.started = started;
-    r.decided_at = decided_at;
-    r.deadline = deadline;
-    r.branches.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      auto& s = slots[i];
-      auto& b = r.branches[i];
-      // Copy-assigning a std::string (here, a short one: a few bytes in its small buffer) is
-      // about a third of the instructions of assigning from a string_view (a general replace).
-      b.name = names.empty() ? default_names()[i] : names[i];
-      auto ph = s.phase.load(std::memory_order_acquire);
-      if (ph >= slot<T>::running) b.started = s.started;
-      if (ph != slot<T>::finished) continue;
-      b.status = s.status;
-      b.error = s.error;
-      b.attempts = s.attempts;
-      b.late = s.late;
-      b.finished = s.finished_at;
-      if constexpr (!std::is_void_v<T>) {
-        if (s.value) {
-          if constexpr (std::is_copy_constructible_v<T>) {
-            if (take)
-              b.value = std::move(*s.value);
-            else
-              b.value = *s.value;
-          } else {
-            b.value = std::move(*s.value);
-          }
-        }
-      }
+    if (exec_times) {  // `started` may have been read for a deadline or hedging: not shown
+      r.started = started;
+      r.decided_at = decided_at;
     }
+    r.deadline = deadline;
+    constexpr bool copyable = std::is_copy_constructible_v<branch_result<T>>;
+    if (finished() == n && (take || copyable)) {  // acquire: every entry is written
+      if constexpr (copyable) {
+        if (take)
+          r.branches = std::move(out);
+        else
+          r.branches = out;
+      } else {
+        r.branches = std::move(out);
+      }
+    } else {
+      r.branches.resize(n);
+      for (std::size_t i = 0; i < n; ++i) copy_entry(r.branches[i], i, take);
+    }
+    if (take) taken = true;
     if (any_error.load(std::memory_order_acquire)) {
       std::lock_guard lk(err_m);
       r.observer_errors = observer_errors;
       r.observer_error = observer_error;
     }
     return r;
+  }
+
+ private:
+  // Entry i into b, as far as its phase shows it (every phase is `finished` once all ended).
+  void copy_entry(branch_result<T>& b, std::size_t i, bool take) {
+    auto& s = out[i];
+    const auto ph = phases ? phases[i].load(std::memory_order_acquire) : std::uint8_t{phase::finished};
+    if (ph == phase::pending) {
+      set_name(b, i);
+      return;
+    }
+    b.name = s.name;
+    b.started = s.started;
+    if (ph != phase::finished) return;
+    b.status = s.status;
+    b.error = s.error;
+    b.attempts = s.attempts;
+    b.late = s.late;
+    b.finished = s.finished;
+    if constexpr (!std::is_void_v<T>) {
+      if (s.value) {
+        if constexpr (std::is_copy_constructible_v<T>) {
+          if (take)
+            b.value = std::move(*s.value);
+          else
+            b.value = *s.value;
+        } else {
+          b.value = std::move(*s.value);
+        }
+      }
+    }
   }
 };
 
@@ -433,7 +491,7 @@ class state final : public core<T> {
 
   // The task body of branch i. Never throws.
   void run(std::size_t i) noexcept {
-    auto& s = this->slots[i];
+    auto& s = this->out[i];
     const std::stop_token& token = this->token;
     if (this->hedge.count() > 0 && i > 0) {
       // Decided already (on inline_executor, by an earlier branch: its token may be one that
@@ -454,11 +512,12 @@ class state final : public core<T> {
     // in between must not start either (acquire load: pairs with publish's release).
     if (token.stop_requested() || this->decided()) return this->skip(i);
 
+    this->set_name(s, i);
     if (this->branch_times) s.started = this->clk->now();
-    s.phase.store(slot<T>::running, std::memory_order_release);
+    this->set_phase(i, phase::running);
     this->emit(event_kind::started, i, 1);
 
-    // The value is built in the slot itself (no move after the call, which could throw
+    // The value is built in the entry itself (no move after the call, which could throw
     // outside any try): readers look at it only once phase says finished.
     std::exception_ptr err;
     unsigned attempt = 0;
@@ -488,23 +547,16 @@ class state final : public core<T> {
       this->emit(event_kind::retry_started, i, attempt + 1);
     }
     const bool stopped = token.stop_requested();
-    if (this->branch_times) s.finished_at = this->clk->now();
+    if (this->branch_times) s.finished = this->clk->now();
 
-    tally t;
     bool recorded = true;
-    try {
-      t = store_->record(h_, i, err ? outcome::failure : outcome::success);
-    } catch (...) {
-      recorded = false;
-      this->note_store_error(std::current_exception());
-      t.late = this->decided();
-    }
+    const tally t = record(i, err ? outcome::failure : outcome::success, recorded);
     s.attempts = attempt;
     s.error = err;
     s.late = t.late;
     s.status = !err ? branch_status::succeeded : stopped ? branch_status::cancelled : branch_status::failed;
     const auto status = s.status;
-    s.phase.store(slot<T>::finished, std::memory_order_release);
+    this->set_phase(i, phase::finished);
 
     if (t.late)
       this->emit(event_kind::late, i, attempt, std::nullopt, status, err);
@@ -518,6 +570,25 @@ class state final : public core<T> {
   }
 
  private:
+  // The store's record of branch i; on a store error, a tally that decides nothing and
+  // `recorded` false. The tally is built in place: assigning one (an aggregate of optionals,
+  // written field by field) made the compiler copy it back through wide loads that stalled on
+  // the narrow stores just made, a measurable part of a trivial branch.
+  tally record(std::size_t i, outcome o, bool& recorded) noexcept {
+    try {
+      if constexpr (exclusive_recording<S>) {
+        if (this->solo) return store_->record(h_, i, o, exclusive);  // see core::solo
+      }
+      return store_->record(h_, i, o);
+    } catch (...) {
+      recorded = false;
+      this->note_store_error(std::current_exception());
+      tally t;
+      t.late = this->decided();
+      return t;
+    }
+  }
+
   std::optional<S> own_store_;
   S* store_;
   typename S::handle h_{};

@@ -68,6 +68,17 @@ class atomic_store {
   static constexpr unsigned by_shift = 59;
   static constexpr std::uint64_t no_branch = 31;
 
+  // The id map's key: a view of entry::id and its hash, computed once by open() and kept in
+  // the entry, so that close() finds the node without hashing the id again.
+  struct id_key {
+    std::string_view id;
+    std::size_t hash;
+    bool operator==(const id_key& o) const noexcept { return id == o.id; }
+    struct hasher {
+      std::size_t operator()(const id_key& k) const noexcept { return k.hash; }
+    };
+  };
+
   // Everything record() reads on the packed path shares the first cache line: one line to
   // fetch per execution, and the two words the recorders write live there too.
   struct alignas(64) entry {
@@ -78,16 +89,19 @@ class atomic_store {
     std::uint64_t smask = 0;  // success bits of all N branches (packed path)
     bool packed = false;
     std::string id;
+    std::size_t hash = 0;  // of id
+    [[nodiscard]] id_key key() const noexcept { return {id, hash}; }
     // the locked path
     std::mutex m;
     detail::record_state st;
 
     // Make this (new or closed) record the fresh record of `spec`. Relaxed stores: the
     // record reaches other threads only through open()'s lock and the handle it returns.
-    void reset(const execution_spec& spec) {
+    void reset(const execution_spec& spec, std::size_t id_hash) {
       word.store(0, std::memory_order_relaxed);
       at_decision.store(0, std::memory_order_relaxed);
       id = spec.id;
+      hash = id_hash;
       n = spec.branches;
       packed = spec.rule.votes.empty() && spec.branches <= packed_limit;
       if (packed) {
@@ -115,13 +129,16 @@ class atomic_store {
     // The common case, a steady stream of executions, reuses a closed record (neither the
     // entry nor the id map's node is allocated) in one pass under the lock. Only when no
     // closed record is left is a new one made, outside the lock.
+    // The id is hashed once, here, outside the lock; close() finds the node by the hash kept
+    // in the entry (see id_key).
+    const std::size_t hash = std::hash<std::string_view>{}(spec.id);
     std::unique_lock lk(m_);
     if (!spare_.empty()) {
       map_t::node_type node = std::move(spare_.back());
       spare_.pop_back();
       entry* e = node.mapped().get();
-      e->reset(spec);
-      node.key() = std::string_view(e->id);
+      e->reset(spec, hash);
+      node.key() = e->key();
       auto r = records_.insert(std::move(node));
       if (!r.inserted) {
         spare_.push_back(std::move(r.node));  // capacity reserved: never allocates
@@ -131,9 +148,9 @@ class atomic_store {
     }
     lk.unlock();
     auto made = std::make_unique<entry>();
-    made->reset(spec);
+    made->reset(spec, hash);
     lk.lock();
-    auto [it, fresh] = records_.try_emplace(std::string_view(made->id));
+    auto [it, fresh] = records_.try_emplace(made->key());
     if (!fresh) detail::throw_duplicate_id(spec.id);
     it->second = std::move(made);
     return it->second.get();
@@ -161,32 +178,20 @@ class atomic_store {
                                         std::memory_order_acquire))
         break;
     }
-    const std::uint64_t now = w | bit;
-    // The counts after this record, and from them the ones before it (this record added one):
-    // two popcounts answer both "was the word decided before?" and "is it decided now?". The
-    // explicit bits (timed_out, cancelled) come first, as in decision_of().
-    const std::uint64_t s = count(now & h->smask), f = count((now >> fail_shift) & h->smask);
-    const bool success = o == outcome::success;
-    const bool before = (w & explicit_mask) != 0 || s - (success ? 1 : 0) >= h->k ||
-                        f - (success ? 0 : 1) > h->n - h->k;
-    tally t;
-    t.recorded_now = true;
-    t.late = before;
-    t.successes = static_cast<std::size_t>(s);
-    t.failures = static_cast<std::size_t>(f);
-    if (before) {
-      // A decision never changes once the word holds one: the decider's publication says it.
-      const std::uint64_t at = wait_published(h);
-      t.decision = kind_of(at);
-      t.decided_by = by_of(at);
-    } else if (s >= h->k || f > h->n - h->k) {
-      const decision d = s >= h->k ? decision::quorum_met : decision::unreachable;
-      t.decided_now = true;
-      t.decision = d;
-      t.decided_by = branch;
-      publish(h, now, d, branch);
-    }
-    return t;
+    return counted(h, w, bit, branch, o == outcome::success);
+  }
+
+  /// The same for a caller that is alone on this handle (see quorum::exclusive_t): one plain
+  /// load and one store of the word instead of a compare-and-swap. Release store, as the CAS's
+  /// release half: whoever is next handed this handle sees the record through the hand-over.
+  tally record(handle h, std::size_t branch, outcome o, exclusive_t) {
+    if (!h->packed || branch >= h->n) return record(h, branch, o);
+    const std::uint64_t mine = std::uint64_t{1} << branch;
+    const std::uint64_t bit = o == outcome::success ? mine : mine << fail_shift;
+    const std::uint64_t w = h->word.load(std::memory_order_relaxed);  // only we write it
+    if (w & (mine | (mine << fail_shift))) return replay(h, w, mine);
+    h->word.store(w | bit, std::memory_order_release);
+    return counted(h, w, bit, branch, o == outcome::success);
   }
 
   /// The deadline: decide timed_out unless already decided.
@@ -230,7 +235,7 @@ class atomic_store {
   /// The execution is over: forget its record. The handle is invalid afterwards.
   void close(handle h) {
     std::lock_guard lk(m_);
-    auto node = records_.extract(std::string_view(h->id));
+    auto node = records_.extract(h->key());
     if (node && spare_.size() < spare_limit) spare_.push_back(std::move(node));
   }
 
@@ -320,6 +325,39 @@ class atomic_store {
   }
 
   // A branch recorded before: nothing changes; report the record as it stands.
+  // The tally of a record that added `bit` to the word `w`. One named result and one return:
+  // the tally is written where the caller keeps it. (A copy of it, which a second return form
+  // made the compiler emit, reloaded the fields just stored, piecewise, through wide loads
+  // that stalled: a measurable share of a trivial branch's cost.)
+  static tally counted(entry* h, std::uint64_t w, std::uint64_t bit, std::size_t branch,
+                       bool success) noexcept {
+    const std::uint64_t now = w | bit;
+    // The counts after this record, and from them the ones before it (this record added one):
+    // two popcounts answer both "was the word decided before?" and "is it decided now?". The
+    // explicit bits (timed_out, cancelled) come first, as in decision_of().
+    const std::uint64_t s = count(now & h->smask), f = count((now >> fail_shift) & h->smask);
+    const bool before = (w & explicit_mask) != 0 || s - (success ? 1 : 0) >= h->k ||
+                        f - (success ? 0 : 1) > h->n - h->k;
+    tally t;
+    t.recorded_now = true;
+    t.late = before;
+    t.successes = static_cast<std::size_t>(s);
+    t.failures = static_cast<std::size_t>(f);
+    if (before) {
+      // A decision never changes once the word holds one: the decider's publication says it.
+      const std::uint64_t at = wait_published(h);
+      t.decision = kind_of(at);
+      t.decided_by = by_of(at);
+    } else if (s >= h->k || f > h->n - h->k) {
+      const decision d = s >= h->k ? decision::quorum_met : decision::unreachable;
+      t.decided_now = true;
+      t.decision = d;
+      t.decided_by = branch;
+      publish(h, now, d, branch);
+    }
+    return t;
+  }
+
   static tally replay(entry* h, std::uint64_t w, std::uint64_t mine) noexcept {
     tally t;
     if (decided(h, w)) {
@@ -349,8 +387,7 @@ class atomic_store {
     return fill(h, now, t);
   }
 
-  using map_t =
-      std::unordered_map<std::string_view, std::unique_ptr<entry>>;  // keys view entry::id
+  using map_t = std::unordered_map<id_key, std::unique_ptr<entry>, id_key::hasher>;
   static constexpr std::size_t spare_limit = 64;  // closed records kept for reuse
 
   mutable std::mutex m_;
