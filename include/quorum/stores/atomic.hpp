@@ -84,6 +84,11 @@ class atomic_store {
   struct alignas(64) entry {
     std::atomic<std::uint64_t> word{0};
     std::atomic<std::uint64_t> at_decision{0};
+    // 1 once at_decision is written: what a reader that must wait for it sleeps on. A 32-bit
+    // word, because libstdc++ notifies a 64-bit atomic through a proxy counter shared by the
+    // whole process (a locked increment of a global cache line per notify, waiter or not);
+    // a 32-bit one costs a load when nobody waits.
+    std::atomic<std::uint32_t> published{0};
     std::size_t n = 0;
     std::uint64_t k = 0;      // threshold (packed path)
     std::uint64_t smask = 0;  // success bits of all N branches (packed path)
@@ -100,6 +105,7 @@ class atomic_store {
     void reset(const execution_spec& spec, std::size_t id_hash) {
       word.store(0, std::memory_order_relaxed);
       at_decision.store(0, std::memory_order_relaxed);
+      published.store(0, std::memory_order_relaxed);
       id = spec.id;
       hash = id_hash;
       n = spec.branches;
@@ -292,10 +298,12 @@ class atomic_store {
                              (std::uint64_t{by ? *by : no_branch} << by_shift);
     // release: whoever acquires a non-zero at_decision sees a complete value (it is one word,
     // so release is only needed for the CAS before it: a reader that saw the decided word
-    // and then this value reads a consistent pair). notify_all costs no system call unless a
-    // reader is actually waiting (libstdc++ counts waiters).
+    // and then this value reads a consistent pair). The notify costs no system call unless a
+    // reader is actually waiting (libstdc++ counts waiters), and no locked instruction (see
+    // entry::published).
     h->at_decision.store(at, std::memory_order_release);
-    h->at_decision.notify_all();
+    h->published.store(1, std::memory_order_release);  // after at_decision: see wait_published
+    h->published.notify_all();
   }
 
   // The decider's publication, once the word says decided. The wait is bounded by the
@@ -307,7 +315,8 @@ class atomic_store {
       at = h->at_decision.load(std::memory_order_acquire);
     }
     while (at == 0) {
-      h->at_decision.wait(0, std::memory_order_acquire);
+      // acquire on published, stored after at_decision with release: at_decision is there.
+      h->published.wait(0, std::memory_order_acquire);
       at = h->at_decision.load(std::memory_order_acquire);
     }
     return at;
