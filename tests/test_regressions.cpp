@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <latch>
+#include <quorum/history.hpp>
 #include <quorum/quorum.hpp>
 #include <stdexcept>
 #include <stop_token>
@@ -213,4 +214,44 @@ TEST_CASE("a decision the store made on a record whose reply was lost still ends
   REQUIRE(rec.decision.has_value());
   CHECK(*rec.decision == quorum::decision::quorum_met);  // the store's truth, not a cancel
   CHECK_THROWS_WITH_AS(static_cast<void>(ex.get()), "reply lost", std::runtime_error);
+}
+
+// Before: on inline_executor with a deadline, start() wrote the single-thread flag (core::solo)
+// after the deadline's timer thread could already read it, a data race ThreadSanitizer
+// reported. The flag is now written only when there is no deadline, hence no timer.
+TEST_CASE("inline_executor with a deadline shares nothing unsynchronised with the timer thread") {
+  quorum::atomic_store store;
+  test_support::stop_waiter w;
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 1, .timeout = 1ms},
+                          [&](std::stop_token st) { w.block(st); });
+  auto r = std::move(ex).get();
+  CHECK(r.decision == quorum::decision::timed_out);  // (the branch may not even have started)
+}
+
+// Before: with timestamps = none, history::finish took the result's unstamped start and
+// decision time (the clock's epoch) for real ones: the timeline began at the epoch, the
+// decided event's time was overwritten, and every bar sat an hour to the right.
+TEST_CASE("the history of an unstamped execution keeps the times its events carry") {
+  quorum::manual_clock clk;
+  quorum::history h;
+  auto r = quorum::quorum_parallel({.quorum = 1,
+                                    .clock = &clk,
+                                    .observer = h.observer(),
+                                    .timestamps = quorum::timestamps::none},
+                                   [] { return 1; });
+  CHECK(r.timestamps == quorum::timestamps::none);
+  h.finish(r);
+  const auto t = h.snapshot();
+  CHECK(t.origin == clk.now());
+  REQUIRE(t.decided_at.has_value());
+  CHECK(*t.decided_at == clk.now());
+  CHECK(t.ms(t.end) == doctest::Approx(0.0));
+}
+
+// Before: to_json guessed "not stamped" from a start and decision both at the clock's epoch,
+// so a stamped execution on a clock that sits at its epoch printed elapsed_ms as null.
+TEST_CASE("to_json writes elapsed_ms for a stamped execution, even at the clock's epoch") {
+  quorum::manual_clock clk{quorum::clock::time_point{}};
+  auto r = quorum::quorum_parallel({.quorum = 1, .clock = &clk}, [] { return 1; });
+  CHECK(quorum::to_json(r).find("\"elapsed_ms\":0") != std::string::npos);
 }

@@ -159,7 +159,9 @@ inline void make_execution_id(std::string& out) {
   // Each thread takes the counter's values a block at a time: one shared read-modify-write
   // per `block` ids rather than per id. The blocks are disjoint, so the ids stay unique.
   // relaxed: only uniqueness matters, and every fetch_add returns a distinct value.
-  static constexpr std::uint64_t block = 1024;
+  // Small enough that a program starting each execution on a new thread still has ~900
+  // million ids before they outgrow the small buffer.
+  static constexpr std::uint64_t block = 64;
   static std::atomic<std::uint64_t> counter{0};
   thread_local std::uint64_t next = 0, end = 0;
   if (next == end) {
@@ -208,6 +210,7 @@ template <class T, class S, class B, class X>
 execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rule r) {
   auto& c = *st;
   c.clk = o.clock ? o.clock : &steady_clock::instance();
+  c.stamps = o.timestamps;
   c.branch_times = o.timestamps == timestamps::all;
   c.exec_times = o.timestamps != timestamps::none;
   // The start is read when the result shows it, or a timeout or hedging counts from it.
@@ -233,6 +236,11 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   c.rt = o.retry;
   c.hedge = o.hedge_delay;
   c.out.resize(c.n);
+  // Named here, where a name that cannot be copied (memory) can still fail the call cleanly.
+  // Copy-assigning a short std::string (a few bytes in its small buffer) is about a third of
+  // the instructions of assigning from a string_view.
+  for (std::size_t i = 0; i < c.n; ++i)
+    c.out[i].name = c.names.empty() ? default_names()[i] : c.names[i];
   if (c.on_late == late_completion::return_early)
     c.phases = std::make_unique<std::atomic<std::uint8_t>[]>(c.n);  // all pending
   // On inline_executor every branch runs inside start(), one after another, before the handle
@@ -269,14 +277,16 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   if constexpr (inline_exec) {
     // Every branch runs here, on this thread, one after another (see core::solo): called
     // directly, as inline_executor::execute would, without a task object per branch.
-    c.solo = !c.deadline;
+    // solo is written only when there is no deadline: with one, the timer thread may already
+    // read it (in publish()), and it must keep the value it had before the timer was armed.
+    if (!c.deadline) c.solo = true;
     for (std::size_t i = 0; i < c.n; ++i) {
       if (c.decided())
         c.skip(i);
       else
         s->run(i);
     }
-    c.solo = false;
+    if (!c.deadline) c.solo = false;
   } else if constexpr (state<T, S, B, X>::bulk::value) {
     try {
       st->submit_bulk(st);  // one submission; a branch decided-before runs as skip()

@@ -184,8 +184,10 @@ class history {
   void finish(const result<T>& r) {
     final_state f;
     f.id = r.execution_id;
-    f.started = r.started;
-    f.decided_at = r.decided_at;
+    if (r.timestamps != timestamps::none) {  // else the events say when (if an observer saw them)
+      f.started = r.started;
+      f.decided_at = r.decided_at;
+    }
     f.deadline = r.deadline;
     f.decision = r.decision;
     f.decided_by = r.decided_by;
@@ -224,7 +226,7 @@ class history {
   };
   struct final_state {
     std::string id;
-    time_point started{}, decided_at{};
+    std::optional<time_point> started, decided_at;  // none when the result was not stamped
     std::optional<time_point> deadline;
     quorum::decision decision = quorum::decision::cancelled;
     std::optional<std::size_t> decided_by;
@@ -258,8 +260,8 @@ class history {
     auto later = [&](time_point x) {
       if (x > t.end) t.end = x;
     };
-    if (fin) {
-      t.origin = fin->started;
+    if (fin && fin->started) {
+      t.origin = *fin->started;
       have_origin = true;
     } else if (!events.empty()) {
       t.origin = events.front().at;
@@ -318,8 +320,10 @@ class history {
     t.deadline = fin->deadline;
     t.decision = fin->decision;
     t.decided_by = fin->decided_by;
-    t.decided_at = fin->decided_at;
-    later(fin->decided_at);
+    if (fin->decided_at) {  // else the `decided` event's time, if one was seen, stands
+      t.decided_at = fin->decided_at;
+      later(*fin->decided_at);
+    }
     for (std::size_t i = 0; i < fin->branches.size(); ++i) {
       const auto& f = fin->branches[i];
       auto& b = t.branches[i];

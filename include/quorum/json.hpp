@@ -136,8 +136,8 @@ template <class T>
   out += ",\"late_processes\":";
   list([](const auto& b) { return b.late; });
   out += ",\"elapsed_ms\":";
-  if (r.started == typename result<T>::time_point{} && r.decided_at == r.started)
-    out += "null";  // not stamped (options.timestamps = none)
+  if (r.timestamps == timestamps::none)
+    out += "null";  // not stamped
   else
     detail::json_ms(out, r.decided_at - r.started);
   out += ",\"branches\":[";

@@ -21,16 +21,6 @@ enum class late_completion {
                  ///< handle keeps them owned and records them late; its destructor joins them
 };
 
-/// Which moments an execution reads off its clock for its result. Each is a call to the clock
-/// (the steady clock: about 25 ns on a VM), so the hottest paths may want fewer.
-enum class timestamps {
-  all,        ///< the execution's start and decision, and each branch's start and end (default)
-  execution,  ///< only the execution's: result::started and result::decided_at (two reads)
-  none,       ///< none: result::started and ::decided_at stay at the clock's epoch (to_json
-              ///< writes elapsed_ms as null) and every branch's started and finished stay
-              ///< empty. Deadlines, retries, hedging and events still read the clock as they need.
-};
-
 /// The settings of one execution. An aggregate: use designated initializers, e.g.
 /// `quorum::options{.quorum = 2, .timeout = 15s}`. The order of the first two fields is part
 /// of the contract.

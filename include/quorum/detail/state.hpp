@@ -60,11 +60,12 @@ class core {
   quorum::observer obs;
   quorum::retry rt;
   std::chrono::nanoseconds hedge{0};
-  bool branch_times = true;  // options.timestamps == all: stamp each branch's start and end
-  bool exec_times = true;    // options.timestamps != none: stamp the start and the decision
+  quorum::timestamps stamps = quorum::timestamps::all;  // options.timestamps
+  bool branch_times = true;  // stamps == all: stamp each branch's start and end
+  bool exec_times = true;    // stamps != none: stamp the start and the decision
 
-  // Each branch's outcome, in the result's own type, written only by the task that runs it
-  // (run() or skip(): its name, then the rest). When every branch has ended, get() && moves
+  // Each branch's outcome, in the result's own type: named by launch() before any branch
+  // runs, then written only by the task that runs it (run() or skip()). When every branch has ended, get() && moves
   // the whole vector into the result: nothing is copied per branch, and the result needs no
   // allocation of its own. Sized by launch(); readers see an entry after the acquire load of
   // `word` that counts its branch finished (finish_one's release), or of its phase.
@@ -199,21 +200,11 @@ class core {
   // A branch that never ran: the decision came first (or it was never handed to the executor).
   void skip(std::size_t i) noexcept {
     auto& b = out[i];
-    set_name(b, i);
     b.status = branch_status::cancelled;
     set_phase(i, phase::finished);
     finish_one();
   }
 
-  void set_name(branch_result<T>& b, std::size_t i) noexcept {
-    // Copy-assigning a std::string (here, a short one: a few bytes in its small buffer) is
-    // about a third of the instructions of assigning from a string_view (a general replace).
-    // A name longer than the small buffer allocates; if that fails, the name stays empty.
-    try {
-      b.name = names.empty() ? default_names()[i] : names[i];
-    } catch (...) {
-    }
-  }
 
   void note_store_error(std::exception_ptr e) noexcept {
     std::lock_guard lk(err_m);
@@ -270,11 +261,18 @@ class core {
     r.decision = dec;
     r.execution_id = id;
     r.decided_by = decided_by;
+    r.timestamps = stamps;
     if (exec_times) {  // `started` may have been read for a deadline or hedging: not shown
       r.started = started;
       r.decided_at = decided_at;
     }
     r.deadline = deadline;
+    if (any_error.load(std::memory_order_acquire)) {
+      std::lock_guard lk(err_m);
+      r.observer_errors = observer_errors;
+      r.observer_error = observer_error;
+    }
+    // Nothing below throws once `out` is moved from: a result is never half taken.
     constexpr bool copyable = std::is_copy_constructible_v<branch_result<T>>;
     if (finished() == n && (take || copyable)) {  // acquire: every entry is written
       if constexpr (copyable) {
@@ -290,11 +288,6 @@ class core {
       for (std::size_t i = 0; i < n; ++i) copy_entry(r.branches[i], i, take);
     }
     if (take) taken = true;
-    if (any_error.load(std::memory_order_acquire)) {
-      std::lock_guard lk(err_m);
-      r.observer_errors = observer_errors;
-      r.observer_error = observer_error;
-    }
     return r;
   }
 
@@ -303,11 +296,8 @@ class core {
   void copy_entry(branch_result<T>& b, std::size_t i, bool take) {
     auto& s = out[i];
     const auto ph = phases ? phases[i].load(std::memory_order_acquire) : std::uint8_t{phase::finished};
-    if (ph == phase::pending) {
-      set_name(b, i);
-      return;
-    }
-    b.name = s.name;
+    b.name = s.name;  // written before any branch ran
+    if (ph == phase::pending) return;
     b.started = s.started;
     if (ph != phase::finished) return;
     b.status = s.status;
@@ -512,7 +502,6 @@ class state final : public core<T> {
     // in between must not start either (acquire load: pairs with publish's release).
     if (token.stop_requested() || this->decided()) return this->skip(i);
 
-    this->set_name(s, i);
     if (this->branch_times) s.started = this->clk->now();
     this->set_phase(i, phase::running);
     this->emit(event_kind::started, i, 1);
