@@ -157,10 +157,13 @@ class checked_store {
     return h;
   }
   quorum::tally record(handle h, std::size_t i, outcome o) {
-    auto t = inner_.record(h.h, i, o);
-    if (i < max_n) h.p->records[i].fetch_add(1, std::memory_order_relaxed);
-    note(h, t);
-    return t;
+    return counted(h, i, inner_.record(h.h, i, o));
+  }
+  // The exclusive record (inline_executor without a deadline), where the store offers it.
+  quorum::tally record(handle h, std::size_t i, outcome o, quorum::exclusive_t x)
+    requires quorum::exclusive_recording<S>
+  {
+    return counted(h, i, inner_.record(h.h, i, o, x));
   }
   quorum::tally expire(handle h) { return note(h, inner_.expire(h.h)); }
   quorum::tally cancel(handle h) { return note(h, inner_.cancel(h.h)); }
@@ -173,6 +176,10 @@ class checked_store {
   [[nodiscard]] std::size_t size() const { return inner_.size(); }
 
  private:
+  static quorum::tally counted(handle h, std::size_t i, const quorum::tally& t) {
+    if (i < max_n) h.p->records[i].fetch_add(1, std::memory_order_relaxed);
+    return note(h, t);
+  }
   static quorum::tally note(handle h, const quorum::tally& t) {
     if (t.decided_now) h.p->decided_now.fetch_add(1, std::memory_order_relaxed);
     if (t.decision)
