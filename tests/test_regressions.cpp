@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <latch>
+#include <optional>
 #include <quorum/history.hpp>
 #include <quorum/quorum.hpp>
 #include <stdexcept>
@@ -254,4 +255,88 @@ TEST_CASE("to_json writes elapsed_ms for a stamped execution, even at the clock'
   quorum::manual_clock clk{quorum::clock::time_point{}};
   auto r = quorum::quorum_parallel({.quorum = 1, .clock = &clk}, [] { return 1; });
   CHECK(quorum::to_json(r).find("\"elapsed_ms\":0") != std::string::npos);
+}
+
+namespace {
+// A value whose move throws for the value 2 while `armed` is set.
+struct fragile {
+  static inline std::atomic<bool> armed{false};
+  int v = 0;
+  explicit fragile(int x) : v(x) {}
+  fragile(const fragile&) = default;
+  fragile& operator=(const fragile&) = default;
+  fragile(fragile&& o) : v(o.v) {
+    if (armed && v == 2) throw std::runtime_error("move of 2 failed");
+    o.v = -1;
+  }
+  fragile& operator=(fragile&& o) {
+    if (armed && o.v == 2) throw std::runtime_error("move of 2 failed");
+    v = o.v;
+    o.v = -1;
+    return *this;
+  }
+};
+}  // namespace
+
+// Before: get() && on a result taken at the decision (a branch still running) moved the values
+// entry by entry; when a later move threw, the earlier entries were already moved from, and a
+// second get() returned them emptied. Values whose move may throw are now copied, and every
+// field that may throw is read before any value.
+TEST_CASE("a get() && that throws part-way leaves every value for the next get()" *
+          doctest::timeout(30)) {
+  test_support::gate third;
+  std::latch both_succeeded{2};
+  std::latch third_running{1};
+  quorum::options o{.quorum = 2, .on_late = quorum::late_completion::return_early};
+  o.observer = [&](const quorum::event& e) {
+    if (e.kind == quorum::event_kind::succeeded) both_succeeded.count_down();
+  };
+  auto ex = quorum::start(
+      o,
+      [&] {
+        third_running.wait();
+        return fragile{1};
+      },
+      [&] {
+        third_running.wait();
+        return fragile{2};
+      },
+      [&] {
+        third_running.count_down();
+        third.wait();
+        return fragile{3};
+      });
+  struct opener {
+    test_support::gate& g;
+    ~opener() { g.open(); }
+  } open_at_exit{third};  // declared after ex: opens before ex's destructor joins branch 2
+  both_succeeded.wait();  // entries 0 and 1 finished; entry 2 still running
+  fragile::armed = true;
+  std::optional<quorum::result<fragile>> r;
+  try {
+    r = std::move(ex).get();
+  } catch (const std::runtime_error&) {
+  }
+  fragile::armed = false;
+  if (!r) r = std::move(ex).get();
+  REQUIRE(r->branches[0].value.has_value());
+  CHECK(r->branches[0].value->v == 1);
+  REQUIRE(r->branches[1].value.has_value());
+  CHECK(r->branches[1].value->v == 2);
+}
+
+// Before: an unstamped result (timestamps = none) seen without events gave the history no
+// origin, yet it kept the result's deadline, placed from the clock's epoch: deadline_ms was
+// the clock's whole uptime. With no origin the deadline is now left out.
+TEST_CASE("a history that knows no start places no deadline") {
+  quorum::manual_clock clk{quorum::clock::time_point{} + 1000h};
+  quorum::history h;
+  auto r = quorum::quorum_parallel(
+      {.quorum = 1, .timeout = 1h, .clock = &clk, .timestamps = quorum::timestamps::none},
+      [] { return 1; });
+  REQUIRE(r.deadline.has_value());
+  h.finish(r);
+  const auto t = h.snapshot();
+  CHECK_FALSE(t.deadline.has_value());
+  CHECK(quorum::to_json(t).find("\"deadline_ms\":null") != std::string::npos);
 }

@@ -94,7 +94,7 @@ class [[nodiscard]] execution {
   /// The result. With on_late = join (the default) waits for every branch; with return_early
   /// returns at the decision, unfinished branches showing as running. Rethrows an error the
   /// store raised. Callable more than once: the values are copied (moved when T is not
-  /// copyable).
+  /// copyable; once only when T can be neither copied nor moved without a possible throw).
   [[nodiscard]] result<T> get() & { return result_of(false); }
 
   /// The same on a handle about to go away, `std::move(h).get()` or `start(...).get()`: the

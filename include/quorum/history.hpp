@@ -317,7 +317,9 @@ class history {
     }
 
     if (!fin) return;
-    t.deadline = fin->deadline;
+    // Times are placed from the origin: with none known (an unstamped result, no events),
+    // the deadline could not be placed anywhere true, so it is left out.
+    if (have_origin) t.deadline = fin->deadline;
     t.decision = fin->decision;
     t.decided_by = fin->decided_by;
     if (fin->decided_at) {  // else the `decided` event's time, if one was seen, stands

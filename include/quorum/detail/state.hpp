@@ -272,7 +272,8 @@ class core {
       r.observer_errors = observer_errors;
       r.observer_error = observer_error;
     }
-    // Nothing below throws once `out` is moved from: a result is never half taken.
+    // A result is never half taken: the whole vector moves without throwing, and field by
+    // field the values come last (see take_value).
     constexpr bool copyable = std::is_copy_constructible_v<branch_result<T>>;
     if (finished() == n && (take || copyable)) {  // acquire: every entry is written
       if constexpr (copyable) {
@@ -284,16 +285,25 @@ class core {
         r.branches = std::move(out);
       }
     } else {
+      // Field by field (a result taken at the decision, or values that cannot be copied):
+      // first everything that may throw and changes nothing here, then the values, so that a
+      // throw leaves every entry as it was for a later get().
       r.branches.resize(n);
-      for (std::size_t i = 0; i < n; ++i) copy_entry(r.branches[i], i, take);
+      for (std::size_t i = 0; i < n; ++i) copy_fields(r.branches[i], i);
+      if constexpr (!std::is_void_v<T>) {
+        for (std::size_t i = 0; i < n; ++i)
+          if (r.branches[i].status != branch_status::running)  // finished when copy_fields read it
+            take_value(r.branches[i].value, out[i].value, take);
+      }
     }
     if (take) taken = true;
     return r;
   }
 
  private:
-  // Entry i into b, as far as its phase shows it (every phase is `finished` once all ended).
-  void copy_entry(branch_result<T>& b, std::size_t i, bool take) {
+  // Entry i but its value into b, as far as its phase shows it (every phase is `finished` once
+  // all ended; an unfinished entry stays `running`).
+  void copy_fields(branch_result<T>& b, std::size_t i) {
     auto& s = out[i];
     const auto ph = phases ? phases[i].load(std::memory_order_acquire) : std::uint8_t{phase::finished};
     b.name = s.name;  // written before any branch ran
@@ -305,17 +315,27 @@ class core {
     b.attempts = s.attempts;
     b.late = s.late;
     b.finished = s.finished;
-    if constexpr (!std::is_void_v<T>) {
-      if (s.value) {
-        if constexpr (std::is_copy_constructible_v<T>) {
-          if (take)
-            b.value = std::move(*s.value);
-          else
-            b.value = *s.value;
-        } else {
-          b.value = std::move(*s.value);
-        }
+  }
+
+  // A finished entry's value into v: moved when the result is taken (or T cannot be copied)
+  // and the move cannot throw; else copied, which leaves the entry as it was. A T that can be
+  // neither copied nor moved without a possible throw is moved anyway, and the execution's
+  // values count as taken first: after a throw, a later get() says so instead of returning
+  // values moved from.
+  template <class V>
+  void take_value(std::optional<V>& v, std::optional<V>& from, bool take) {
+    if (!from) return;
+    if constexpr (std::is_nothrow_move_constructible_v<V>) {
+      if (take || !std::is_copy_constructible_v<V>) {
+        v.emplace(std::move(*from));
+        return;
       }
+    }
+    if constexpr (std::is_copy_constructible_v<V>) {
+      v.emplace(*from);
+    } else {
+      taken = true;
+      v.emplace(std::move(*from));
     }
   }
 };
