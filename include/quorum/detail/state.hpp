@@ -61,20 +61,23 @@ class core {
   quorum::retry rt;
   std::chrono::nanoseconds hedge{0};
   quorum::timestamps stamps = quorum::timestamps::all;  // options.timestamps
-  bool branch_times = true;  // stamps == all: stamp each branch's start and end
-  bool exec_times = true;    // stamps != none: stamp the start and the decision
+  // Stamp each branch's start and end / the execution's start and decision.
+  [[nodiscard]] bool branch_times() const noexcept { return stamps == timestamps::all; }
+  [[nodiscard]] bool exec_times() const noexcept { return stamps != timestamps::none; }
 
   // Each branch's outcome, in the result's own type: named by launch() before any branch
-  // runs, then written only by the task that runs it (run() or skip()). When every branch has ended, get() && moves
-  // the whole vector into the result: nothing is copied per branch, and the result needs no
-  // allocation of its own. Sized by launch(); readers see an entry after the acquire load of
-  // `word` that counts its branch finished (finish_one's release), or of its phase.
+  // runs, then written only by the task that runs it (run() or skip()). When every branch
+  // has ended, get() && moves the whole vector into the result: nothing is copied per
+  // branch, and the result needs no allocation of its own. Sized by launch(); readers see an
+  // entry after the acquire load of `word` that counts its branch finished (finish_one's
+  // release), or of its phase.
   std::vector<branch_result<T>> out;
   // Each branch's phase, published with release after its entry's fields are written. Only a
   // result taken at the decision (on_late = return_early) reads an entry whose branch may
   // still run, so only such executions allocate it; otherwise it stays null.
   std::unique_ptr<std::atomic<std::uint8_t>[]> phases;
-  // get() && moved `out` into its result: a later get() has nothing left to return.
+  // The result was taken (by get() &&, or values that could only be moved out): a later
+  // get() has nothing left to return.
   bool taken = false;
 
   // Requested at the decision. launch() makes a real one unless nothing could ever observe a
@@ -92,16 +95,17 @@ class core {
   //   bit 0      decided
   //   bits 1..31 branches finished
   // The decided bit is set with release after dec/decided_by/decided_at are written; a finish
-  // is added with release after the branch's slot is written. Readers load with acquire.
+  // is added with release after the branch's entry is written. Readers load with acquire.
   std::atomic<std::uint32_t> word{0};
 
   // True while one thread does everything to this state: launch() sets it for the span of
-  // start() on inline_executor without a deadline (the branches run inside start(), one after
-  // another, on the caller's thread; no timer exists; the handle does not exist yet; an
-  // observer is called on that same thread), and clears it before start() returns. Then `word` and `claimed` are updated by a plain
-  // load and store instead of a locked read-modify-write (about 6 ns each here, several per
-  // execution), with the same memory orders: the release store still publishes the slot to
-  // whoever later receives the handle, through the hand-over the caller synchronises.
+  // start() on inline_executor without a deadline (the branches run inside start(), one
+  // after another, on the caller's thread; no timer exists; the handle does not exist yet;
+  // an observer is called on that same thread), and clears it before start() returns. Then
+  // `word` and `claimed` are updated by a plain load and store instead of a locked
+  // read-modify-write (about 6 ns each here, several per execution), with the same memory
+  // orders: the release store still publishes the entries to whoever later receives the
+  // handle, through the hand-over the caller synchronises.
   bool solo = false;
 
   // Exactly one publisher writes the decision. The store already guarantees one decided_now;
@@ -166,7 +170,7 @@ class core {
     }
     dec = d;
     decided_by = by;
-    if (exec_times) decided_at = clk->now();
+    if (exec_times()) decided_at = clk->now();
     if (solo) {  // nobody can be waiting: the only thread is this one
       word.store(word.load(std::memory_order_relaxed) | 1u, std::memory_order_release);
     } else {
@@ -184,7 +188,7 @@ class core {
   }
 
   void finish_one() noexcept {
-    // release: the slot written by this branch happens-before join()'s acquire load.
+    // release: the entry written by this branch happens-before join()'s acquire load.
     if (solo) {  // see solo: the same store, without the lock prefix, and no waiter to wake
       word.store(word.load(std::memory_order_relaxed) + 2u, std::memory_order_release);
       return;
@@ -204,7 +208,6 @@ class core {
     set_phase(i, phase::finished);
     finish_one();
   }
-
 
   void note_store_error(std::exception_ptr e) noexcept {
     std::lock_guard lk(err_m);
@@ -262,7 +265,7 @@ class core {
     r.execution_id = id;
     r.decided_by = decided_by;
     r.timestamps = stamps;
-    if (exec_times) {  // `started` may have been read for a deadline or hedging: not shown
+    if (exec_times()) {  // `started` may have been read for a deadline or hedging: not shown
       r.started = started;
       r.decided_at = decided_at;
     }
@@ -305,7 +308,8 @@ class core {
   // all ended; an unfinished entry stays `running`).
   void copy_fields(branch_result<T>& b, std::size_t i) {
     auto& s = out[i];
-    const auto ph = phases ? phases[i].load(std::memory_order_acquire) : std::uint8_t{phase::finished};
+    const std::uint8_t ph =
+        phases ? phases[i].load(std::memory_order_acquire) : std::uint8_t{phase::finished};
     b.name = s.name;  // written before any branch ran
     if (ph == phase::pending) return;
     b.started = s.started;
@@ -522,7 +526,7 @@ class state final : public core<T> {
     // in between must not start either (acquire load: pairs with publish's release).
     if (token.stop_requested() || this->decided()) return this->skip(i);
 
-    if (this->branch_times) s.started = this->clk->now();
+    if (this->branch_times()) s.started = this->clk->now();
     this->set_phase(i, phase::running);
     this->emit(event_kind::started, i, 1);
 
@@ -556,7 +560,7 @@ class state final : public core<T> {
       this->emit(event_kind::retry_started, i, attempt + 1);
     }
     const bool stopped = token.stop_requested();
-    if (this->branch_times) s.finished = this->clk->now();
+    if (this->branch_times()) s.finished = this->clk->now();
 
     bool recorded = true;
     const tally t = record(i, err ? outcome::failure : outcome::success, recorded);
@@ -575,6 +579,10 @@ class state final : public core<T> {
     // The outcome could not be recorded, so the record can no longer decide truthfully: cancel
     // it, in the store too, so that a store others read (Redis) is not left undecided.
     if (!recorded) cancel_from(true);
+    // The task's reference to the exception goes before the branch counts as finished: after
+    // that the result may be taken and dropped, and the exception must die with its last
+    // holder there, not here on a worker (a race TSan reported in the stress run).
+    err = nullptr;
     this->finish_one();
   }
 
