@@ -209,8 +209,9 @@ TEST_CASE("timestamps: all by default, the execution's only, or none") {
   }
   CHECK(quorum::to_json(timed).find("\"elapsed_ms\":0") != std::string::npos);
 
-  auto lean = quorum::quorum_parallel({.quorum = 2, .clock = &clk, .timestamps = timestamps::execution},
-                                      [] { return 1; }, [] { return 2; });
+  auto lean = quorum::quorum_parallel(
+      {.quorum = 2, .clock = &clk, .timestamps = timestamps::execution}, [] { return 1; },
+      [] { return 2; });
   CHECK(lean.ok());
   CHECK(lean.started == clk.now());
   CHECK(lean.decided_at == clk.now());
@@ -224,8 +225,9 @@ TEST_CASE("timestamps: all by default, the execution's only, or none") {
   CHECK(json.find("\"finished_ms\":null") != std::string::npos);
   CHECK(json.find("\"elapsed_ms\":0") != std::string::npos);
 
-  auto bare = quorum::quorum_parallel({.quorum = 2, .clock = &clk, .timestamps = timestamps::none},
-                                      [] { return 1; }, [] { return 2; });
+  auto bare = quorum::quorum_parallel(
+      {.quorum = 2, .clock = &clk, .timestamps = timestamps::none}, [] { return 1; },
+      [] { return 2; });
   CHECK(bare.ok());
   CHECK(bare.started == quorum::result<int>::time_point{});
   CHECK(bare.decided_at == quorum::result<int>::time_point{});

@@ -211,10 +211,8 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   auto& c = *st;
   c.clk = o.clock ? o.clock : &steady_clock::instance();
   c.stamps = o.timestamps;
-  c.branch_times = o.timestamps == timestamps::all;
-  c.exec_times = o.timestamps != timestamps::none;
   // The start is read when the result shows it, or a timeout or hedging counts from it.
-  if (c.exec_times || o.timeout || o.hedge_delay.count() > 0) c.started = c.clk->now();
+  if (c.exec_times() || o.timeout || o.hedge_delay.count() > 0) c.started = c.clk->now();
   if (o.execution_id.empty())
     make_execution_id(c.id);
   else
