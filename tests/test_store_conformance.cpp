@@ -473,3 +473,30 @@ TEST_CASE_TEMPLATE("an exclusive record agrees with the ordinary record, step by
     }
   }
 }
+
+// detail::hash_id keys the id maps of atomic_store and sharded_store and picks sharded_store's
+// shard. It reads 8 bytes at a time and then the tail byte by byte: each byte of an id of any
+// length must reach the hash, and the low bits (a shard index) must spread ids that differ only
+// in their last character.
+TEST_CASE("the id hash sees every byte of an id, whatever its length, and spreads its low bits") {
+  for (std::size_t len = 1; len <= 40; ++len) {
+    std::string id(len, 'a');
+    const std::size_t base = quorum::detail::hash_id(id);
+    for (std::size_t at = 0; at < len; ++at) {
+      CAPTURE(len);
+      CAPTURE(at);
+      std::string other = id;
+      other[at] = 'b';
+      CHECK(quorum::detail::hash_id(other) != base);
+    }
+    CHECK(quorum::detail::hash_id(std::string(len + 1, 'a')) != base);  // the length counts
+  }
+  std::vector<std::size_t> per_shard(8);
+  for (int i = 0; i < 800; ++i)
+    ++per_shard[quorum::detail::hash_id("q1234567" + std::to_string(i)) & 7];
+  for (std::size_t c : per_shard) CHECK(c > 50);  // 100 each on average
+  // Keys that share a hash still compare by their bytes.
+  const std::string x = "left", y = "right";
+  CHECK_FALSE(quorum::detail::id_key{x, 7} == quorum::detail::id_key{y, 7});
+  CHECK(quorum::detail::id_key{x, 7} == quorum::detail::id_key{std::string("left"), 7});
+}

@@ -223,6 +223,8 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
     c.names.reserve(c.n);
     for (std::size_t i = 0; i < c.n; ++i) c.names.push_back("Process " + std::to_string(i + 1));
   }  // else c.names stays empty and name(i) reads the shared table (no allocation)
+  // Looked up once: the table's accessor is a guarded static, and name(i) runs per event.
+  c.name_table = c.names.empty() ? default_names().data() : c.names.data();
   c.deadline = o.deadline;
   if (o.timeout) {
     // A timeout too long for the clock means no deadline (not one wrapped into the past).
@@ -238,7 +240,7 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   // Copy-assigning a short std::string (a few bytes in its small buffer) is about a third of
   // the instructions of assigning from a string_view.
   for (std::size_t i = 0; i < c.n; ++i)
-    c.out[i].name = c.names.empty() ? default_names()[i] : c.names[i];
+    c.out[i].name = c.name_table[i];
   if (c.on_late == late_completion::return_early)
     c.phases = std::make_unique<std::atomic<std::uint8_t>[]>(c.n);  // all pending
   // On inline_executor every branch runs inside start(), one after another, before the handle

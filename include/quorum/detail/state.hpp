@@ -52,6 +52,7 @@ class core {
   // Set up by start() before the first task runs, read-only afterwards.
   std::string id;
   std::vector<std::string> names;  // empty: the default names (see name())
+  const std::string* name_table = nullptr;  // names.data() or default_names().data(), set by launch()
   std::size_t n = 0;
   quorum::clock* clk = nullptr;
   std::optional<time_point> deadline;
@@ -134,7 +135,7 @@ class core {
 
   // The name of branch i: options.names[i], or "Process <i+1>".
   [[nodiscard]] std::string_view name(std::size_t i) const noexcept {
-    return names.empty() ? std::string_view(default_names()[i]) : std::string_view(names[i]);
+    return name_table[i];  // launch() sets it before any branch or observer can ask
   }
 
   [[nodiscard]] bool decided() const noexcept { return word.load(std::memory_order_acquire) & 1u; }
@@ -218,8 +219,10 @@ class core {
   void emit(event_kind k, std::optional<std::size_t> branch, unsigned attempt,
             std::optional<quorum::decision> d = std::nullopt,
             std::optional<branch_status> status = std::nullopt,
-            std::exception_ptr error = nullptr) noexcept {
-    if (obs) deliver(k, branch, attempt, d, status, std::move(error));  // the common case: none
+            const std::exception_ptr& error = nullptr) noexcept {
+    // By reference: without an observer (the common case) no copy of the exception_ptr is
+    // made and dropped per event; deliver() copies it only when there is someone to tell.
+    if (obs) deliver(k, branch, attempt, d, status, error);
   }
 
   [[gnu::noinline]] void deliver(event_kind k, std::optional<std::size_t> branch, unsigned attempt,
@@ -543,7 +546,7 @@ class state final : public core<T> {
           branches_->call(i, ctx);
         else
           s.value.emplace(branches_->call(i, ctx));
-        err = nullptr;
+        if (err) err = nullptr;  // a retry succeeded (the test spares a null swap per branch)
         break;
       } catch (...) {
         err = std::current_exception();
@@ -565,7 +568,7 @@ class state final : public core<T> {
     bool recorded = true;
     const tally t = record(i, err ? outcome::failure : outcome::success, recorded);
     s.attempts = attempt;
-    s.error = err;
+    if (err) s.error = err;  // the entry's is null until here
     s.late = t.late;
     s.status = !err ? branch_status::succeeded : stopped ? branch_status::cancelled : branch_status::failed;
     const auto status = s.status;
@@ -582,7 +585,7 @@ class state final : public core<T> {
     // The task's reference to the exception goes before the branch counts as finished: after
     // that the result may be taken and dropped, and the exception must die with its last
     // holder there, not here on a worker (a race TSan reported in the stress run).
-    err = nullptr;
+    if (err) err = nullptr;
     this->finish_one();
   }
 

@@ -68,16 +68,7 @@ class atomic_store {
   static constexpr unsigned by_shift = 59;
   static constexpr std::uint64_t no_branch = 31;
 
-  // The id map's key: a view of entry::id and its hash, computed once by open() and kept in
-  // the entry, so that close() finds the node without hashing the id again.
-  struct id_key {
-    std::string_view id;
-    std::size_t hash;
-    bool operator==(const id_key& o) const noexcept { return id == o.id; }
-    struct hasher {
-      std::size_t operator()(const id_key& k) const noexcept { return k.hash; }
-    };
-  };
+  using id_key = detail::id_key;  // the id and its hash, kept in the entry (see store.hpp)
 
   // Everything record() reads on the packed path shares the first cache line: one line to
   // fetch per execution, and the two words the recorders write live there too.
@@ -137,7 +128,7 @@ class atomic_store {
     // closed record is left is a new one made, outside the lock.
     // The id is hashed once, here, outside the lock; close() finds the node by the hash kept
     // in the entry (see id_key).
-    const std::size_t hash = std::hash<std::string_view>{}(spec.id);
+    const std::size_t hash = detail::hash_id(spec.id);
     std::unique_lock lk(m_);
     if (!spare_.empty()) {
       map_t::node_type node = std::move(spare_.back());

@@ -3,7 +3,6 @@
 
 #include <bit>
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,13 +23,16 @@ namespace quorum {
 class sharded_store {
   struct entry : detail::locked_record {
     using locked_record::locked_record;
+    std::size_t hash = 0;  // of id: picks the shard, and is the map's hash (see detail::id_key)
     std::size_t shard = 0;
+    [[nodiscard]] detail::id_key key() const noexcept { return {id, hash}; }
   };
 
   // Each shard starts on its own cache line, so two shards' locks never share one.
   struct alignas(64) shard {
     std::mutex m;
-    std::unordered_map<std::string_view, std::unique_ptr<entry>> records;  // keys view entry::id
+    std::unordered_map<detail::id_key, std::unique_ptr<entry>, detail::id_key::hasher>
+        records;  // keys view entry::id
   };
 
  public:
@@ -47,10 +49,11 @@ class sharded_store {
   /// Create the record; throws duplicate_execution_id when the id is held.
   [[nodiscard]] handle open(const execution_spec& spec) {
     auto e = std::make_unique<entry>(spec);
-    e->shard = std::hash<std::string_view>{}(e->id) & (count_ - 1);
+    e->hash = detail::hash_id(e->id);  // once: the shard and the shard's map both use it
+    e->shard = e->hash & (count_ - 1);
     auto& s = shards_[e->shard];
     std::lock_guard lk(s.m);
-    auto [it, fresh] = s.records.try_emplace(std::string_view(e->id));
+    auto [it, fresh] = s.records.try_emplace(e->key());
     if (!fresh) detail::throw_duplicate_id(spec.id);
     it->second = std::move(e);
     return it->second.get();
@@ -65,7 +68,7 @@ class sharded_store {
   void close(handle h) {
     auto& s = shards_[h->shard];
     std::lock_guard lk(s.m);
-    s.records.erase(std::string_view(h->id));  // the key views h->id: erase before h dies
+    s.records.erase(h->key());  // the key views h->id: erase before h dies
   }
 
   /// Executions currently held (sums the shards; exact only when nothing runs concurrently).
