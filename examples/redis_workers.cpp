@@ -111,15 +111,20 @@ int worker(const std::string& address, const std::string& id, std::size_t branch
 }
 
 // The record as the seed printed it: the store's record turned into a result for to_json.
+// The coordinator knows when the execution started and was decided, not when each worker ran:
+// the result says so (timestamps::execution), and to_json writes the branches' times as null.
 quorum::result<void> as_result(const quorum::execution_record& rec,
                                std::chrono::steady_clock::time_point started,
-                               std::chrono::steady_clock::time_point decided_at) {
+                               std::chrono::steady_clock::time_point decided_at,
+                               std::chrono::steady_clock::time_point deadline) {
   quorum::result<void> r;
   r.decision = rec.decision.value_or(quorum::decision::cancelled);
   r.execution_id = rec.id;
   r.decided_by = rec.decided_by;
   r.started = started;
   r.decided_at = decided_at;
+  r.deadline = deadline;
+  r.timestamps = quorum::timestamps::execution;
   for (std::size_t i = 0; i < rec.branches.size(); ++i) {
     const auto& b = rec.branches[i];
     quorum::branch_result<void> br;
@@ -162,13 +167,14 @@ int coordinator(std::string address) {
   }
 
   // No polling: blocks in Redis until a worker's record decides, or the deadline.
-  auto decision = store.wait_until(h, started + 10s);
+  const auto deadline = started + 10s;
+  auto decision = store.wait_until(h, deadline);
   const auto decided_at = std::chrono::steady_clock::now();
   if (!decision) store.expire(h);  // decides timed_out unless a record decided just now
   for (pid_t pid : pids)
     if (pid > 0) wait_exit(pid);  // stragglers record late, or stop
 
-  std::cout << quorum::to_json(as_result(store.snapshot(h), started, decided_at)) << "\n";
+  std::cout << quorum::to_json(as_result(store.snapshot(h), started, decided_at, deadline)) << "\n";
   return 0;
 }
 

@@ -639,6 +639,36 @@ TEST_CASE(
   CHECK(strict_json::valid(quorum::to_chrome_trace(t)));
 }
 
+TEST_CASE("a branch named \"\" is written as \"\", not null: null means no branch") {
+  quorum::history h;
+  quorum::options o{.quorum = 1, .names = {"", "b"}};
+  o.observer = h.observer();
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, o, [] {}, [] {});
+  REQUIRE(r.decided_by == 0u);
+  h.finish(r);
+  const auto t = h.snapshot();
+
+  const auto text = quorum::to_json(t);
+  const auto doc = strict_json::parse(text);
+  REQUIRE_MESSAGE(doc, text);
+  CHECK(member(*doc, "decided_by")->is(strict_json::value::kind::string));
+  CHECK(member(*doc, "decided_by")->str.empty());
+  CHECK(member(*doc, "decided_by_index")->num == 0);
+  for (const auto& e : member(*doc, "events")->arr) {
+    CAPTURE(member(e, "kind")->str);
+    if (member(e, "branch")->is(strict_json::value::kind::null))
+      CHECK(member(e, "name")->is(strict_json::value::kind::null));
+    else
+      CHECK(member(e, "name")->str == (member(e, "branch")->num == 0 ? "" : "b"));
+  }
+
+  const auto trace = quorum::to_chrome_trace(t);
+  REQUIRE(strict_json::valid(trace));
+  CHECK(trace.find("\"decided_by\":\"\"") != std::string::npos);
+  CHECK(trace.find("\"decided_by\":null") == std::string::npos);
+}
+
 TEST_CASE("an empty history still writes valid JSON, a valid trace and a valid SVG") {
   quorum::history h;
   const auto t = h.snapshot();

@@ -129,3 +129,14 @@ TEST_CASE("a branch returning a null C string is written as null") {
   CHECK(json.find("\"value\":null") != std::string::npos);
   CHECK(json.find("\"value\":\"text\"") != std::string::npos);
 }
+
+TEST_CASE("a branch named \"\" is written as \"\" (decided_by null means no branch decided)") {
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{},
+                                   {.quorum = 1, .names = {"", "b"}}, [] {}, [] {});
+  auto j = quorum::to_json(r);
+  CHECK(json_valid(j));
+  CHECK(j.find(R"("successful_processes":[""])") != std::string::npos);
+  CHECK(j.find(R"("decided_by":"")") != std::string::npos);
+  CHECK(j.find(R"("value")") == std::string::npos);  // void branches have no value field
+}

@@ -92,6 +92,38 @@ TEST_CASE("off a terminal the live view prints one plain line per new event, the
   CHECK_FALSE(contains(out.str(), "\x1b"));  // no escapes off a terminal
 }
 
+TEST_CASE("off a terminal every line of one log counts from the same origin, also after finish") {
+  // While it runs, a timeline counts from its first event; history::finish() moves its origin
+  // to the execution's start (here 50 ms earlier). The lines already printed cannot move, so
+  // the later ones must not either.
+  quorum::history h;
+  feeder f{h};
+  std::ostringstream out;
+  quorum::live_view view(out, {.quorum = 1});
+  f(kind::started, 0, 1, 50ms);
+  view.update(h.snapshot(), t0 + 60ms);
+  f(kind::succeeded, 0, 1, 150ms, quorum::branch_status::succeeded);
+  f(kind::decided, 0, 0, 150ms, std::nullopt, quorum::decision::quorum_met);
+  quorum::result<int> r;
+  r.decision = quorum::decision::quorum_met;
+  r.execution_id = "exec";
+  r.decided_by = 0;
+  r.started = t0;
+  r.decided_at = t0 + 150ms;
+  r.branches.resize(1);
+  r.branches[0].name = "alpha";
+  r.branches[0].status = quorum::branch_status::succeeded;
+  r.branches[0].attempts = 1;
+  h.finish(r);
+  view.finish(h.snapshot());
+  auto all = lines_of(out.str());
+  REQUIRE(all.size() == 4);
+  CHECK(contains(all[0], "0.000 s] alpha: started"));
+  CHECK(contains(all[1], "0.100 s] alpha: succeeded"));
+  CHECK(contains(all[2], "0.100 s] decided"));
+  CHECK(all[3] == "done: quorum met by alpha at 0.100 s; 1 succeeded, 0 failed");
+}
+
 TEST_CASE(
     "on a terminal the live view redraws one frame in place: tally, time left, a line per branch") {
   quorum::history h;

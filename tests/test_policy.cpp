@@ -184,8 +184,23 @@ TEST_CASE("settings no set of branches can satisfy are rejected naming the field
     check_rejected([] { (void)quorum::max_failures(3).resolve(3); }, {"max_failures(3)"});
   }
   SUBCASE("at_least(k) above N, and zero") {
-    check_rejected([] { (void)quorum::at_least(4).resolve(3); }, {"quorum = 4", "3"});
-    check_rejected([] { (void)quorum::at_least(0).resolve(3); }, {"quorum = 0"});
+    check_rejected([] { (void)quorum::at_least(4).resolve(3); }, {"at_least(4)", "3"});
+    check_rejected([] { (void)quorum::at_least(0).resolve(3); }, {"at_least(0)"});
+  }
+  SUBCASE("as options.policy, the message names the policy, not options.quorum") {
+    auto f = [] {};
+    for (std::size_t k : {std::size_t{0}, std::size_t{4}}) {
+      CAPTURE(k);
+      std::string what;
+      try {
+        (void)quorum::quorum_parallel(with(quorum::at_least(k)), f, f, f);
+      } catch (const quorum::invalid_options& e) {
+        what = e.what();
+      }
+      CAPTURE(what);
+      CHECK(what.find("quorum::at_least(" + std::to_string(k) + ")") != std::string::npos);
+      CHECK(what.find("options.quorum") == std::string::npos);
+    }
   }
 }
 

@@ -203,6 +203,13 @@ inline rule validate(const options& o, std::size_t n) {
                             " and options.policy are both set: set one of them");
     return o.policy->resolve(n);
   }
+  // Checked here, not by at_least(k).resolve(), so that the message names the field set.
+  if (o.quorum == 0)
+    throw invalid_options("quorum::options.quorum = 0: the quorum must be at least 1 (or set "
+                          "options.policy instead)");
+  if (o.quorum > n)
+    throw invalid_options("quorum::options.quorum = " + std::to_string(o.quorum) +
+                          " is above the number of branches (" + std::to_string(n) + ")");
   return at_least(o.quorum).resolve(n);
 }
 

@@ -490,7 +490,8 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
 }  // namespace detail
 
 /// The timeline as JSON: the decision, which branch decided, every branch's spans, and every
-/// event in the order received. Times are milliseconds from the execution's start.
+/// event in the order received. Times are milliseconds from the execution's start. decided_by
+/// and an event's name are null only when no branch is meant (a branch named "" is "").
 ///   {"execution_id", "decision", "decided_by", "decided_by_index", "decided_ms", "deadline_ms",
 ///    "stop_requested_ms", "successes", "failures",
 ///    "branches": [{"index", "name", "status", "late", "attempts", "error",
@@ -511,7 +512,10 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
   else
     out += "null";
   out += ",\"decided_by\":";
-  json_opt_string(out, detail::branch_name_of(t, t.decided_by));
+  if (t.decided_by && *t.decided_by < t.branches.size())
+    json_string(out, t.branches[*t.decided_by].name);  // "" for a branch named "", not null
+  else
+    out += "null";
   out += ",\"decided_by_index\":";
   out += t.decided_by ? std::to_string(*t.decided_by) : "null";
   out += ",\"decided_ms\":";
@@ -566,7 +570,10 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
     out += ",\"branch\":";
     out += e.branch ? std::to_string(*e.branch) : "null";
     out += ",\"name\":";
-    json_opt_string(out, e.branch_name);
+    if (e.branch)
+      json_string(out, e.branch_name);  // the branch's name, even ""
+    else
+      out += "null";  // the event is not about a branch
     out += ",\"attempt\":";
     out += e.attempt ? std::to_string(e.attempt) : "null";
     out += ",\"decision\":";
@@ -648,7 +655,10 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
     out += ",\"s\":\"g\",\"args\":{\"decision\":";
     json_string(out, t.decision ? to_string(*t.decision) : "none");
     out += ",\"decided_by\":";
-    detail::json_opt_string(out, detail::branch_name_of(t, t.decided_by));
+    if (t.decided_by && *t.decided_by < t.branches.size())
+      json_string(out, t.branches[*t.decided_by].name);
+    else
+      out += "null";
     out += "}}";
   }
   if (t.stop_requested_at) {

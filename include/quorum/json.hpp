@@ -2,10 +2,13 @@
 //
 // {"id": ..., "timeout_occurred": bool, "successful_processes": [...], "failed_processes": [...],
 //  "decision": "quorum_met", "decided_by": "Process 2" | null, "late_processes": [...],
-//  "branches": [{"name", "index", "status", "late", "attempts", "error", "value",
-//                "started_ms", "finished_ms"}], "elapsed_ms": ...}
+//  "elapsed_ms": ... | null, "branches": [{"name", "index", "status", "late", "attempts",
+//  "error", "value", "started_ms", "finished_ms"}]}
 // successful/failed_processes hold the outcomes recorded before the decision (the ones that
 // counted), so the record never contradicts the decision. Late outcomes are listed apart.
+// "value" is absent for void branches; numbers, bools and strings are written, a value of any
+// other type as null. elapsed_ms and the branches' times are null when not stamped
+// (options.timestamps).
 #pragma once
 
 #include <chrono>

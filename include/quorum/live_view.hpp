@@ -64,7 +64,7 @@ class live_view {
       *out_ << "done: " << detail::decision_text(t.decision);
       const auto decider = detail::branch_name_of(t, t.decided_by);
       if (!decider.empty()) *out_ << " by " << detail::printable(decider);
-      if (t.decided_at) *out_ << " at " << seconds(t.ms(*t.decided_at));
+      if (t.decided_at) *out_ << " at " << seconds(plain_ms(t, *t.decided_at));
       *out_ << "; " << t.successes() << " succeeded, " << t.failures() << " failed";
       std::size_t late = 0;
       for (const auto& b : t.branches) late += b.late ? 1 : 0;
@@ -77,11 +77,19 @@ class live_view {
  private:
   static std::string seconds(double ms) { return detail::fixed(ms / 1000, 3) + " s"; }
 
+  // Plain mode: milliseconds from the origin of the first timeline printed. A timeline taken
+  // while the execution runs counts from its first event; after history::finish(), from the
+  // execution's start: keeping the first origin keeps the lines of one log on one time axis.
+  double plain_ms(const timeline& t, time_point at) {
+    if (!origin_) origin_ = t.origin;
+    return std::chrono::duration<double, std::milli>(at - *origin_).count();
+  }
+
   // Plain mode: one line per event not printed yet.
   void lines(const timeline& t) {
     for (; printed_ < t.events.size(); ++printed_) {
       const auto& e = t.events[printed_];
-      std::string when = seconds(t.ms(e.at));
+      std::string when = seconds(plain_ms(t, e.at));
       *out_ << '[' << std::string(when.size() < 9 ? 9 - when.size() : 0, ' ') << when << "] ";
       const std::string name = e.branch_name.empty() && e.branch
                                    ? "branch " + std::to_string(*e.branch)
@@ -272,6 +280,7 @@ class live_view {
   std::ostream* out_;
   live_view_options o_;
   std::size_t printed_ = 0;      // plain mode: events printed so far
+  std::optional<time_point> origin_;  // plain mode: the time axis of the lines printed
   std::size_t successes_ = 0;    // plain mode: successes printed so far
   std::size_t drawn_lines_ = 0;  // terminal mode: lines of the previous frame
   std::size_t frames_ = 0;

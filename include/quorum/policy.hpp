@@ -52,10 +52,11 @@ class policy {
     r.total = n;
     switch (kind_) {
       case kind::at_least:
-        if (count_ == 0) throw invalid_options("quorum::options.quorum = 0: the quorum must be at least 1");
+        // options.quorum is checked (and named) by start(); these name the policy itself.
+        if (count_ == 0) throw invalid_options("quorum::at_least(0): the quorum must be at least 1");
         if (count_ > n)
-          throw invalid_options("quorum::options.quorum = " + std::to_string(count_) +
-                                " is above the number of branches (" + std::to_string(n) + ")");
+          throw invalid_options("quorum::at_least(" + std::to_string(count_) +
+                                ") is above the number of branches (" + std::to_string(n) + ")");
         r.threshold = count_;
         break;
       case kind::majority: r.threshold = n / 2 + 1; break;

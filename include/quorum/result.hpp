@@ -77,7 +77,8 @@ struct branch_result : detail::branch_value<T> {
   std::string name;                                ///< "Process 1", ... unless options.names
   branch_status status = branch_status::running;   ///< see branch_status
   std::exception_ptr error;                        ///< the last attempt's exception, if it threw
-  unsigned attempts = 0;                           ///< attempts made (0 if it never started)
+  unsigned attempts = 0;                           ///< attempts made (0 if it never started,
+                                                   ///< and 0 while status is `running`)
   bool late = false;                               ///< finished after the decision (never counted)
   std::optional<time_point> started;               ///< first attempt began (execution's clock)
   std::optional<time_point> finished;              ///< last attempt ended (execution's clock)
