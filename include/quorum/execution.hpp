@@ -249,7 +249,7 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   for (std::size_t i = 0; i < c.n; ++i)
     c.out[i].name = c.name_table[i];
   if (c.on_late == late_completion::return_early)
-    c.phases = std::make_unique<std::atomic<std::uint8_t>[]>(c.n);  // all pending
+    c.phases = std::make_unique<std::atomic<std::uint32_t>[]>(c.n);  // all pending
   // On inline_executor every branch runs inside start(), one after another, before the handle
   // exists: a stop request could only come from the deadline's timer (the decision itself is
   // seen by the next branch through decided(), before it starts). Without a deadline nothing

@@ -28,7 +28,9 @@
 namespace quorum::detail {
 
 // Where a branch is, for a result taken before every branch ended (on_late = return_early).
-enum phase : std::uint8_t { pending = 0, running = 1, finished = 2 };
+// `recording`: its outcome is with the store, which may already have counted it in the
+// decision; a result taken at the decision waits for it to become `finished` (one store call).
+enum phase : std::uint8_t { pending = 0, running = 1, recording = 2, finished = 3 };
 
 // "Process 1", "Process 2", ...: the default branch names, built once per process and shared
 // read-only by every execution (an execution with more branches builds its own).
@@ -75,8 +77,11 @@ class core {
   std::vector<branch_result<T>> out;
   // Each branch's phase, published with release after its entry's fields are written. Only a
   // result taken at the decision (on_late = return_early) reads an entry whose branch may
-  // still run, so only such executions allocate it; otherwise it stays null.
-  std::unique_ptr<std::atomic<std::uint8_t>[]> phases;
+  // still run, so only such executions allocate it; otherwise it stays null. 32-bit words,
+  // because a result taken at the decision may wait on one (see copy_fields): libstdc++
+  // notifies a 32-bit atomic directly, a narrower one through a process-wide proxy counter
+  // (a locked increment of a shared cache line on every notify, waiter or not).
+  std::unique_ptr<std::atomic<std::uint32_t>[]> phases;
   // The result was taken (by get() &&, or values that could only be moved out): a later
   // get() has nothing left to return.
   bool taken = false;
@@ -199,7 +204,9 @@ class core {
   }
 
   void set_phase(std::size_t i, phase p) noexcept {
-    if (phases) phases[i].store(p, std::memory_order_release);
+    if (!phases) return;
+    phases[i].store(p, std::memory_order_release);
+    if (p == phase::finished) phases[i].notify_all();  // a reader may wait out `recording`
   }
 
   // A branch that never ran: the decision came first (or it was never handed to the executor).
@@ -256,6 +263,16 @@ class core {
     std::vector<branch_result<T>>().swap(out);
     obs = nullptr;
     rt.retry_if = nullptr;
+    // The store's and the observer's exceptions are the user's objects too. acquire: pairs
+    // with the release store of any_error, so a false load means none was ever kept (nothing
+    // can keep one now: every branch ended, the timer is cancelled); the lock orders this
+    // with their writers all the same.
+    if (any_error.load(std::memory_order_acquire)) {
+      std::exception_ptr s, o;  // die here, after the lock is released
+      std::lock_guard lk(err_m);
+      s = std::exchange(store_error, nullptr);
+      o = std::exchange(observer_error, nullptr);
+    }
   }
 
   // The result. When every branch has ended, `take` (the handle's get() &&) moves the
@@ -311,8 +328,15 @@ class core {
   // all ended; an unfinished entry stays `running`).
   void copy_fields(branch_result<T>& b, std::size_t i) {
     auto& s = out[i];
-    const std::uint8_t ph =
-        phases ? phases[i].load(std::memory_order_acquire) : std::uint8_t{phase::finished};
+    std::uint32_t ph =
+        phases ? phases[i].load(std::memory_order_acquire) : std::uint32_t{phase::finished};
+    // A record in flight may be one the decision counted (its store step came before the
+    // deciding one): wait for its entry, or a quorum_met result could show fewer than K
+    // successes. acquire: pairs with set_phase's release of `finished`.
+    while (ph == phase::recording) {
+      phases[i].wait(ph, std::memory_order_acquire);
+      ph = phases[i].load(std::memory_order_acquire);
+    }
     b.name = s.name;  // written before any branch ran
     if (ph == phase::pending) return;
     b.started = s.started;
@@ -551,7 +575,10 @@ class state final : public core<T> {
       } catch (...) {
         err = std::current_exception();
       }
-      if (token.stop_requested() || !this->rt.should_retry(attempt, err)) break;
+      // decided() as well as the token, as before the first attempt: no new attempt starts
+      // between the decision and its stop request (an observer may hold `decided`).
+      if (token.stop_requested() || this->decided() || !this->rt.should_retry(attempt, err))
+        break;
       this->emit(event_kind::attempt_failed, i, attempt, std::nullopt, branch_status::failed, err);
       bool woke = false;
       try {
@@ -559,13 +586,17 @@ class state final : public core<T> {
         woke = this->clk->sleep_until(saturating_add(this->clk->now(), d), token);
       } catch (...) {
       }
-      if (!woke) break;  // stopped while waiting: the last error stands
+      if (!woke || this->decided()) break;  // stopped or decided meanwhile: the last error stands
       this->emit(event_kind::retry_started, i, attempt + 1);
     }
     const bool stopped = token.stop_requested();
     if (this->branch_times()) s.finished = this->clk->now();
 
     bool recorded = true;
+    // Before the store step: a result taken at the decision then knows to wait for this entry
+    // (see copy_fields). release orders it before the store step, whose synchronisation (a
+    // lock, a CAS) orders that before the deciding step and so before the decision's readers.
+    this->set_phase(i, phase::recording);
     const tally t = record(i, err ? outcome::failure : outcome::success, recorded);
     s.attempts = attempt;
     if (err) s.error = err;  // the entry's is null until here
