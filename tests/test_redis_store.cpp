@@ -908,3 +908,148 @@ TEST_CASE("addresses are redis://host:port or unix://path, and durations are not
   CHECK_THROWS_WITH_AS(quorum::redis_store{negative}, doctest::Contains("ttl"),
                        quorum::invalid_options);
 }
+
+TEST_CASE("wait_for(h, 0s) reads the decision back even when the pooled connection went stale" *
+          doctest::timeout(60)) {
+  // A server that closes idle connections (its `timeout` setting, a restart, CLIENT KILL)
+  // leaves the store's pooled connections dead. A call must then reconnect, not report the
+  // server as unreachable: it answers at once on a new connection. wait_for(h, 0s), the way a
+  // restarted coordinator reads a decision back (docs/redis.md), has a deadline already
+  // reached, and must still make that one fresh attempt.
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  admin redis(server.socket_path());
+  auto h = store.open(spec("stale-pool", 2, quorum::at_least(1)));
+  REQUIRE(store.record(h, 0, outcome::success).decided_now);  // leaves a pooled connection
+
+  CHECK(redis({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}) != "0");
+  std::optional<decision> d;
+  CHECK_NOTHROW(d = store.wait_for(h, 0s));
+  CHECK(d == decision::quorum_met);
+
+  // The same with a deadline in the past, and an undecided execution: nothing, no error.
+  auto u = store.open(spec("stale-pool-undecided", 2, quorum::at_least(2)));
+  CHECK(redis({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}) != "0");
+  std::optional<decision> none = decision::cancelled;
+  CHECK_NOTHROW(none = store.wait_until(u, std::chrono::steady_clock::now() - 1s));
+  CHECK_FALSE(none);
+}
+
+TEST_CASE("wait_for with a duration of max() waits for ever, not until a wrapped-around deadline" *
+          doctest::timeout(60)) {
+  // execution::wait_for's convention (quorum::detail::saturating_add): nanoseconds::max() or
+  // hours::max() means for ever. Added to now() unchecked, it wraps into the past (or is
+  // undefined), and the wait ends at once without a decision.
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  admin redis(server.socket_path());
+  auto blocked = [&] {
+    auto info = redis({"INFO", "clients"});
+    auto at = info.find("blocked_clients:");
+    REQUIRE(at != std::string::npos);
+    return std::stoul(info.substr(at + 16));
+  };
+  int k = 0;
+  auto forever = [&](auto d) {
+    CAPTURE(k);
+    auto id = "forever-" + std::to_string(k++);
+    auto h = store.open(spec(id, 2, quorum::at_least(1)));
+    std::optional<decision> seen;
+    std::atomic<bool> returned{false};
+    std::jthread waiter([&] {
+      seen = store.wait_for(h, d);
+      returned = true;
+    });
+    // Until the waiter blocks in Redis (or, the bug, has already given up). Not a sleep: a
+    // condition the server reports.
+    while (!returned && blocked() == 0) std::this_thread::yield();
+    quorum::redis_store other(at(server));
+    CHECK(other.record(other.attach(id), 1, outcome::success).decided_now);
+    waiter.join();
+    CHECK(seen == decision::quorum_met);
+  };
+  forever(std::chrono::nanoseconds::max());
+  forever(std::chrono::hours::max());
+  forever(std::chrono::seconds::max());
+}
+
+TEST_CASE("a wait whose connection breaks blocks again only for what is left of its deadline" *
+          doctest::timeout(60)) {
+  // wait_until blocks in BLMOVE with the time left as the command's timeout. When that
+  // connection breaks, resending the same BLMOVE would block for the whole of it again, past
+  // the caller's deadline (by up to the whole wait). The second BLMOVE must ask for less.
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  admin redis(server.socket_path());
+  auto h = store.open(spec("wait-reconnect", 2, quorum::at_least(1)));
+
+  // What the server receives, through MONITOR: the timeouts of the BLMOVEs.
+  redisContext* mon = redisConnectUnix(server.socket_path().c_str());
+  REQUIRE(mon != nullptr);
+  REQUIRE(mon->err == 0);
+  auto* ok = static_cast<redisReply*>(redisCommand(mon, "MONITOR"));
+  REQUIRE(ok != nullptr);
+  freeReplyObject(ok);
+  auto next_blmove_timeout = [&] {
+    for (;;) {
+      void* r = nullptr;
+      REQUIRE(redisGetReply(mon, &r) == REDIS_OK);
+      std::string line(static_cast<redisReply*>(r)->str, static_cast<redisReply*>(r)->len);
+      freeReplyObject(r);
+      if (line.find("\"BLMOVE\"") == std::string::npos) continue;
+      auto last = line.rfind('"', line.size() - 2);
+      return std::stod(line.substr(last + 1, line.size() - last - 2));
+    }
+  };
+
+  std::optional<decision> seen;
+  std::jthread waiter([&] { seen = store.wait_for(h, 1h); });
+  const double first = next_blmove_timeout();
+  // Let a few milliseconds of the wait pass (not a synchronisation: the time left must
+  // visibly shrink), then break the waiter's connection: the blocked client running BLMOVE.
+  const auto seen_at = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < seen_at + 5ms) std::this_thread::yield();
+  std::string id;
+  while (id.empty()) {  // the client list shows it blocked once the server processed it
+    std::istringstream clients(redis({"CLIENT", "LIST", "TYPE", "normal"}));
+    for (std::string line; std::getline(clients, line);)
+      if (line.find(" cmd=blmove ") != std::string::npos)
+        id = line.substr(3, line.find(' ') - 3);  // "id=<n> ..."
+  }
+  CHECK(redis({"CLIENT", "KILL", "ID", id}) == "1");
+  const double second = next_blmove_timeout();
+  CHECK(second < first);
+
+  quorum::redis_store other(at(server));
+  CHECK(other.record(other.attach("wait-reconnect"), 0, outcome::success).decided_now);
+  waiter.join();
+  CHECK(seen == decision::quorum_met);
+  redisFree(mon);
+}
+
+TEST_CASE("a server busy when the store first loads its functions is retried, not refused" *
+          doctest::timeout(60)) {
+  // docs/redis.md: LOADING (a server reading its AOF after a restart) and BUSY are retried
+  // like a lost connection. The first connection of a store loads the function library; a
+  // busy or loading server answering that FUNCTION LOAD is the same passing state, not a
+  // server without Redis 7 functions.
+  quorum_test::redis_server server;
+  admin redis(server.socket_path());
+  REQUIRE(redis({"CONFIG", "SET", "busy-reply-threshold", "10"}) == "OK");
+  std::jthread script([&] {  // runs until SCRIPT KILL
+    admin busy(server.socket_path());
+    busy({"EVAL", "while true do end", "0"});
+  });
+  while (redis({"PING"}).rfind("BUSY", 0) != 0) std::this_thread::yield();  // busy now
+
+  auto o = at(server);
+  o.reconnect_for = 50ms;
+  quorum::redis_store store(o);  // never connected: its first connection loads the library
+  CHECK_THROWS_WITH_AS(store.ping(), doctest::Contains("no usable answer"), quorum::redis_error);
+
+  CHECK(redis({"SCRIPT", "KILL"}) == "OK");
+  script.join();
+  CHECK_NOTHROW(store.ping());
+  auto h = store.open(spec("after-busy", 1, quorum::at_least(1)));
+  CHECK(store.record(h, 0, outcome::success).decided_now);
+}

@@ -53,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "../clock.hpp"
 #include "../errors.hpp"
 #include "../result.hpp"
 #include "../store.hpp"
@@ -623,15 +624,17 @@ class redis_store {
       std::array<std::string_view, 6> blmove{
           "BLMOVE", h->wake, h->wake,
           "RIGHT",  "LEFT",  std::string_view(secs, static_cast<std::size_t>(len))};
-      check(command(blmove, h->exec, deadline, milliseconds(ms)).get(), "wait");
+      // Null: the connection broke; the loop reads the decision again (reconnecting) and
+      // blocks again for what is left, not for the whole of `secs` once more.
+      if (auto r = command(blmove, h->exec, deadline, milliseconds(ms))) check(r.get(), "wait");
     }
   }
 
   /// wait_until(now + d).
   template <class Rep, class Period>
   std::optional<decision> wait_for(const handle& h, std::chrono::duration<Rep, Period> d) {
-    return wait_until(h, std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
+    // Saturating, as execution::wait_for: max() waits for ever, not until a wrapped deadline.
+    return wait_until(h, detail::saturating_add(std::chrono::steady_clock::now(), d));
   }
 
   /// One PING round trip (a health check, and the floor the record round trip is measured
@@ -786,7 +789,8 @@ class redis_store {
   }
 
   // Connect, authenticate, and load the function library once per node (again after the
-  // node reported it missing). Returns null with `err` set when the node cannot be reached.
+  // node reported it missing). Returns null with `err` set when the node cannot be reached,
+  // or cannot load the library yet (LOADING, BUSY: retried like a lost connection).
   detail::redis::context connect(node& n, std::string& err) {
     using namespace detail::redis;
     auto tv = to_timeval(opt_.connect_timeout);
@@ -834,6 +838,10 @@ class redis_store {
     auto r = send(c, a);
     if (!r) {
       err = c->errstr;
+      return false;
+    }
+    if (detail::redis::transient(r.get())) {  // LOADING, BUSY...: retried, as any command
+      err = std::string(detail::redis::text(r.get()));
       return false;
     }
     if (r->type == REDIS_REPLY_ERROR)
@@ -920,7 +928,8 @@ class redis_store {
   // loading (every command the store sends may be sent twice: see the tokens above), and
   // following Redis Cluster redirections. `key` routes the command (empty: the configured
   // node). Gives up with redis_error at `give_up`, or reconnect_for after the first failure
-  // when none is given. `block` is how long the server may legitimately hold the reply.
+  // when none is given. `block` is how long the server may legitimately hold the reply; a
+  // blocking command whose connection breaks is not resent: null is returned instead.
   detail::redis::reply command(std::span<const std::string_view> argv, std::string_view key,
                                std::optional<clock::time_point> give_up = std::nullopt,
                                std::chrono::milliseconds block = std::chrono::milliseconds(0)) {
@@ -931,15 +940,31 @@ class redis_store {
     bool reloaded = false, asking = false;
     int hops = 0;
     node* at = route(key);
+    bool fresh = false;  // the next round connects anew instead of taking a pooled connection
+    bool stale_retried = false;
     for (;;) {
       bool broken = true;  // no usable connection to `at` this round
-      auto c = take(*at);
+      auto c = std::exchange(fresh, false) ? nullptr : take(*at);
+      const bool pooled = c != nullptr;
       if (!c) c = connect(*at, err);
       if (c) {
         broken = false;
-        auto r = exchange(c.get(), argv, std::exchange(asking, false), block);
+        const bool ask = std::exchange(asking, false);
+        auto r = exchange(c.get(), argv, ask, block);
         if (!r) {
           err = at->address + ": " + (c->errstr[0] ? c->errstr : "connection lost");
+          // A blocking command is not resent as it was: its timeout is stale by now. The
+          // caller computes it again and asks again.
+          if (block.count() > 0) return nullptr;
+          // A pooled connection may have died while idle (the server's idle timeout, a
+          // restart, CLIENT KILL): that says nothing about the server now. Try once more at
+          // once, on a new connection, before counting it as a failure (a caller whose
+          // deadline has passed, wait_for(h, 0s), gets that attempt too).
+          if (pooled && !stale_retried) {
+            stale_retried = fresh = true;
+            asking = ask;
+            continue;
+          }
           broken = true;
         } else if (auto to = detail::redis::parse_redirect(r.get())) {
           give_back(*at, std::move(c));
@@ -956,6 +981,8 @@ class redis_store {
             give_back(*at, std::move(c));
             continue;
           }
+          reloaded = false;  // it could not load (busy, loading, disconnected): load again next
+          err = at->address + ": " + err;
           broken = true;
         } else if (detail::redis::transient(r.get())) {
           err = at->address + ": " + std::string(detail::redis::text(r.get()));
