@@ -96,6 +96,42 @@ class slow_reply_store {
   bool released_ = false;
 };
 
+// memory_store whose record() of branch 0 is applied, then fails to return (a reply lost, as
+// from a remote store that stays away): it throws once released, or after a safety bound.
+class lost_reply_store {
+ public:
+  using handle = quorum::memory_store::handle;
+  std::latch applied{1};  // branch 0's record is in the store
+  handle open(const quorum::execution_spec& spec) { return inner_.open(spec); }
+  quorum::tally record(handle h, std::size_t i, quorum::outcome o) {
+    auto t = inner_.record(h, i, o);
+    if (i == 0) {
+      applied.count_down();
+      std::unique_lock lk(m_);
+      cv_.wait_for(lk, std::chrono::seconds(2), [&] { return released_; });
+      throw std::runtime_error("reply lost");
+    }
+    return t;
+  }
+  void release() {
+    {
+      std::lock_guard lk(m_);
+      released_ = true;
+    }
+    cv_.notify_all();
+  }
+  quorum::tally expire(handle h) { return inner_.expire(h); }
+  quorum::tally cancel(handle h) { return inner_.cancel(h); }
+  quorum::execution_record snapshot(handle h) { return inner_.snapshot(h); }
+  void close(handle h) { inner_.close(h); }
+
+ private:
+  quorum::memory_store inner_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
 }  // namespace
 
 TEST_CASE("an observer's exception does not outlive the handle when the executor keeps its task") {
@@ -193,4 +229,29 @@ TEST_CASE("a result taken at quorum_met shows every success the decision counted
   CHECK_FALSE(r.branches[0].late);
   REQUIRE(r.branches[0].value.has_value());
   CHECK(*r.branches[0].value == 10);
+}
+
+TEST_CASE("a result taken at the decision rethrows the error of a record the decision counted") {
+  // on_late = return_early, K = 2: branch 0's success is in the store (counted), then its
+  // record() throws (the reply lost). get() checked for a store error before waiting out the
+  // record in flight, then waited in copy_fields and returned quorum_met with branch 0 late
+  // (its record failed after the decision): one success, ok() true, no error. With on_late =
+  // join the same execution rethrows the store's error.
+  lost_reply_store store;
+  auto h = quorum::start(store, {.quorum = 2, .on_late = quorum::late_completion::return_early},
+                         [] { return 10; },
+                         [&] {
+                           store.applied.wait();  // branch 0's success counted first
+                           return 11;
+                         });
+  bool threw = false;
+  try {
+    auto r = h.get();
+    CHECK(r.decision == decision::quorum_met);
+    CHECK(r.successes() >= 2);  // what the decision counted, if a result is returned at all
+  } catch (const std::runtime_error&) {
+    threw = true;
+  }
+  store.release();
+  CHECK(threw);
 }

@@ -108,10 +108,12 @@ class [[nodiscard]] execution {
  private:
   result<T> result_of(bool take) {
     auto& c = live();
-    if (c.on_late == late_completion::join)
+    if (c.on_late == late_completion::join) {
       join();
-    else
+    } else {
       c.wait_decided();
+      c.wait_recorded();  // a counted record's error, if it raised one, is seen below
+    }
     if (auto e = c.first_store_error()) std::rethrow_exception(e);
     if (c.taken)
       throw std::logic_error("quorum::execution: the result was taken already, by get() &&");

@@ -67,7 +67,11 @@ struct execution_record {
 ///   cancel(h)         decide cancelled unless already decided
 ///   snapshot(h)       a consistent copy of the record
 ///   close(h)          the execution is over; the store may forget the record
-/// All of them may be called concurrently from many threads.
+/// All of them may be called concurrently from many threads. The steps of one execution must
+/// also synchronise with one another in the C++ sense (a lock, acq_rel read-modify-writes on
+/// the shared record, or a server reached through a lock): what a thread did before a step
+/// that counted happens-before the return of the step that decided. The library relies on it
+/// for a result taken at the decision (on_late = return_early). Every store here does so.
 template <class S>
 concept store = requires(S& s, const execution_spec& spec, typename S::handle h,
                          std::size_t branch, outcome o) {

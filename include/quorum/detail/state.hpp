@@ -275,6 +275,19 @@ class core {
     }
   }
 
+  // A result taken at the decision: wait out every record in flight before the store's error
+  // is looked at. A record the decision counted is seen here as `recording` or `finished`:
+  // its `recording` store happens-before its store step, which the store's synchronisation
+  // orders before the deciding step, which happens-before the decided bit this thread
+  // acquired. Its error, if record() threw after the store applied it (a reply lost), is
+  // noted (any_error, release) before its `finished` (release), which the acquire load here
+  // reads: first_store_error() then sees it, as it does after join(). A branch still
+  // `running` here records after the decision (late): its error may come later.
+  void wait_recorded() noexcept {
+    if (!phases) return;
+    for (std::size_t i = 0; i < n; ++i) wait_out_recording(i);
+  }
+
   // The result. When every branch has ended, `take` (the handle's get() &&) moves the
   // branches' entries into it whole; otherwise they are copied (values moved when T cannot be
   // copied). Before then (on_late = return_early), only the finished entries are read, by
@@ -328,15 +341,10 @@ class core {
   // all ended; an unfinished entry stays `running`).
   void copy_fields(branch_result<T>& b, std::size_t i) {
     auto& s = out[i];
-    std::uint32_t ph =
-        phases ? phases[i].load(std::memory_order_acquire) : std::uint32_t{phase::finished};
     // A record in flight may be one the decision counted (its store step came before the
     // deciding one): wait for its entry, or a quorum_met result could show fewer than K
-    // successes. acquire: pairs with set_phase's release of `finished`.
-    while (ph == phase::recording) {
-      phases[i].wait(ph, std::memory_order_acquire);
-      ph = phases[i].load(std::memory_order_acquire);
-    }
+    // successes.
+    const std::uint32_t ph = phases ? wait_out_recording(i) : std::uint32_t{phase::finished};
     b.name = s.name;  // written before any branch ran
     if (ph == phase::pending) return;
     b.started = s.started;
@@ -346,6 +354,17 @@ class core {
     b.attempts = s.attempts;
     b.late = s.late;
     b.finished = s.finished;
+  }
+
+  // Branch i's phase once it is not `recording` (one store call at most). acquire: pairs with
+  // set_phase's release of `finished`.
+  std::uint32_t wait_out_recording(std::size_t i) noexcept {
+    std::uint32_t ph = phases[i].load(std::memory_order_acquire);
+    while (ph == phase::recording) {
+      phases[i].wait(ph, std::memory_order_acquire);
+      ph = phases[i].load(std::memory_order_acquire);
+    }
+    return ph;
   }
 
   // A finished entry's value into v: moved when the result is taken (or T cannot be copied)
