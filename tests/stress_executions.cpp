@@ -18,7 +18,9 @@
 // clock (deterministic, so an oracle predicts every field of the result exactly), a share on
 // threads (thread_executor, and pool_executor when present) with a manual clock driven by this
 // thread, and a small share on the real clock with tiny timeouts, where timers, branches and
-// cancel() race for real.
+// cancel() race for real. Some threaded executions get store replies that come back late
+// (after a few yields) or not at all (an error after the store applied the record), the
+// windows a result taken at the decision must wait out (see checked_store::counted).
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -138,6 +140,15 @@ struct probe {
   std::atomic<int> ev_decided{0}, ev_decision{-1}, ev_started{0}, ev_terminal{0}, ev_thrown{0};
   // the record as close() found it (written once, by the thread destroying the handle)
   std::optional<quorum::execution_record> closed;
+  // the plan's store faults, for checked_store (see plan::slow_reply and plan::lost_reply)
+  std::uint32_t slow_reply = 0;
+  std::uint64_t slow_seed = 0;
+  std::size_t lost_reply = max_n;  // max_n: none
+};
+
+// What checked_store throws for plan::lost_reply, after the inner store applied the record.
+struct lost_reply_error {
+  std::size_t branch;
 };
 
 template <class S>
@@ -176,9 +187,19 @@ class checked_store {
   [[nodiscard]] std::size_t size() const { return inner_.size(); }
 
  private:
+  // After the inner store's record (both overloads), as a remote store's reply would come
+  // back: maybe slowly (other branches' records decide meanwhile, and a result taken at the
+  // decision must still show this one, which the store may have counted), maybe not at all.
   static quorum::tally counted(handle h, std::size_t i, const quorum::tally& t) {
     if (i < max_n) h.p->records[i].fetch_add(1, std::memory_order_relaxed);
-    return note(h, t);
+    note(h, t);  // the store's truth, even if the reply is lost below
+    if (h.p->slow_reply) {
+      // yields, not sleeps: a window the other threads can use, without wall-clock waits
+      for (auto k = splitmix(h.p->slow_seed ^ i) % (h.p->slow_reply + 1); k > 0; --k)
+        std::this_thread::yield();
+    }
+    if (i == h.p->lost_reply) throw lost_reply_error{i};
+    return t;
   }
   static quorum::tally note(handle h, const quorum::tally& t) {
     if (t.decided_now) h.p->decided_now.fetch_add(1, std::memory_order_relaxed);
@@ -352,6 +373,12 @@ struct plan {
   bool destroy = false;             // no join: the handle's destructor ends the execution
   std::uint32_t cancel_spin = 0;
   std::optional<std::uint64_t> batch_first;  // run in a batch started at this index
+  // store faults (threads modes): each record's reply comes back after up to `slow_reply`
+  // yields (how many: a hash of slow_seed and the branch), and lost_reply's record throws
+  // lost_reply_error after the store applied it
+  std::uint32_t slow_reply = 0;
+  std::uint64_t slow_seed = 0;
+  std::optional<std::size_t> lost_reply;
 
   std::string describe() const {
     std::ostringstream o;
@@ -370,6 +397,8 @@ struct plan {
     if (cancel_from_thread) o << ", cancel from a thread";
     if (destroy) o << ", destroyed without join";
     if (observer_throws) o << ", throwing observer";
+    if (slow_reply) o << ", slow replies (up to " << slow_reply << " yields)";
+    if (lost_reply) o << ", branch " << *lost_reply << "'s reply lost";
     o << ", acts:";
     for (const auto& b : branches) {
       static const char* const acts[] = {"S", "F", "R", "bS", "bF", "bX", "sS"};
@@ -591,6 +620,15 @@ plan draw_plan(std::uint64_t index, rng& r, const shared_env& env,
     p.cancel_spin = static_cast<std::uint32_t>(r.between(0, 20'000));
     p.cancel_from_thread = r.chance(0.05);
     p.destroy = r.chance(0.08);
+    // The store faults come from a generator of their own, seeded by a peek at r's next number
+    // (a copy draws it; r does not advance): every other draw stays as it was, so the
+    // executions that seeds printed before these faults existed are still the same.
+    rng f(splitmix(std::mt19937_64(r.g)() ^ 0x5107'4e91ull));
+    if (f.chance(0.3)) {
+      p.slow_reply = static_cast<std::uint32_t>(f.between(1, 16));
+      p.slow_seed = f.g();
+    }
+    if (f.chance(0.03)) p.lost_reply = f.between(0, n - 1);
   }
   p.observe = r.chance(0.25);
   p.observer_throws = p.observe && r.chance(0.2);
@@ -835,6 +873,63 @@ struct checker {
     }
   }
 
+  // A result taken at the decision (on_late = return_early) against the record at the end:
+  // every branch the decision counted (recorded, not late) shows its final outcome, also one
+  // whose record() had not returned when another's decided (plan::slow_reply), so the votes
+  // that decided are all in the result.
+  void check_early(const quorum::result<T>& e, const quorum::execution_record& rec) {
+    if (e.branches.size() != p.n || rec.branches.size() != p.n)
+      return fail("result at the decision: branch count");
+    std::uint64_t yes = 0, no = 0;
+    for (std::size_t i = 0; i < p.n; ++i) {
+      const auto& b = e.branches[i];
+      const auto& rb = rec.branches[i];
+      if (rb.outcome && !rb.late) {
+        const auto final_status =
+            *rb.outcome == outcome::success ? branch_status::succeeded : branch_status::failed;
+        if (b.status != final_status || b.late)
+          fail("result at the decision shows branch " + std::to_string(i) + ", which it counted, " +
+               std::string(quorum::to_string(b.status)) + (b.late ? "/late" : ""));
+      }
+      if (b.late) continue;
+      if (b.status == branch_status::succeeded) yes += p.rule.weight(i);
+      if (b.status == branch_status::failed) no += p.rule.weight(i);
+    }
+    const bool counted = p.rule.votes.empty();
+    switch (e.decision) {
+      case decision::quorum_met:
+        if (counted ? e.successes() < p.rule.threshold : yes < p.rule.threshold)
+          fail("result at the decision: quorum_met with " + std::to_string(e.successes()) +
+               " successes (" + std::to_string(yes) + " votes), threshold " +
+               std::to_string(p.rule.threshold));
+        break;
+      case decision::unreachable:
+        if (counted ? e.failures() <= p.n - p.rule.threshold
+                    : p.rule.total - no >= p.rule.threshold)
+          fail("result at the decision: unreachable with " + std::to_string(e.failures()) +
+               " failures (" + std::to_string(no) + " votes against), threshold " +
+               std::to_string(p.rule.threshold) + " of " + std::to_string(p.rule.total));
+        break;
+      default:
+        break;
+    }
+  }
+
+  // plan::lost_reply, from the record at the end: once that branch's record() ran, the store's
+  // error is what get() rethrows after the end (checked by the trial), and so does a result
+  // taken at the decision when the decision counted that record (it was applied before the
+  // deciding step). Recorded late, it may or may not: the record may come before or after
+  // that get(). No other error may come out of get().
+  void check_lost_reply(const probe& pr, const quorum::execution_record& rec, bool early_threw) {
+    const bool ran = p.lost_reply && pr.records[*p.lost_reply].load() != 0;
+    if (early_threw && !ran) return fail("result at the decision threw a store error never raised");
+    if (!ran || p.opts.on_late != quorum::late_completion::return_early) return;
+    const auto& rb = rec.branches[*p.lost_reply];
+    if (rb.outcome && !rb.late && !early_threw)
+      fail("result at the decision missed the error of a record it counted (branch " +
+           std::to_string(*p.lost_reply) + "'s reply lost)");
+  }
+
   // The destructor path: no final result, only the record close() saw, and the probe.
   void check_closed(const probe& pr, bool may_cancel,
                     const std::optional<quorum::result<T>>& early) {
@@ -889,6 +984,7 @@ struct checker {
                                    (*rec.branches[i].outcome == outcome::success)))
           fail("result at the decision: branch " + std::to_string(i) + " differs from the record");
       }
+      check_early(*early, rec);
       check_json(*early);
     }
   }
@@ -1025,6 +1121,7 @@ struct checker {
              e.attempts != r.branches[i].attempts))
           fail("return_early showed branch " + std::to_string(i) + " finished differently");
       }
+      check_early(*early, rec);
     }
 
     // the oracle's exact prediction (inline + manual clock)
@@ -1057,6 +1154,9 @@ class trial {
   trial(plan p, shared_env& env, quorum::manual_clock* shared_clock) : p_(std::move(p)), env_(env) {
     if (p_.m == mode::threads_manual || p_.m == mode::inline_manual)
       clk_ = shared_clock ? shared_clock : &own_clock_.emplace();
+    pr_.slow_reply = p_.slow_reply;
+    pr_.slow_seed = p_.slow_seed;
+    if (p_.lost_reply) pr_.lost_reply = *p_.lost_reply;
   }
 
   void start() {
@@ -1163,27 +1263,52 @@ class trial {
 
   void finish_and_check(report& rep) {
     checker<T> c{p_, rep};
-    if (p_.destroy) {
-      std::optional<quorum::result<T>> early;
+    std::optional<quorum::result<T>> early;
+    bool early_threw = false;  // the store's error (a lost reply) instead of a result
+    // The result at the decision; a lost reply (plan::lost_reply) may come out of it instead.
+    auto take_early = [&] {
+      if (p_.opts.on_late != quorum::late_completion::return_early) return;
       try {
-        if (p_.opts.on_late == quorum::late_completion::return_early) early = ex_->get();
+        early = ex_->get();
+      } catch (const lost_reply_error& e) {
+        early_threw = true;
+        if (!p_.lost_reply || e.branch != *p_.lost_reply) c.fail("get() threw a lost reply");
+      }
+    };
+    if (p_.destroy) {
+      try {
+        take_early();
         if (canceller_.joinable()) canceller_.join();
         ex_.reset();  // cancels if undecided, stops, joins every branch, closes the record
       } catch (...) {
         c.fail("threw on the destructor path");
       }
+      if (pr_.closed) c.check_lost_reply(pr_, *pr_.closed, early_threw);
       c.check_closed(pr_, true, early);
       return;
     }
     try {
-      std::optional<quorum::result<T>> early;
-      if (p_.opts.on_late == quorum::late_completion::return_early)
-        early = ex_->get();  // at the decision
+      take_early();
       ex_->join();
       if (canceller_.joinable()) canceller_.join();
+      if (p_.lost_reply && pr_.records[*p_.lost_reply].load() != 0) {
+        // The store's error comes out of get(); the decision (cancelled, unless a record,
+        // maybe the lost one, decided first) is checked on the record, as without a result.
+        try {
+          (void)ex_->get();
+          c.fail("get() returned although a record's reply was lost");
+        } catch (const lost_reply_error& e) {
+          if (e.branch != *p_.lost_reply) c.fail("get() rethrew another branch's lost reply");
+        }
+        ex_.reset();
+        if (pr_.closed) c.check_lost_reply(pr_, *pr_.closed, early_threw);
+        c.check_closed(pr_, true, early);
+        return;
+      }
       auto r = ex_->get();
       auto rec = ex_->record();
       c.check(r, rec, pr_, cancelled_, oracle_, early);
+      c.check_lost_reply(pr_, rec, early_threw);
     } catch (const std::exception& e) {
       c.fail(std::string("threw: ") + e.what());
     } catch (...) {
