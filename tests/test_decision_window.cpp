@@ -60,12 +60,14 @@ class throwing_store {
 };
 
 // memory_store whose record() of branch 0, once applied, is slow to return (a reply still on
-// its way, as from a remote store): it returns when released, or after a safety bound so that
-// a reader who waits for it cannot hang the test. The bound only ends the test sooner or later;
-// no assertion depends on it.
-class slow_reply_store {
+// its way, as from a remote store) and, when `lost`, then throws (a reply that never came): it
+// returns or throws when released, or after a safety bound so that a reader who waits for it
+// cannot hang the test. The bound only ends the test sooner or later; no assertion depends on
+// it.
+class held_reply_store {
  public:
   using handle = quorum::memory_store::handle;
+  explicit held_reply_store(bool lost = false) : lost_(lost) {}
   std::latch applied{1};  // branch 0's record is in the store
   handle open(const quorum::execution_spec& spec) { return inner_.open(spec); }
   quorum::tally record(handle h, std::size_t i, quorum::outcome o) {
@@ -74,6 +76,7 @@ class slow_reply_store {
       applied.count_down();
       std::unique_lock lk(m_);
       cv_.wait_for(lk, std::chrono::seconds(2), [&] { return released_; });
+      if (lost_) throw std::runtime_error("reply lost");
     }
     return t;
   }
@@ -90,42 +93,7 @@ class slow_reply_store {
   void close(handle h) { inner_.close(h); }
 
  private:
-  quorum::memory_store inner_;
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool released_ = false;
-};
-
-// memory_store whose record() of branch 0 is applied, then fails to return (a reply lost, as
-// from a remote store that stays away): it throws once released, or after a safety bound.
-class lost_reply_store {
- public:
-  using handle = quorum::memory_store::handle;
-  std::latch applied{1};  // branch 0's record is in the store
-  handle open(const quorum::execution_spec& spec) { return inner_.open(spec); }
-  quorum::tally record(handle h, std::size_t i, quorum::outcome o) {
-    auto t = inner_.record(h, i, o);
-    if (i == 0) {
-      applied.count_down();
-      std::unique_lock lk(m_);
-      cv_.wait_for(lk, std::chrono::seconds(2), [&] { return released_; });
-      throw std::runtime_error("reply lost");
-    }
-    return t;
-  }
-  void release() {
-    {
-      std::lock_guard lk(m_);
-      released_ = true;
-    }
-    cv_.notify_all();
-  }
-  quorum::tally expire(handle h) { return inner_.expire(h); }
-  quorum::tally cancel(handle h) { return inner_.cancel(h); }
-  quorum::execution_record snapshot(handle h) { return inner_.snapshot(h); }
-  void close(handle h) { inner_.close(h); }
-
- private:
+  const bool lost_;
   quorum::memory_store inner_;
   std::mutex m_;
   std::condition_variable cv_;
@@ -214,7 +182,7 @@ TEST_CASE("a result taken at quorum_met shows every success the decision counted
   // not returned yet when branch 1's success decides quorum_met (K = 2). get() returned at once
   // and showed branch 0 as running, without its value: a quorum read got fewer than K values
   // with ok() true. Now get() waits for a record in flight (one store call) before reading.
-  slow_reply_store store;
+  held_reply_store store;
   auto h = quorum::start(store, {.quorum = 2, .on_late = quorum::late_completion::return_early},
                          [] { return 10; },
                          [&] {
@@ -237,7 +205,7 @@ TEST_CASE("a result taken at the decision rethrows the error of a record the dec
   // record in flight, then waited in copy_fields and returned quorum_met with branch 0 late
   // (its record failed after the decision): one success, ok() true, no error. With on_late =
   // join the same execution rethrows the store's error.
-  lost_reply_store store;
+  held_reply_store store(/*lost=*/true);
   auto h = quorum::start(store, {.quorum = 2, .on_late = quorum::late_completion::return_early},
                          [] { return 10; },
                          [&] {
