@@ -887,7 +887,7 @@ TEST_CASE("on a Redis Cluster every execution lives on one slot and is reached t
   CHECK(seen == decision::quorum_met);
 }
 
-TEST_CASE("addresses are redis://host:port or unix://path, and durations are not negative") {
+TEST_CASE("addresses are redis://host:port or unix://path, durations not negative, limits not zero") {
   auto with = [](std::string a) {
     quorum::redis_options o;
     o.address = std::move(a);
@@ -907,6 +907,18 @@ TEST_CASE("addresses are redis://host:port or unix://path, and durations are not
   negative.ttl = std::chrono::milliseconds(-1);
   CHECK_THROWS_WITH_AS(quorum::redis_store{negative}, doctest::Contains("ttl"),
                        quorum::invalid_options);
+  // A zero limit would mean "none" to hiredis for a reply and "fail at once" for a connection.
+  auto zero = with("unix:///run/redis/redis.sock");
+  zero.command_timeout = std::chrono::milliseconds(0);
+  CHECK_THROWS_WITH_AS(quorum::redis_store{zero}, doctest::Contains("command_timeout = 0ms"),
+                       quorum::invalid_options);
+  zero = with("unix:///run/redis/redis.sock");
+  zero.connect_timeout = std::chrono::milliseconds(0);
+  CHECK_THROWS_WITH_AS(quorum::redis_store{zero}, doctest::Contains("connect_timeout = 0ms"),
+                       quorum::invalid_options);
+  zero = with("unix:///run/redis/redis.sock");
+  zero.ttl = zero.reconnect_for = std::chrono::milliseconds(0);  // these two mean something
+  CHECK_NOTHROW(quorum::redis_store{zero});
 }
 
 TEST_CASE("wait_for(h, 0s) reads the decision back even when the pooled connection went stale" *

@@ -78,9 +78,10 @@ struct redis_options {
   /// How long an execution's keys live after open() and again after its decision; 0 keeps them
   /// until deleted. Old executions clean themselves up this way.
   std::chrono::milliseconds ttl = std::chrono::hours(24);
-  /// Limit for establishing one connection.
+  /// Limit for establishing one connection (at least 1 ms).
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(1);
-  /// Limit for one reply; a command that times out counts as a lost connection (and is resent).
+  /// Limit for one reply (at least 1 ms); a command that times out counts as a lost
+  /// connection (and is resent).
   std::chrono::milliseconds command_timeout = std::chrono::seconds(5);
   /// How long a call keeps reconnecting and resending before it throws redis_error.
   std::chrono::milliseconds reconnect_for = std::chrono::seconds(10);
@@ -449,7 +450,8 @@ class redis_store {
   static constexpr std::size_t max_id_size = 1024;
 
   /// No connection is made yet: the first call connects (so the server may start later).
-  /// Throws invalid_options for an address it cannot parse, or a negative duration.
+  /// Throws invalid_options for an address it cannot parse, a negative duration, or a zero
+  /// connect_timeout or command_timeout.
   explicit redis_store(redis_options o = {}) : opt_(std::move(o)) {
     for (auto [name, d] : {std::pair{"ttl", opt_.ttl},
                            {"connect_timeout", opt_.connect_timeout},
@@ -458,6 +460,13 @@ class redis_store {
       if (d.count() < 0)
         throw invalid_options(std::string("quorum::redis_options.") + name + " = " +
                               std::to_string(d.count()) + "ms is negative");
+    // Zero is no limit to hiredis for a reply and an instant failure for a connection: neither
+    // is what a zero would be taken to mean, so neither is accepted.
+    for (auto [name, d] : {std::pair{"connect_timeout", opt_.connect_timeout},
+                           {"command_timeout", opt_.command_timeout}})
+      if (d.count() == 0)
+        throw invalid_options(std::string("quorum::redis_options.") + name +
+                              " = 0ms: give a limit of at least 1 ms");
     nodes_.push_back(
         std::make_unique<node>(opt_.address, detail::redis::parse_address(opt_.address)));
     seed_ = nodes_.front().get();
