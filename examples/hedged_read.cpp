@@ -2,7 +2,8 @@
 //
 // Three replicas hold the value; the first one asked is having a bad day. With K = 1 and a
 // hedge delay, replica i is asked only i * hedge_delay after the start, and only if no answer
-// came yet. The first answer wins; the slow replica is told to stop; a replica whose turn never
+// came yet (a replica that fails brings the next one's turn forward to now). The first answer
+// wins; the slow replica is told to stop; a replica whose turn never
 // came is never asked at all (reported `cancelled`).
 #include <chrono>
 #include <cstdio>

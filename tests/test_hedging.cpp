@@ -1,5 +1,6 @@
-// Hedging (options.hedge_delay): branch i starts i * delay after the execution began, unless
-// the decision came first; then it never starts and is reported cancelled.
+// Hedging (options.hedge_delay): branch i starts i * delay after the execution began, less one
+// delay for each failure recorded so far, unless the decision came first; then it never starts
+// and is reported cancelled.
 //
 // Everything runs on a quorum::manual_clock: a branch waiting for its turn is a sleeper on that
 // clock, so the test meets it with wait_for_sleepers() and moves time exactly to its turn.
@@ -166,7 +167,7 @@ TEST_CASE("K>1: a hedged quorum read starts only as many replicas as it needs") 
   check_never_started(r.branches[3]);
 }
 
-TEST_CASE("K>1: when early replicas fail, later turns still come and complete the quorum") {
+TEST_CASE("K>1: a failed replica gives up its turn at once: the next one starts without waiting") {
   quorum::manual_clock clk;
   counter recorded;
   quorum::options o{.quorum = 2, .hedge_delay = 10ms};
@@ -175,18 +176,93 @@ TEST_CASE("K>1: when early replicas fail, later turns still come and complete th
   auto ex = quorum::start(
       o, []() -> int { throw std::runtime_error("replica 0 is down"); }, [] { return 1; },
       [] { return 2; });
-  recorded.wait_for(1);  // replica 0 failed
-  clk.wait_for_sleepers(2);
-  clk.advance(10ms);
-  recorded.wait_for(2);      // replica 1 answered; one success is not two
-  clk.wait_for_sleepers(1);  // replica 2 still waits for its turn
+  recorded.wait_for(2);  // replica 0 failed, and replica 1 answered with no time passing
   CHECK_FALSE(ex.decided());
-  clk.advance(10ms);
+  clk.advance(10ms - 1ns);  // replica 2's turn is now one delay after the start, not two
+  CHECK_FALSE(ex.decided());
+  clk.advance(1ns);
   auto r = ex.get();
   CHECK(r.decision == quorum::decision::quorum_met);
   CHECK(r.decided_by == std::optional<std::size_t>{2});
-  CHECK(r.decided_at - r.started == 20ms);
+  CHECK(r.decided_at - r.started == 10ms);
   CHECK(r.failures() == 1);
+  REQUIRE(r.branches[1].started.has_value());
+  CHECK(*r.branches[1].started == r.started);
+}
+
+TEST_CASE("K=1: a replica that fails fast is hedged at once, not after the delay") {
+  quorum::manual_clock clk;
+  quorum::options o{.quorum = 1, .hedge_delay = 50ms};
+  o.clock = &clk;
+  const auto t0 = clk.now();
+  auto r = quorum::quorum_parallel(
+      o, []() -> std::string { throw std::runtime_error("connection refused"); },
+      [] { return std::string("from b"); }, [] { return std::string("from c"); });
+  CHECK(clk.now() == t0);  // nobody moved the clock: no turn waited for its delay
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.decided_by == std::optional<std::size_t>{1});
+  CHECK(r.branches[1].value == "from b");
+  check_never_started(r.branches[2]);
+}
+
+TEST_CASE("each failure brings every turn still to come forward by one delay") {
+  // N = 4, K = 1, delay 10 ms: turns at 0, 10, 20 and 30 ms. Replica 0 hangs. Replica 1 fails at
+  // its turn (10 ms): replica 2's turn moves from 20 to 10 ms (it starts at once) and replica
+  // 3's from 30 to 20 ms. Replica 2 fails at 15 ms: replica 3's turn moves to 10 ms, and it
+  // starts at once, at 15 ms.
+  quorum::manual_clock clk;
+  gate hang, fail_two;
+  counter two_started;
+  quorum::options o{.quorum = 1, .hedge_delay = 10ms};
+  o.clock = &clk;
+  auto ex = quorum::start(
+      o,
+      [&](quorum::branch_context& ctx) -> int {
+        hang.wait(ctx.stop_token());
+        ctx.throw_if_stop_requested();
+        return 0;
+      },
+      []() -> int { throw std::runtime_error("1 is down"); },
+      [&]() -> int {
+        two_started.bump();
+        fail_two.wait();
+        throw std::runtime_error("2 is down");
+      },
+      [] { return 3; });
+  const auto t0 = clk.now();
+  clk.wait_for_sleepers(3);  // replicas 1, 2 and 3 wait for their turns
+  clk.advance(10ms);         // replica 1's turn: it fails, and replica 2 starts at once
+  two_started.wait_for(1);
+  clk.advance(5ms);  // 15 ms: replica 3's turn (20 ms) has not come
+  CHECK_FALSE(ex.decided());
+  fail_two.open();  // replica 2 fails at 15 ms: replica 3's turn (10 ms) is past
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.decided_by == std::optional<std::size_t>{3});
+  CHECK(r.failures() == 2);
+  REQUIRE(r.branches[2].started.has_value());
+  CHECK(*r.branches[2].started == t0 + 10ms);
+  REQUIRE(r.branches[3].started.has_value());
+  CHECK(*r.branches[3].started == t0 + 15ms);
+  CHECK(r.branches[0].status == quorum::branch_status::cancelled);
+}
+
+TEST_CASE("on inline_executor, a failure brings the next turn forward too") {
+  // Nobody advances the clock: a turn that waited for its delay would block this test forever.
+  quorum::manual_clock clk;
+  quorum::memory_store store;
+  int ran = 0;
+  auto r = quorum::quorum_parallel(
+      store, quorum::inline_executor{}, {.quorum = 1, .hedge_delay = 10ms, .clock = &clk},
+      [&]() -> int {
+        ++ran;
+        throw std::runtime_error("down");
+      },
+      [&] { return ++ran; }, [&] { return ++ran; });
+  CHECK(r.ok());
+  CHECK(ran == 2);
+  CHECK(r.decided_by == std::optional<std::size_t>{1});
+  check_never_started(r.branches[2]);
 }
 
 TEST_CASE("an early unreachable decision cancels every turn still to come") {

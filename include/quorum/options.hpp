@@ -40,8 +40,10 @@ struct options {
   std::optional<quorum::policy> policy{};
   /// Retry of each failed branch (one attempt by default).
   quorum::retry retry{};
-  /// Hedging: branch i starts i * hedge_delay after the first, unless the decision came first
-  /// (then it never starts and is reported cancelled). Zero starts all at once.
+  /// Hedging: branch i starts i * hedge_delay after the first, less one delay for each branch
+  /// that has failed so far (a failure hands its place to the next turn at once: a replica that
+  /// refuses the connection costs no delay), unless the decision came first (then it never
+  /// starts and is reported cancelled). Zero starts all at once.
   std::chrono::nanoseconds hedge_delay{0};
   /// What execution::get() waits for; quorum_parallel always joins every branch.
   late_completion on_late = late_completion::join;

@@ -43,6 +43,13 @@ inline const std::vector<std::string>& default_names() {
   return table;
 }
 
+// d * i, saturating at nanoseconds::max() (a hedge delay times a large branch index).
+inline std::chrono::nanoseconds times(std::chrono::nanoseconds d, std::size_t i) noexcept {
+  using ns = std::chrono::nanoseconds;
+  if (i != 0 && d.count() > ns::max().count() / static_cast<ns::rep>(i)) return ns::max();
+  return d * static_cast<ns::rep>(i);
+}
+
 // Everything about an execution that does not depend on the store, executor or branch types.
 template <class T>
 class core {
@@ -63,6 +70,20 @@ class core {
   quorum::observer obs;
   quorum::retry rt;
   std::chrono::nanoseconds hedge{0};
+
+  // Hedging: branch i's turn comes i hedge delays after the start, less one delay for each
+  // failure recorded so far: a failed branch gives up its place at once, so the next turn need
+  // not wait out a delay meant for a branch that is merely slow. A branch waiting for its turn
+  // sleeps on a stop source of its own, linked here while it sleeps; each failure and the
+  // decision stop every linked one, and the sleeper works out its turn again (see wait_turn).
+  struct turn_waiter {
+    std::stop_source wake{std::nostopstate};
+    turn_waiter* next = nullptr;
+    turn_waiter* prev = nullptr;
+  };
+  std::mutex turn_m;
+  std::size_t turn_failures = 0;      // under turn_m
+  turn_waiter* turn_waiters = nullptr;  // under turn_m: the branches asleep until their turn
   quorum::timestamps stamps = quorum::timestamps::all;  // options.timestamps
   // Stamp each branch's start and end / the execution's start and decision.
   [[nodiscard]] bool branch_times() const noexcept { return stamps == timestamps::all; }
@@ -190,6 +211,63 @@ class core {
       stop.request_stop();
     } else {
       stop.request_stop();
+    }
+    if (hedge.count() > 0) wake_turns(false);  // a branch asleep until its turn never starts
+  }
+
+  // Wake every branch asleep until its turn, after a failure (`failed`: it brings each turn
+  // forward by one delay) or the decision. Under turn_m, so that a sleeper either linked itself
+  // before this (and is woken) or reads the new count and the decided bit after it.
+  void wake_turns(bool failed) noexcept {
+    std::lock_guard lk(turn_m);
+    if (failed) ++turn_failures;
+    for (auto* w = turn_waiters; w != nullptr; w = w->next) w->wake.request_stop();
+  }
+
+  // Branch i (i > 0, hedging): block until its turn. True when the turn came; false when the
+  // decision or a stop request came first (the branch then never starts).
+  bool wait_turn(std::size_t i) noexcept {
+    turn_waiter w;
+    for (;;) {
+      // A fresh source for each sleep: the last one may have been stopped by a wake. If none
+      // can be made (no memory), start now rather than never, as when the clock cannot wait.
+      if (!w.wake.stop_possible() || w.wake.stop_requested()) {
+        try {
+          w.wake = std::stop_source{};
+        } catch (...) {
+          return !token.stop_requested() && !decided();
+        }
+      }
+      std::size_t failed = 0;
+      {
+        std::lock_guard lk(turn_m);
+        // Read under the lock: publish() sets the decided bit before its wake_turns, so a
+        // decision that this misses wakes the source linked below.
+        if (token.stop_requested() || decided()) return false;
+        failed = turn_failures;
+        if (failed >= i) return true;  // as many failures as turns before this one: due now
+        w.next = turn_waiters;
+        w.prev = nullptr;
+        if (turn_waiters != nullptr) turn_waiters->prev = &w;
+        turn_waiters = &w;
+      }
+      bool due = false;
+      try {
+        due = clk->sleep_until(saturating_add(started, times(hedge, i - failed)), w.wake.get_token());
+      } catch (...) {
+        // The clock could not wait: start now rather than never (a branch skipped without a
+        // record could leave the execution without a decision for ever).
+        due = true;
+      }
+      {
+        std::lock_guard lk(turn_m);
+        if (w.prev != nullptr)
+          w.prev->next = w.next;
+        else
+          turn_waiters = w.next;
+        if (w.next != nullptr) w.next->prev = w.prev;
+      }
+      if (due) return !token.stop_requested() && !decided();
     }
   }
 
@@ -390,12 +468,6 @@ class core {
   }
 };
 
-// d * i, saturating at nanoseconds::max() (a hedge delay times a large branch index).
-inline std::chrono::nanoseconds times(std::chrono::nanoseconds d, std::size_t i) noexcept {
-  using ns = std::chrono::nanoseconds;
-  if (i != 0 && d.count() > ns::max().count() / static_cast<ns::rep>(i)) return ns::max();
-  return d * static_cast<ns::rep>(i);
-}
 
 
 // The per-thread generator for retry jitter.
@@ -557,15 +629,7 @@ class state final : public core<T> {
       // Decided already (on inline_executor, by an earlier branch: its token may be one that
       // never stops, so the wait below would not end early): never start, never wait.
       if (this->decided()) return this->skip(i);
-      bool due = false;
-      try {
-        due = this->clk->sleep_until(saturating_add(this->started, times(this->hedge, i)), token);
-      } catch (...) {
-        // The clock could not wait: start now rather than never (a branch skipped without a
-        // record could leave the execution without a decision for ever).
-        due = !token.stop_requested() && !this->decided();
-      }
-      if (!due) return this->skip(i);
+      if (!this->wait_turn(i)) return this->skip(i);
     }
     // decided() as well as the token: publish() sets the decided bit, then emits `decided`
     // (an observer may take its time), and only then requests stop. A branch whose turn comes
@@ -628,6 +692,8 @@ class state final : public core<T> {
       this->emit(event_kind::late, i, attempt, std::nullopt, status, err);
     else
       this->emit(err ? event_kind::failed : event_kind::succeeded, i, attempt, std::nullopt, status, err);
+    // A failure brings every turn still to come forward by one delay (see wait_turn).
+    if (err && this->hedge.count() > 0 && !t.late) this->wake_turns(true);
     if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
     // The outcome could not be recorded, so the record can no longer decide truthfully: cancel
     // it, in the store too, so that a store others read (Redis) is not left undecided.
