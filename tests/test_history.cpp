@@ -419,6 +419,32 @@ TEST_CASE("events of another execution are ignored") {
   CHECK_FALSE(t.decision);
 }
 
+TEST_CASE("the result of another execution is ignored by finish(), as its events are") {
+  // A history reused for a second run records none of its events; its result must not be
+  // laid over the first run's spans either (a timeline of exec-7 with another run's decision,
+  // statuses and deadline, counting a success its own spans show as a failure).
+  quorum::history h;
+  feed_story(h);
+  auto other = story_result();
+  other.execution_id = "exec-other";
+  other.decision = quorum::decision::unreachable;
+  other.decided_by = std::nullopt;
+  other.deadline = t0 + 9s;
+  other.branches[0].status = quorum::branch_status::failed;
+  h.finish(other);
+  const auto t = h.snapshot();
+
+  CHECK(t.execution_id == "exec-7");
+  CHECK(t.decision == quorum::decision::quorum_met);
+  CHECK(t.decided_by == 0u);
+  CHECK_FALSE(t.deadline);
+  CHECK(t.branches[0].status == quorum::branch_status::succeeded);
+  CHECK(t.successes() == 1);
+
+  h.finish(story_result());  // its own result still counts
+  CHECK(h.snapshot().deadline == t0 + 5s);
+}
+
 TEST_CASE("the timeline of a real execution agrees with its result, on the execution's clock") {
   quorum::manual_clock clk;
   quorum::memory_store store;

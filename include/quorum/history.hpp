@@ -179,7 +179,8 @@ class history {
   }
 
   /// Add what only the result knows: the start, the deadline, every branch's name and final
-  /// status (also of branches that never started and so sent no event).
+  /// status (also of branches that never started and so sent no event). The result of another
+  /// execution than the one recorded is ignored, as its events are.
   template <class T>
   void finish(const result<T>& r) {
     final_state f;
@@ -195,7 +196,10 @@ class history {
       f.branches.push_back(
           {b.name, b.status, b.late, b.attempts, b.started, b.finished, describe(b.error)});
     std::lock_guard lk(m_);
-    if (id_.empty()) id_ = f.id;
+    if (id_.empty())
+      id_ = f.id;
+    else if (f.id != id_)
+      return;  // laid over these events it would show another run's outcome on this run's spans
     final_ = std::move(f);
   }
 
