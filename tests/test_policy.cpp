@@ -204,6 +204,30 @@ TEST_CASE("settings no set of branches can satisfy are rejected naming the field
   }
 }
 
+TEST_CASE("a rejected fraction is named by its value, not by the value rounded to six decimals") {
+  // std::to_string would show 1.0000001 as "1.0" and -1e-9 as "-0.0": both inside the range
+  // the message says they are outside of.
+  check_rejected([] { (void)quorum::fraction(1.0000001).resolve(3); }, {"fraction(1.0000001)"});
+  check_rejected([] { (void)quorum::fraction(-1e-9).resolve(3); }, {"fraction(-1e-09)"});
+  check_rejected([] { (void)quorum::failure_fraction(-1e-9).resolve(3); },
+                 {"failure_fraction(-1e-09)"});
+  check_rejected([] { (void)quorum::failure_fraction(1.0).resolve(3); }, {"failure_fraction(1.0)"});
+}
+
+TEST_CASE("no policy resolves for zero branches: no rule that is met, or unreachable, at once") {
+  // resolve() is public (a store's user resolves a rule for its record); with no branches
+  // all() gave threshold 0 (met before anything ran) and fraction() broke std::clamp's
+  // precondition (lo = 1 above hi = 0).
+  const std::vector<quorum::policy> policies = {
+      quorum::at_least(1),     quorum::majority(),           quorum::all(),
+      quorum::any(),           quorum::fraction(0.5),        quorum::weighted({}, 1),
+      quorum::max_failures(0), quorum::failure_fraction(0.5)};
+  for (const auto& p : policies) {
+    CAPTURE(static_cast<int>(p.what()));
+    check_rejected([&] { (void)p.resolve(0); }, {"0 branches"});
+  }
+}
+
 TEST_CASE("bad weights are rejected by quorum_parallel before any branch runs") {
   std::atomic<int> ran{0};
   auto f = [&] { ++ran; };

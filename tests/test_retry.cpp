@@ -118,6 +118,20 @@ TEST_CASE("the delays grow by the backoff rate from the interval") {
   CHECK(r.delay_before(9, rng) == 100ms);
 }
 
+TEST_CASE("a backoff rate not exact in binary gives the nearest nanosecond, not one below") {
+  // 1.2 is stored as 1.19999999999999996: 1 s * 1.2^3 computes as 1727999999.9999998 ns, which
+  // truncation made 1.727999999 s.
+  std::minstd_rand rng(1);
+  quorum::retry r{.max_attempts = 8, .interval = 1s, .backoff_rate = 1.2};
+  CHECK(r.delay_before(5, rng) == 1728ms);
+  CHECK(r.delay_before(7, rng) == 2488320us);
+  r.interval = 100ms;
+  CHECK(r.delay_before(8, rng) == 298598400ns);
+  // Rounded, never above the cap: 4.5 ns capped at 4 ns stays 4 ns.
+  r = {.max_attempts = 3, .interval = 3ns, .backoff_rate = 1.5, .max_delay = 4ns};
+  CHECK(r.delay_before(3, rng) == 4ns);
+}
+
 TEST_CASE("max_delay caps every wait") {
   std::minstd_rand rng(1);
   quorum::retry r{.max_attempts = 5, .interval = 1s, .backoff_rate = 10.0, .max_delay = 5s};
@@ -190,6 +204,8 @@ TEST_CASE("validate rejects settings that make no sense, naming the field") {
   rejected({.max_attempts = 2, .backoff_rate = std::numeric_limits<double>::infinity()},
            "retry.backoff_rate");
   rejected({.max_attempts = 2, .max_delay = -5ns}, "retry.max_delay = -5");
+  // The value as given, not rounded to six decimals ("1.000000" would read as a valid rate).
+  rejected({.max_attempts = 2, .backoff_rate = 0.9999999}, "retry.backoff_rate = 0.9999999 ");
   std::atomic<int> ran{0};
   quorum::options o{.quorum = 1};
   o.retry.max_attempts = 0;

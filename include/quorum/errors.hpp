@@ -1,6 +1,8 @@
 // quorum/errors.hpp — the exceptions the library throws.
 #pragma once
 
+#include <charconv>
+#include <cmath>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -27,6 +29,22 @@ class stopped : public std::exception {
  public:
   [[nodiscard]] const char* what() const noexcept override { return "quorum: branch stopped"; }
 };
+
+namespace detail {
+
+// A number as an invalid_options message names it: the shortest text that reads back as the
+// same double. std::to_string keeps six decimals, which shows 1.0000001 as "1.000000" and
+// -1e-9 as "-0.000000", values inside the range the message says they are outside of. A whole
+// number keeps a ".0", so that a fraction of 1 still reads as one.
+inline std::string number_text(double v) {
+  char buf[32];  // the longest shortest form of a double, "-2.2250738585072014e-308", is 24
+  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  std::string s(buf, end);
+  if (std::isfinite(v) && s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+}  // namespace detail
 
 /// A short human-readable description of any exception: what() for std::exception, a fixed text
 /// for other types. Never throws.

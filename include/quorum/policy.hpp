@@ -48,6 +48,11 @@ class policy {
   /// Resolve for n branches; throws invalid_options (naming the field and value) when the
   /// policy cannot be met by n branches at all.
   [[nodiscard]] rule resolve(std::size_t n) const {
+    // No branches: nothing can succeed, so no policy holds; the rules below would say
+    // otherwise (all() a threshold of 0, met before anything ran) or break (fraction's clamp
+    // to [1, 0]). start() refuses this earlier; resolve() is public, for stores' users too.
+    if (n == 0)
+      throw invalid_options("quorum: a policy resolved for 0 branches: at least one is needed");
     rule r;
     r.total = n;
     switch (kind_) {
@@ -108,12 +113,7 @@ class policy {
 
  private:
   explicit policy(kind k) noexcept : kind_(k) {}
-  static std::string number(double p) {
-    std::string s = std::to_string(p);
-    while (s.size() > 1 && s.back() == '0') s.pop_back();
-    if (!s.empty() && s.back() == '.') s.push_back('0');
-    return s;
-  }
+  static std::string number(double p) { return detail::number_text(p); }
   // ceil/floor of x = p * n that forgive the rounding of p itself: 0.7 is stored as
   // 0.69999999999999996, and 0.7 * 10 computes as 7.000000000000001. The error of the product
   // is a few ulps of x, so the tolerance is relative (an absolute one, say 1e-9, is below one

@@ -40,7 +40,7 @@ struct retry {
       throw invalid_options("quorum::retry.interval = " + std::to_string(interval.count()) +
                             "ns is negative");
     if (!(backoff_rate >= 1.0) || !std::isfinite(backoff_rate))
-      throw invalid_options("quorum::retry.backoff_rate = " + std::to_string(backoff_rate) +
+      throw invalid_options("quorum::retry.backoff_rate = " + detail::number_text(backoff_rate) +
                             " must be a finite number >= 1");
     if (max_delay && max_delay->count() < 0)
       throw invalid_options("quorum::retry.max_delay = " + std::to_string(max_delay->count()) +
@@ -63,7 +63,10 @@ struct retry {
       const double x = static_cast<double>(interval.count()) *
                        std::pow(backoff_rate, static_cast<double>(next >= 2 ? next - 2 : 0));
       // x < cap <= 2^63 - 1 (as double: at most 2^63 - 1024), so the cast is in range.
-      if (x < static_cast<double>(cap.count())) d = ns(static_cast<ns::rep>(x));
+      // Rounded, not truncated: a rate such as 1.2 is stored a little low, and 1 s * 1.2^3
+      // computes as 1727999999.9999998 ns. Still at most the cap: below 2^53 whole numbers
+      // are exact, so x < cap rounds to cap at most; from 2^53 up x is a whole number already.
+      if (x < static_cast<double>(cap.count())) d = ns(static_cast<ns::rep>(std::round(x)));
     }
     if (jitter == quorum::jitter::full && d > ns::zero())
       d = ns(std::uniform_int_distribution<ns::rep>(0, d.count())(rng));
