@@ -769,3 +769,22 @@ TEST_CASE("the XML checker of these tests rejects what is not well-formed") {
   CHECK_FALSE(xml_error("<a>\xff</a>").empty());             // invalid UTF-8
   CHECK_FALSE(xml_error("<a>x <b> y</a></b>").empty());      // crossed
 }
+
+TEST_CASE("a branch that threw an exception with an empty what() shows an error, not none") {
+  // describe() gave "" for it, which history and the JSON writers read as "no error": the
+  // timeline JSON wrote "error": null for a failed branch, and its attempt span no error.
+  quorum::memory_store store;
+  quorum::history h;
+  quorum::options o{.quorum = 1};
+  o.observer = h.observer();
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, o,
+                                   []() -> int { throw std::runtime_error(""); }, [] { return 1; });
+  h.finish(r);
+  CHECK(quorum::describe(r.branches[0].error) == "empty what()");
+  const auto t = h.snapshot();
+  REQUIRE(t.branches.size() == 2);
+  CHECK(t.branches[0].status == quorum::branch_status::failed);
+  CHECK(t.branches[0].error == "empty what()");
+  const auto j = quorum::to_json(t);
+  CHECK(j.find("\"error\":\"empty what()\"") != std::string::npos);
+}

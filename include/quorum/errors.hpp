@@ -47,18 +47,21 @@ inline std::string number_text(double v) {
 }  // namespace detail
 
 /// A short human-readable description of any exception: what() for std::exception, a fixed text
-/// for other types. Never throws.
+/// for other types; empty only for a null exception_ptr (history and the JSON writers read an
+/// empty description as "no error"). Never throws.
 [[nodiscard]] inline std::string describe(const std::exception_ptr& e) noexcept try {
   if (!e) return {};
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& x) {
-    return x.what();
+    const char* w = x.what();
+    if (w == nullptr || *w == '\0') return "empty what()";  // an error all the same
+    return w;
   } catch (...) {
     return "non-standard exception";
   }
 } catch (...) {
-  return {};
+  return "undescribed";  // out of memory for the text: fits the small buffer, cannot throw
 }
 
 }  // namespace quorum
