@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <quorum/history.hpp>
 #include <quorum/quorum.hpp>
@@ -787,4 +788,31 @@ TEST_CASE("a branch that threw an exception with an empty what() shows an error,
   CHECK(t.branches[0].error == "empty what()");
   const auto j = quorum::to_json(t);
   CHECK(j.find("\"error\":\"empty what()\"") != std::string::npos);
+}
+
+TEST_CASE("an SVG size out of range is brought into range, never written as 0 or cut short") {
+  // svg_options had a lower bound only: width = inf was written as 0 (append_fixed's text for
+  // a non-finite number) and 1e300 as the first 47 of its 301 digits.
+  quorum::history h;
+  feed_story(h);
+  h.finish(story_result());
+  const auto t = h.snapshot();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  struct probe {
+    double width, row_height;
+    std::string want;  // the start of the viewBox
+  };
+  for (const auto& p : {probe{inf, inf, "viewBox=\"0 0 20000.0 "},
+                        probe{1e300, 1e300, "viewBox=\"0 0 20000.0 "},
+                        probe{nan, nan, "viewBox=\"0 0 480.0 "}, probe{-5, -5, "viewBox=\"0 0 480.0 "},
+                        probe{960, 40, "viewBox=\"0 0 960.0 "}}) {
+    CAPTURE(p.width);
+    quorum::svg_options o;
+    o.width = p.width;
+    o.row_height = p.row_height;
+    const auto svg = quorum::to_svg(t, o);
+    CHECK(xml_error(svg).empty());
+    CHECK(svg.find(p.want) != std::string::npos);
+  }
 }

@@ -727,8 +727,8 @@ inline std::string branch_name_of(const timeline& t, std::optional<std::size_t> 
 /// How to_svg draws.
 struct svg_options {
   std::string title;       ///< the heading; "quorum execution <id>" when empty
-  double width = 960;      ///< the picture's width in pixels (at least 480)
-  double row_height = 40;  ///< per branch (at least 24)
+  double width = 960;      ///< the picture's width in pixels (480 to 20000; NaN: 480)
+  double row_height = 40;  ///< per branch (24 to 400; NaN: 24)
 };
 
 namespace detail {
@@ -819,8 +819,8 @@ class gantt_chart {
  public:
   gantt_chart(const timeline& t, const svg_options& o)
       : t_(t),
-        width_(std::max(480.0, o.width)),
-        row_h_(std::max(24.0, o.row_height)),
+        width_(within(o.width, 480, 20000)),
+        row_h_(within(o.row_height, 24, 400)),
         bar_h_(std::round(row_h_ * 0.5)),
         n_(t.branches.size()),
         title_(o.title.empty() ? "quorum execution " + t.execution_id : o.title) {
@@ -936,6 +936,13 @@ class gantt_chart {
     out_ += "<path d=\"M " + num(x) + ' ' + num(y - r) + " L " + num(x + r) + ' ' + num(y) + " L " +
             num(x) + ' ' + num(y + r) + " L " + num(x - r) + ' ' + num(y) + " Z\"";
     attr("fill", fill);
+  }
+
+  // A size brought into [lo, hi]; NaN gives lo. Unbounded, an infinite width came out as 0 and
+  // 1e300 as a number cut short by its text buffer (std::clamp would pass NaN through).
+  static double within(double v, double lo, double hi) noexcept {
+    if (!(v >= lo)) return lo;
+    return v > hi ? hi : v;
   }
 
   // ---- the parts ------------------------------------------------------------------------------
