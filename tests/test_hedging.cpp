@@ -247,6 +247,41 @@ TEST_CASE("each failure brings every turn still to come forward by one delay") {
   CHECK(r.branches[0].status == quorum::branch_status::cancelled);
 }
 
+TEST_CASE("a branch that retries brings the turns forward once, when its last attempt fails") {
+  // Its attempts fail at once (no retry interval), three in a row: replica 1's turn comes at once
+  // (one failure), replica 2's at 10 ms (not at once, as three failures would have it).
+  quorum::manual_clock clk;
+  gate hang;
+  counter one_started;
+  std::atomic<int> attempts{0};
+  quorum::options o{.quorum = 1, .hedge_delay = 10ms};
+  o.clock = &clk;
+  o.retry.max_attempts = 3;
+  auto ex = quorum::start(
+      o,
+      [&]() -> int {
+        ++attempts;
+        throw std::runtime_error("0 is down");
+      },
+      [&](quorum::branch_context& ctx) -> int {
+        one_started.bump();
+        hang.wait(ctx.stop_token());
+        ctx.throw_if_stop_requested();
+        return 1;
+      },
+      [] { return 2; });
+  one_started.wait_for(1);  // after replica 0's last attempt, with no time passing
+  CHECK(attempts == 3);
+  clk.advance(10ms);  // replica 2's turn (not passed yet if it counted one failure per attempt)
+  auto r = ex.get();
+  CHECK(r.decided_by == std::optional<std::size_t>{2});
+  REQUIRE(r.branches[1].started.has_value());
+  CHECK(*r.branches[1].started == r.started);
+  REQUIRE(r.branches[2].started.has_value());
+  CHECK(*r.branches[2].started - r.started == 10ms);
+  CHECK(r.branches[0].attempts == 3);
+}
+
 TEST_CASE("on inline_executor, a failure brings the next turn forward too") {
   // Nobody advances the clock: a turn that waited for its delay would block this test forever.
   quorum::manual_clock clk;
@@ -282,6 +317,106 @@ TEST_CASE("an early unreachable decision cancels every turn still to come") {
   CHECK(r.decision == quorum::decision::unreachable);
   check_never_started(r.branches[1]);
   check_never_started(r.branches[2]);
+}
+
+namespace {
+// A manual_clock that holds the publication of a decision while a woken turn is free to start.
+// Its sleep_until links a callback to the sleeper's stop token: the callback runs on the waking
+// thread, inside the wake, so `woken` is set before the wake returns. now() on `holder` (the
+// thread of the branch whose failure decides) then blocks until `asked` counts a start: publish()
+// reads the time for decided_at before it sets the decided bit, so a turn woken before the
+// decision is published has all the time it needs to start, and one woken by the decision (or
+// not at all) holds nothing up.
+struct clock_holding_the_decision final : quorum::clock {
+  quorum::manual_clock inner;
+  std::atomic<bool> woken{false};
+  std::atomic<std::thread::id> holder{};
+  counter* asked = nullptr;
+  [[nodiscard]] time_point now() const noexcept override {
+    if (woken.load() && holder.load() == std::this_thread::get_id()) asked->wait_for(1);
+    return inner.now();
+  }
+  [[nodiscard]] quorum::timer schedule(time_point at, std::function<void()> fn) override {
+    return inner.schedule(at, std::move(fn));
+  }
+  bool sleep_until(time_point at, std::stop_token st) override {
+    std::stop_callback cb(st, [this] { woken = true; });
+    return inner.sleep_until(at, st);
+  }
+};
+
+// A memory_store that cannot record branch 0's outcome.
+struct store_failing_branch_0 {
+  using handle = quorum::memory_store::handle;
+  quorum::memory_store inner;
+  handle open(const quorum::execution_spec& s) { return inner.open(s); }
+  quorum::tally record(handle h, std::size_t b, quorum::outcome o) {
+    if (b == 0) throw std::runtime_error("store unavailable");
+    return inner.record(h, b, o);
+  }
+  quorum::tally expire(handle h) { return inner.expire(h); }
+  quorum::tally cancel(handle h) { return inner.cancel(h); }
+  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
+  void close(handle h) { inner.close(h); }
+};
+static_assert(quorum::store<store_failing_branch_0>);
+}  // namespace
+
+TEST_CASE("a failure that decides wakes no turn before the decision is published") {
+  // Regression: the failure brought the next turn forward (and woke it) before its own decision
+  // was published; the woken turn saw no decision yet and started, after the store had decided
+  // unreachable (now and then in "an early unreachable decision cancels every turn still to
+  // come"; every time here, where the decision is held until the woken turn starts).
+  clock_holding_the_decision clk;
+  gate fail;
+  counter asked;
+  clk.asked = &asked;
+  quorum::options o{.policy = quorum::all(), .hedge_delay = 10ms};
+  o.clock = &clk;
+  auto ex = quorum::start(
+      o,
+      [&] {
+        clk.holder = std::this_thread::get_id();
+        fail.wait();
+        throw std::runtime_error("down");
+      },
+      [&] { asked.bump(); });
+  clk.inner.wait_for_sleepers(1);  // branch 1 waits for its turn
+  fail.open();                     // branch 0 fails, and its failure decides unreachable
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::unreachable);
+  CHECK(asked.get() == 0);
+  check_never_started(r.branches[1]);
+}
+
+TEST_CASE("a failure the store could not record wakes no turn: the execution is cancelled") {
+  // The same window: an outcome the store could not record cancels the execution, and a turn
+  // woken by that failure before the cancel is published started a branch in a cancelled
+  // execution.
+  clock_holding_the_decision clk;
+  store_failing_branch_0 store;
+  gate fail;
+  counter asked;
+  clk.asked = &asked;
+  quorum::options o{.quorum = 1, .hedge_delay = 10ms};
+  o.clock = &clk;
+  auto ex = quorum::start(
+      store, o,
+      [&]() -> int {
+        clk.holder = std::this_thread::get_id();
+        fail.wait();
+        throw std::runtime_error("down");
+      },
+      [&] {
+        asked.bump();
+        return 1;
+      });
+  clk.inner.wait_for_sleepers(1);
+  fail.open();
+  ex.join();
+  REQUIRE(ex.decided());
+  CHECK(asked.get() == 0);
+  CHECK_THROWS_WITH_AS(static_cast<void>(ex.get()), "store unavailable", std::runtime_error);
 }
 
 TEST_CASE("the deadline before a hedged turn: that branch never starts") {

@@ -42,8 +42,9 @@ struct options {
   quorum::retry retry{};
   /// Hedging: branch i starts i * hedge_delay after the first, less one delay for each branch
   /// that has failed so far (a failure hands its place to the next turn at once: a replica that
-  /// refuses the connection costs no delay), unless the decision came first (then it never
-  /// starts and is reported cancelled). Zero starts all at once.
+  /// refuses the connection costs no delay; a branch that retries fails once, with its last
+  /// attempt), unless the decision came first (then it never starts and is reported
+  /// cancelled). Zero starts all at once.
   std::chrono::nanoseconds hedge_delay{0};
   /// What execution::get() waits for; quorum_parallel always joins every branch.
   late_completion on_late = late_completion::join;

@@ -692,8 +692,12 @@ class state final : public core<T> {
       this->emit(event_kind::late, i, attempt, std::nullopt, status, err);
     else
       this->emit(err ? event_kind::failed : event_kind::succeeded, i, attempt, std::nullopt, status, err);
-    // A failure brings every turn still to come forward by one delay (see wait_turn).
-    if (err && this->hedge.count() > 0 && !t.late) this->wake_turns(true);
+    // A failure brings every turn still to come forward by one delay (see wait_turn). Not one
+    // that decided, nor one the store could not record (cancel_from below decides): its
+    // decision is not published yet, so a turn woken here would see none and start after the
+    // store decided. publish() wakes every turn once the decision is there to be seen.
+    if (err && this->hedge.count() > 0 && !t.late && !t.decision && recorded)
+      this->wake_turns(true);
     if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
     // The outcome could not be recorded, so the record can no longer decide truthfully: cancel
     // it, in the store too, so that a store others read (Redis) is not left undecided.
