@@ -6,8 +6,10 @@
 // so a test can compare what it put into a record with what the JSON says.
 #pragma once
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -172,7 +174,18 @@ class parser {
       if (!eof() && (peek() == '+' || peek() == '-')) ++p_;
       if (!digits()) return false;
     }
-    out = std::stod(std::string(s_.substr(start, p_ - start)));
+    // from_chars, not std::stod: stod threw out_of_range on numbers the grammar allows but a
+    // double cannot hold (5e-324, 1e400), and read "0.5" as 0 under a decimal-comma locale.
+    // Out of range, the value is only approximate (0 or the infinities); the text was valid.
+    const auto r = std::from_chars(s_.data() + start, s_.data() + p_, out);
+    if (r.ec == std::errc::result_out_of_range) {
+      const bool negative = s_[start] == '-';
+      const bool tiny = s_.substr(start, p_ - start).find("e-") != std::string_view::npos ||
+                        s_.substr(start, p_ - start).find("E-") != std::string_view::npos;
+      out = tiny ? (negative ? -0.0 : 0.0)
+                 : (negative ? -std::numeric_limits<double>::infinity()
+                             : std::numeric_limits<double>::infinity());
+    }
     return true;
   }
 

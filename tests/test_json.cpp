@@ -2,10 +2,13 @@
 // never contradicts the decision.
 #include <doctest/doctest.h>
 
+#include <clocale>
+#include <cstdlib>
 #include <latch>
 #include <stdexcept>
 #include <string>
 
+#include <quorum/history.hpp>
 #include <quorum/quorum.hpp>
 
 #include "strict_json.hpp"
@@ -24,6 +27,8 @@ TEST_CASE("the validator used by these tests rejects what is not JSON") {
   CHECK_FALSE(json_valid("\"bad \xff byte\""));
   CHECK_FALSE(json_valid("01"));
   CHECK_FALSE(json_valid("{} {}"));
+  // Valid JSON, if out of a double's range: accepted, not an exception out of the validator.
+  CHECK(json_valid("[4.9406564584124654e-324,1e-400,1e400,-1e400]"));
 }
 
 TEST_CASE("the record has the seed's fields plus decision, decided_by and branch detail") {
@@ -139,4 +144,73 @@ TEST_CASE("a branch named \"\" is written as \"\" (decided_by null means no bran
   CHECK(j.find(R"("successful_processes":[""])") != std::string::npos);
   CHECK(j.find(R"("decided_by":"")") != std::string::npos);
   CHECK(j.find(R"("value")") == std::string::npos);  // void branches have no value field
+}
+
+namespace {
+// LC_NUMERIC switched, for the scope, to an installed locale whose decimal point is a comma
+// (what setlocale(LC_ALL, "") gives a program in Germany or France); active() is false when the
+// machine has none (a bare container: generate one with `localedef -i de_DE -f UTF-8 DIR/de_DE.UTF-8`
+// and run with LOCPATH=DIR).
+class comma_locale {
+ public:
+  comma_locale() {
+#ifdef QUORUM_TEST_LOCPATH
+    // The locale tests/CMakeLists.txt made in the build tree (glibc reads LOCPATH at each
+    // setlocale). Set before any other thread exists: doctest runs the cases on this one.
+    if (std::getenv("LOCPATH") == nullptr) ::setenv("LOCPATH", QUORUM_TEST_LOCPATH, 0);
+#endif
+    const char* was = std::setlocale(LC_NUMERIC, nullptr);
+    saved_ = was ? was : "C";
+    for (const char* name : {"de_DE.UTF-8", "de_DE.utf8", "de_DE", "fr_FR.UTF-8", "fr_FR.utf8",
+                             "fr_FR", "ru_RU.UTF-8", "es_ES.UTF-8", "it_IT.UTF-8", "nl_NL.UTF-8",
+                             "pt_BR.UTF-8"}) {
+      if (std::setlocale(LC_NUMERIC, name) && std::localeconv()->decimal_point[0] == ',') {
+        active_ = true;
+        return;
+      }
+    }
+    std::setlocale(LC_NUMERIC, saved_.c_str());
+  }
+  ~comma_locale() { restore(); }
+  void restore() { std::setlocale(LC_NUMERIC, saved_.c_str()); }
+  comma_locale(const comma_locale&) = delete;
+  comma_locale& operator=(const comma_locale&) = delete;
+  [[nodiscard]] bool active() const noexcept { return active_; }
+
+ private:
+  std::string saved_;
+  bool active_ = false;
+};
+}  // namespace
+
+TEST_CASE("numbers are written with a decimal point whatever the C locale's decimal point is") {
+  // Regression (cold review): the writers formatted with printf, which follows LC_NUMERIC: under
+  // a German locale the record read "elapsed_ms":1,500 and "value":0,5, not JSON.
+  comma_locale comma;
+  if (!comma.active()) {
+    MESSAGE("no locale with a decimal comma is installed: nothing to check here");
+    return;
+  }
+  quorum::manual_clock clk;
+  quorum::history h;
+  quorum::options o{.quorum = 1, .execution_id = "comma"};
+  o.clock = &clk;
+  o.observer = h.observer();
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, o, [&] {
+    clk.advance(std::chrono::microseconds(1500));
+    return 0.5;
+  });
+  const auto j = quorum::to_json(r);
+  CHECK(json_valid(j));
+  CHECK(j.find(R"("value":0.5)") != std::string::npos);
+  CHECK(j.find(R"("elapsed_ms":1.500)") != std::string::npos);
+  CHECK(j.find(R"("finished_ms":1.500)") != std::string::npos);
+  h.finish(r);
+  const auto t = h.snapshot();
+  CHECK(json_valid(quorum::to_json(t)));
+  CHECK(json_valid(quorum::to_chrome_trace(t)));
+  const auto svg = quorum::to_svg(t);
+  comma.restore();
+  CHECK(svg == quorum::to_svg(t));  // the same picture as in the locale the test began in
 }

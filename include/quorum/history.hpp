@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -362,10 +363,16 @@ class history {
 
 namespace detail {
 
+// With std::to_chars, not printf, for the reason json_ms gives: the C locale's decimal comma
+// made to_json(timeline) and the Chrome trace invalid JSON and the SVG's coordinates unreadable.
 inline void append_fixed(std::string& out, double v, int decimals) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, std::isfinite(v) ? v : 0.0);
-  out += buf;
+  char buf[400];  // the widest finite double in fixed notation (309 digits) and its decimals
+  const auto r = std::to_chars(buf, buf + sizeof buf, std::isfinite(v) ? v : 0.0,
+                               std::chars_format::fixed, decimals);
+  if (r.ec == std::errc{})
+    out.append(buf, r.ptr);
+  else
+    out += '0';  // not reached with the few decimals used here
 }
 
 inline std::string fixed(double v, int decimals) {

@@ -11,7 +11,9 @@
 // (options.timestamps).
 #pragma once
 
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -71,11 +73,15 @@ inline void json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// Numbers go through std::to_chars, never printf: printf writes the decimal point of the C
+// locale, so a program that called setlocale(LC_ALL, "") in, say, a German locale wrote
+// "elapsed_ms":0,596 and "value":0,5 (not JSON). to_chars is locale-independent.
 inline void json_ms(std::string& out, std::chrono::steady_clock::duration d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f",
-                std::chrono::duration<double, std::milli>(d).count());
-  out += buf;
+  char buf[32];  // at most 9223372036854.775 ms (the widest steady_clock duration) and a sign
+  const auto r = std::to_chars(buf, buf + sizeof buf,
+                               std::chrono::duration<double, std::milli>(d).count(),
+                               std::chars_format::fixed, 3);
+  out.append(buf, r.ptr);
 }
 
 template <class T>
@@ -85,11 +91,14 @@ void json_value(std::string& out, const T& v) {
   } else if constexpr (std::is_integral_v<T>) {
     out += std::to_string(v);
   } else if constexpr (std::is_floating_point_v<T>) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", static_cast<double>(v));
-    std::string_view sv(buf);
-    bool finite = sv.find_first_of("ni") == std::string_view::npos;  // nan, inf
-    out += finite ? buf : "null";
+    const double d = static_cast<double>(v);
+    if (!std::isfinite(d)) {
+      out += "null";  // JSON has no NaN or infinity
+    } else {
+      char buf[40];  // as printf's %.17g (see json_ms): at most 24 characters
+      const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::general, 17);
+      out.append(buf, r.ptr);
+    }
   } else if constexpr (std::is_pointer_v<T> && std::is_convertible_v<const T&, std::string_view>) {
     if (v == nullptr)
       out += "null";  // a C string that is not there
