@@ -180,3 +180,39 @@ TEST_CASE("branch names and errors cannot smuggle terminal escapes into the live
     CHECK(contains(s, "evil"));
   }
 }
+
+namespace {
+// A frame's line with its escapes taken out: what the terminal shows.
+std::string shown(std::string_view line) {
+  std::string out;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\x1b' && i + 1 < line.size() && line[i + 1] == '[') {
+      i += 2;
+      while (i < line.size() && !(line[i] >= '@' && line[i] <= '~')) ++i;  // up to the final byte
+      continue;
+    }
+    out += line[i];
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("on a terminal the bars line up whatever columns the names' characters take") {
+  // Regression (cold review): names were padded by code points, but a CJK character or an
+  // emoji takes two columns and a combining accent none, so the bars of such rows were pushed
+  // right (or left) of the others.
+  quorum::history h;
+  feeder f{h, {"\xE6\x9D\xB1\xE4\xBA\xAC",  // 東京: 2 code points, 4 columns
+               "e\xCC\x81u-1",             // éu-1 with a combining accent: 5 code points, 4 columns
+               "abcd"}};
+  std::ostringstream out;
+  quorum::live_view view(out, {.quorum = 2, .redraw = true, .bar_width = 10, .deadline = t0 + 10s});
+  for (std::size_t i = 0; i < 3; ++i) f(kind::started, i, 1, 0ms);
+  view.update(h.snapshot(), t0 + 10s);  // every bar is full: it starts with a block
+  const auto rows = lines_of(out.str());
+  REQUIRE(rows.size() == 4);
+  const std::string block = "\xE2\x96\x88";
+  CHECK(shown(rows[1]).starts_with("  \xE6\x9D\xB1\xE4\xBA\xAC  " + block));
+  CHECK(shown(rows[2]).starts_with("  e\xCC\x81u-1  " + block));
+  CHECK(shown(rows[3]).starts_with("  abcd  " + block));
+}

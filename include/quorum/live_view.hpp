@@ -29,6 +29,42 @@
 
 namespace quorum {
 
+namespace detail {
+
+// Columns a terminal gives text that printable() returned (valid UTF-8, no controls): what
+// lines the bars up. Counting code points put the bar of a row named in CJK two columns right
+// per character, and one with a combining accent one column left. A wcwidth() in brief: the
+// combining and zero-width blocks take none; the East Asian wide and fullwidth blocks and the
+// pictographs two (wcwidth itself depends on the C locale, which a library must not assume).
+inline std::size_t columns(std::string_view s) noexcept {
+  std::size_t n = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    const int len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    char32_t cp = len == 1 ? c : len == 2 ? c & 0x1fu : len == 3 ? c & 0x0fu : c & 0x07u;
+    for (int k = 1; k < len && p + k < end; ++k) cp = (cp << 6) | (p[k] & 0x3fu);
+    p += std::min<std::ptrdiff_t>(len, end - p);
+    const auto in = [cp](char32_t lo, char32_t hi) { return cp >= lo && cp <= hi; };
+    if (in(0x0300, 0x036f) || in(0x0483, 0x0489) || in(0x0591, 0x05bd) || in(0x0610, 0x061a) ||
+        in(0x064b, 0x065f) || in(0x1ab0, 0x1aff) || in(0x1dc0, 0x1dff) || in(0x200b, 0x200f) ||
+        in(0x202a, 0x202e) || in(0x2060, 0x2064) || in(0x20d0, 0x20ff) || in(0xfe00, 0xfe0f) ||
+        in(0xfe20, 0xfe2f) || cp == 0xfeff || in(0xe0100, 0xe01ef))
+      continue;  // combining marks, zero-width and format characters, variation selectors
+    const bool wide =
+        in(0x1100, 0x115f) || in(0x2e80, 0x303e) || in(0x3041, 0x33ff) || in(0x3400, 0x4dbf) ||
+        in(0x4e00, 0x9fff) || in(0xa000, 0xa4cf) || in(0xa960, 0xa97f) || in(0xac00, 0xd7a3) ||
+        in(0xf900, 0xfaff) || in(0xfe10, 0xfe19) || in(0xfe30, 0xfe6f) || in(0xff00, 0xff60) ||
+        in(0xffe0, 0xffe6) || in(0x1f300, 0x1f64f) || in(0x1f900, 0x1f9ff) ||
+        in(0x20000, 0x2fffd) || in(0x30000, 0x3fffd);
+    n += wide ? 2 : 1;
+  }
+  return n;
+}
+
+}  // namespace detail
+
 /// How a live_view draws.
 struct live_view_options {
   std::size_t quorum = 0;      ///< K, for the tally ("2 of 3 needed"); 0 leaves it out
@@ -138,7 +174,7 @@ class live_view {
     static constexpr std::string_view spinner[] = {
         "\xE2\xA0\x8B", "\xE2\xA0\x99", "\xE2\xA0\xB9", "\xE2\xA0\xB8", "\xE2\xA0\xBC",
         "\xE2\xA0\xB4", "\xE2\xA0\xA6", "\xE2\xA0\xA7", "\xE2\xA0\x87", "\xE2\xA0\x8F"};
-    constexpr std::size_t max_name = 16;  // code points of a name shown
+    constexpr std::size_t max_name = 16;  // code points of a name shown (padded by columns)
     ++frames_;
     now = std::max(now, t.end);
     const auto deadline = t.deadline ? t.deadline : o_.deadline;
@@ -188,12 +224,12 @@ class live_view {
     // One line per branch.
     std::size_t name_w = 4;
     for (const auto& b : t.branches)
-      name_w = std::max(name_w, detail::code_points(detail::printable(b.name, max_name)));
+      name_w = std::max(name_w, detail::columns(detail::printable(b.name, max_name)));
     for (std::size_t i = 0; i < t.branches.size(); ++i) {
       const auto& b = t.branches[i];
       const std::string name =
           detail::printable(b.name, max_name);  // no escapes reach the terminal
-      const std::size_t name_len = detail::code_points(name);
+      const std::size_t name_len = detail::columns(name);
       f += "  ";
       f += t.decided_by == i ? std::string(bold) : std::string();
       f += name;
