@@ -367,6 +367,37 @@ TEST_CASE("a late success is reported as late with status succeeded") {
   CHECK(log.count(kind::succeeded) == 1);
 }
 
+TEST_CASE("a decision during a retry's wait ends the branch with late, and no retry_started") {
+  // What the contract says of an attempt_failed: the retry it announces is not a promise. The
+  // branch waits on the execution's clock; the decision's stop request ends the wait, and its
+  // next (last) event is `late`, for the attempt that failed.
+  quorum::manual_clock clk;
+  event_log log;
+  quorum::options o{.quorum = 1};
+  o.clock = &clk;
+  o.retry.max_attempts = 3;
+  o.retry.interval = 10s;
+  o.observer = log.observer();
+  std::latch go(1);
+
+  auto ex = quorum::start(o, flaky(9), [&](quorum::branch_context&) {
+    go.wait();
+    return 1;
+  });
+  clk.wait_for_sleepers(1);  // branch 0 failed its first attempt and waits to retry
+  go.count_down();
+  auto r = ex.get();
+
+  REQUIRE(r.decided_by == 1u);
+  auto ev = log.of_branch(0);
+  std::vector<kind> kinds;
+  for (const auto& e : ev) kinds.push_back(e.kind);
+  CHECK(kinds == std::vector<kind>{kind::started, kind::attempt_failed, kind::late});
+  CHECK(ev.back().attempt == 1u);
+  CHECK(r.branches[0].late);
+  CHECK(r.branches[0].attempts == 1u);
+}
+
 TEST_CASE("the deadline emits decided timed_out with no branch, at the deadline's time") {
   quorum::manual_clock clk;
   event_log log;

@@ -3,10 +3,12 @@
 // Threading contract: the observer is called from the worker threads running the branches,
 // from the deadline's timer thread and from the thread calling cancel(), possibly at the same
 // time: it must be safe to call concurrently. Events of one branch arrive in order (started,
-// then attempt_failed/retry_started pairs, then one of succeeded/failed/late). Events of different
-// threads may interleave in any order: a `late` event can arrive before the `decided` event that
-// the deciding thread is about to emit. Timestamps come from the execution's clock. An observer
-// that throws is caught, counted in result::observer_errors and never breaks the execution.
+// then attempt_failed/retry_started pairs, then one of succeeded/failed/late; a decision that
+// comes while the branch waits to retry leaves its last attempt_failed without a retry_started,
+// followed by `late` for that attempt). Events of different threads may interleave in any
+// order: a `late` event can arrive before the `decided` event that the deciding thread is about
+// to emit. Timestamps come from the execution's clock. An observer that throws is caught,
+// counted in result::observer_errors and never breaks the execution.
 // With no observer set, no event is built at all (not even the clock is read).
 #pragma once
 
@@ -24,7 +26,8 @@ namespace quorum {
 /// What happened.
 enum class event_kind {
   started,         ///< a branch began its first attempt
-  attempt_failed,  ///< an attempt threw and the branch will retry
+  attempt_failed,  ///< an attempt threw and the branch waits to retry (unless the decision
+                   ///< ends the wait: then its next event is `late`, not retry_started)
   succeeded,       ///< a branch succeeded before the decision
   failed,          ///< a branch failed (for good) before the decision
   decided,         ///< the execution decided (see decision, branch = the deciding branch)
