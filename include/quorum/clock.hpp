@@ -100,7 +100,8 @@ constexpr clock::time_point saturating_add(clock::time_point t,
   return t + dd;
 }
 
-// The real clock's timer thread: one per process, started on first use, joined at exit.
+// The real clock's timer thread: one per process, started on first use and never destroyed
+// (see steady_clock::schedule).
 class timer_thread {
   using time_point_t = std::chrono::steady_clock::time_point;
 
@@ -152,7 +153,11 @@ class steady_clock final : public clock {
   [[nodiscard]] time_point now() const noexcept override { return std::chrono::steady_clock::now(); }
 
   [[nodiscard]] timer schedule(time_point at, std::function<void()> fn) override {
-    static detail::timer_thread thread;
+    // Never destroyed, so never joined: a static made on first use is destroyed at exit before
+    // every static made earlier, and such a static (a service made before its first deadline)
+    // may still arm a deadline or cancel a timer from its destructor. The thread then sleeps
+    // on through exit; it is reachable from here, so leak checkers do not count it.
+    static detail::timer_thread& thread = *new detail::timer_thread;
     return thread.schedule(at, std::move(fn));
   }
 
@@ -165,9 +170,10 @@ class steady_clock final : public clock {
     return !st.stop_requested();
   }
 
-  /// The process-wide instance.
+  /// The process-wide instance. Never destroyed: usable from any static's destructor (as the
+  /// timer thread is, see schedule()).
   [[nodiscard]] static steady_clock& instance() noexcept {
-    static steady_clock c;
+    static steady_clock& c = *new steady_clock;
     return c;
   }
 };
@@ -205,8 +211,18 @@ class manual_clock final : public clock {
     return now_ >= at && !st.stop_requested();
   }
 
-  /// Move time forward by d: fires due timers (on this thread) and wakes due sleepers.
-  void advance(duration d) { set(now() + d); }
+  /// Move time forward by d, saturating at time_point::max() (a negative d does nothing):
+  /// fires due timers (on this thread) and wakes due sleepers.
+  void advance(duration d) {
+    time_point t;
+    {
+      // Read and written under one lock: two advances at once move the time by both.
+      std::lock_guard lk(m_);
+      if (d > duration::zero()) now_ = detail::saturating_add(now_, d);
+      t = now_;
+    }
+    fire(t);
+  }
 
   /// Move time to t (never backwards).
   void set(time_point t) {
@@ -215,9 +231,7 @@ class manual_clock final : public clock {
       if (t > now_) now_ = t;
       t = now_;
     }
-    q_.run_due(t);
-    std::lock_guard lk(m_);
-    cv_.notify_all();
+    fire(t);
   }
 
   /// Threads blocked in sleep_until right now.
@@ -233,6 +247,13 @@ class manual_clock final : public clock {
   }
 
  private:
+  // The time has become t: run the timers due, then wake the sleepers due.
+  void fire(time_point t) {
+    q_.run_due(t);
+    std::lock_guard lk(m_);
+    cv_.notify_all();
+  }
+
   mutable std::mutex m_;
   std::condition_variable_any cv_;
   time_point now_;

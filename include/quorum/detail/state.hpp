@@ -33,12 +33,15 @@ namespace quorum::detail {
 enum phase : std::uint8_t { pending = 0, running = 1, recording = 2, finished = 3 };
 
 // "Process 1", "Process 2", ...: the default branch names, built once per process and shared
-// read-only by every execution (an execution with more branches builds its own).
+// read-only by every execution (an execution with more branches builds its own). Never
+// destroyed: a static made on first use is destroyed at exit before every static made earlier,
+// and the destructor of one of those may still start an execution (steady_clock's statics
+// are never destroyed either).
 inline const std::vector<std::string>& default_names() {
-  static const std::vector<std::string> table = [] {
-    std::vector<std::string> t(1024);
-    for (std::size_t i = 0; i < t.size(); ++i) t[i] = "Process " + std::to_string(i + 1);
-    return t;
+  static const std::vector<std::string>& table = *[] {
+    auto t = std::make_unique<std::vector<std::string>>(1024);  // freed if a name throws
+    for (std::size_t i = 0; i < t->size(); ++i) (*t)[i] = "Process " + std::to_string(i + 1);
+    return t.release();
   }();
   return table;
 }
