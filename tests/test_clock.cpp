@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <limits>
+#include <memory>
 #include <ratio>
 #include <latch>
 #include <stop_token>
@@ -115,4 +116,43 @@ TEST_CASE("adding a duration to a time point saturates instead of wrapping aroun
   CHECK(saturating_add(zero, std::chrono::duration<double>(inf)) == tp::max());
   CHECK(saturating_add(zero, std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN())) ==
         zero);
+}
+
+TEST_CASE("a timer's callback may own another timer of the same clock") {
+  // Regression (cold review): the queue destroyed a callback (after it ran, or when its timer
+  // was cancelled) under its own lock; a callback that held the last reference to another
+  // timer of that clock (or to an execution armed on it) then cancelled that timer from its
+  // destructor, relocked the queue and deadlocked. Run under `timeout` to see the hang.
+  quorum::manual_clock clk;
+  int fired = 0;
+  SUBCASE("the callback ran") {
+    auto other = std::make_shared<quorum::timer>(clk.schedule(clk.now() + 2s, [&]() noexcept { fired += 10; }));
+    auto t = clk.schedule(clk.now() + 1s, [&, other]() noexcept { ++fired; });
+    other.reset();  // the callback holds the only reference
+    clk.advance(1s);  // runs the callback, then drops it: cancels `other`
+    CHECK(fired == 1);
+    clk.advance(5s);
+    CHECK(fired == 1);  // `other` was cancelled with the callback that held it
+  }
+  SUBCASE("the timer was cancelled before it ran") {
+    auto other = std::make_shared<quorum::timer>(clk.schedule(clk.now() + 2s, [&]() noexcept { fired += 10; }));
+    auto t = clk.schedule(clk.now() + 1s, [&, other]() noexcept { ++fired; });
+    other.reset();
+    t.cancel();  // drops the callback: cancels `other`
+    clk.advance(5s);
+    CHECK(fired == 0);
+  }
+}
+
+TEST_CASE("manual_clock advances by any duration without wrapping around") {
+  // Regression (cold review): advance(d) computed now() + d unchecked: duration::max() (run
+  // every timer) overflowed into the past, and the clock did not move at all.
+  quorum::manual_clock clk;
+  int fired = 0;
+  auto t = clk.schedule(clk.now() + 24h, [&]() noexcept { ++fired; });
+  clk.advance(quorum::clock::duration::max());
+  CHECK(clk.now() == quorum::clock::time_point::max());
+  CHECK(fired == 1);
+  clk.advance(1s);  // at the end of time already: stays there
+  CHECK(clk.now() == quorum::clock::time_point::max());
 }

@@ -59,7 +59,8 @@ class thread_executor {
 
 /// Runs each task to completion on the calling thread, in order: deterministic, and the
 /// floor of the library's bookkeeping. A branch blocking on its stop token blocks the caller
-/// until something else (the deadline's timer, another thread's cancel) decides.
+/// until the deadline's timer decides. Nothing else can: the handle whose cancel() would stop
+/// it does not exist until start() returns; without a deadline such a branch blocks for ever.
 class inline_executor {
  public:
   template <std::invocable F>

@@ -35,11 +35,14 @@ class timer_queue {
   /// After cancel returns, e's callback is not running and will never run, unless cancel is
   /// called from inside that very callback (then it returns at once).
   void cancel(const std::shared_ptr<entry>& e) {
+    // The callback dies after the lock is released (declared before it): what it holds may
+    // cancel a timer of this queue from its destructor (see run_due).
+    std::function<void()> dropped;
     std::unique_lock lk(m_);
     if (e->st == entry::state::pending) {
       q_.erase(e->where);
       e->st = entry::state::cancelled;
-      e->fn = nullptr;
+      dropped.swap(e->fn);
       return;
     }
     if (e->st == entry::state::running && e->runner != std::this_thread::get_id())
@@ -56,9 +59,13 @@ class timer_queue {
       e->runner = std::this_thread::get_id();
       lk.unlock();
       e->fn();  // callbacks are noexcept by contract (clock::schedule)
+      // Destroyed off the lock: what the callback holds (the last reference to another timer
+      // of this queue, to an execution armed on it) may cancel from its destructor, which
+      // relocks m_. And before `done`: a cancel waiting for this callback returns only once
+      // its captures are gone too. Nobody else touches fn now: cancel does only while pending.
+      e->fn = nullptr;
       lk.lock();
       e->st = entry::state::done;
-      e->fn = nullptr;
       done_.notify_all();
     }
   }
