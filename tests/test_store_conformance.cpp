@@ -251,6 +251,38 @@ TEST_CASE_TEMPLATE("a duplicate execution id is rejected until the first one is 
   s.close(other);
 }
 
+TEST_CASE_TEMPLATE("a spec whose rule was not resolved for its N is refused, and nothing is kept",
+                   S, QUORUM_STORES) {
+  // A spec written by hand with the default rule{} (no total), or a threshold of 0 or above
+  // the total: the stores disagreed with one another, and atomic_store's one-word path waited
+  // for ever for a decision at threshold 0. Each is now refused naming the field.
+  S s;
+  auto bad = [&](quorum::execution_spec spec, const char* field) {
+    CAPTURE(field);
+    try {
+      (void)s.open(spec);
+      FAIL("accepted");
+    } catch (const quorum::invalid_options& e) {
+      CHECK(std::string(e.what()).find(field) != std::string::npos);
+    }
+  };
+  bad({"spec", 3, quorum::rule{}}, "rule.total = 0");
+  auto zero = quorum::at_least(1).resolve(3);
+  zero.threshold = 0;
+  bad({"spec", 3, zero}, "rule.threshold = 0");
+  auto above = quorum::at_least(3).resolve(3);
+  above.threshold = 4;
+  bad({"spec", 3, above}, "rule.threshold = 4");
+  auto votes = quorum::weighted({2, 1, 1}, 3).resolve(3);
+  bad({"spec", 4, votes}, "rule.votes has 3 votes for 4 branches");
+  votes.total = 5;
+  bad({"spec", 3, votes}, "rule.total = 5");
+  bad({"spec", 0, quorum::rule{}}, "branches = 0");
+  auto h = s.open(counted("spec", 3, 2));  // nothing was kept under the id
+  CHECK(s.record(h, 0, outcome::success).successes == 1);
+  s.close(h);
+}
+
 TEST_CASE_TEMPLATE("a record opened after others were closed starts fresh, whatever they held", S,
                    QUORUM_STORES) {
   S s;

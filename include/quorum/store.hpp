@@ -67,11 +67,15 @@ struct execution_record {
 ///   cancel(h)         decide cancelled unless already decided
 ///   snapshot(h)       a consistent copy of the record
 ///   close(h)          the execution is over; the store may forget the record
-/// All of them may be called concurrently from many threads. The steps of one execution must
-/// also synchronise with one another in the C++ sense (a lock, acq_rel read-modify-writes on
-/// the shared record, or a server reached through a lock): what a thread did before a step
-/// that counted happens-before the return of the step that decided. The library relies on it
-/// for a result taken at the decision (on_late = return_early). Every store here does so.
+/// All of them may be called concurrently from many threads, with one exception: close(h) ends
+/// the handle, so no other call on that same handle may still be running or start after it
+/// (the stores here free or reuse the record at once; the library closes only after every
+/// branch has returned from its record and the deadline's timer is cancelled). Calls on other
+/// handles may overlap it. The steps of one execution must also synchronise with one another
+/// in the C++ sense (a lock, acq_rel read-modify-writes on the shared record, or a server
+/// reached through a lock): what a thread did before a step that counted happens-before the
+/// return of the step that decided. The library relies on it for a result taken at the
+/// decision (on_late = return_early). Every store here does so.
 template <class S>
 concept store = requires(S& s, const execution_spec& spec, typename S::handle h,
                          std::size_t branch, outcome o) {
@@ -240,6 +244,31 @@ struct id_key {
 [[noreturn]] inline void throw_duplicate_id(const std::string& id) {
   throw duplicate_execution_id("quorum::options.execution_id = \"" + id +
                                "\" is already held by this store");
+}
+
+// What every store's open() checks first: a rule resolved for the spec's N, as
+// policy::resolve() makes it (the library passes no other). A spec written by hand that is not
+// (the default rule{} has no total) made the stores disagree with one another, and the
+// one-word path of atomic_store, reading only the threshold, wait for ever for a decision
+// with a threshold of 0. O(1) unless weighted.
+inline void check_spec(const execution_spec& s) {
+  const rule& r = s.rule;
+  if (s.branches == 0) throw invalid_options("quorum: execution_spec.branches = 0: no branches");
+  if (!r.votes.empty() && r.votes.size() != s.branches)
+    throw invalid_options("quorum: execution_spec.rule.votes has " + std::to_string(r.votes.size()) +
+                          " votes for " + std::to_string(s.branches) + " branches");
+  std::uint64_t sum = s.branches;  // one each: votes empty
+  if (!r.votes.empty()) {
+    sum = 0;  // fewer than 2^32 votes (a vector of them) of fewer than 2^32 each: below 2^64
+    for (auto v : r.votes) sum += v;
+  }
+  if (r.total != sum)
+    throw invalid_options("quorum: execution_spec.rule.total = " + std::to_string(r.total) +
+                          " is not the sum of the votes (" + std::to_string(sum) +
+                          "): make the rule with a policy's resolve(n)");
+  if (r.threshold == 0 || r.threshold > r.total)
+    throw invalid_options("quorum: execution_spec.rule.threshold = " + std::to_string(r.threshold) +
+                          " is outside 1.." + std::to_string(r.total));
 }
 }  // namespace detail
 

@@ -123,6 +123,7 @@ class atomic_store {
 
   /// Create the record; throws duplicate_execution_id when the id is held.
   [[nodiscard]] handle open(const execution_spec& spec) {
+    detail::check_spec(spec);
     // The common case, a steady stream of executions, reuses a closed record (neither the
     // entry nor the id map's node is allocated) in one pass under the lock. Only when no
     // closed record is left is a new one made, outside the lock.
@@ -324,7 +325,6 @@ class atomic_store {
     return t;
   }
 
-  // A branch recorded before: nothing changes; report the record as it stands.
   // The tally of a record that added `bit` to the word `w`. One named result and one return:
   // the tally is written where the caller keeps it. (A copy of it, which a second return form
   // made the compiler emit, reloaded the fields just stored, piecewise, through wide loads
@@ -358,6 +358,7 @@ class atomic_store {
     return t;
   }
 
+  // A branch recorded before: nothing changes; report the record as it stands.
   static tally replay(entry* h, std::uint64_t w, std::uint64_t mine) noexcept {
     tally t;
     if (decided(h, w)) {

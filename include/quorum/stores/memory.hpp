@@ -26,6 +26,7 @@ class memory_store {
   memory_store& operator=(const memory_store&) = delete;
 
   [[nodiscard]] handle open(const execution_spec& spec) {
+    detail::check_spec(spec);
     auto e = std::make_unique<entry>(spec);
     std::lock_guard lk(m_);
     auto [it, fresh] = records_.try_emplace(spec.id);

@@ -497,10 +497,7 @@ class redis_store {
   [[nodiscard]] handle open(const execution_spec& spec) {
     auto k = keys_for(spec.id);
     k.branches = spec.branches;
-    if (spec.branches == 0) throw invalid_options("quorum::redis_store: no branches");
-    if (!spec.rule.votes.empty() && spec.rule.votes.size() != spec.branches)
-      throw invalid_options("quorum::redis_store: " + std::to_string(spec.rule.votes.size()) +
-                            " weights for " + std::to_string(spec.branches) + " branches");
+    detail::check_spec(spec);
     constexpr std::uint64_t exact = std::uint64_t{1} << 53;  // Lua numbers are doubles
     if (spec.rule.total > exact || spec.rule.threshold > exact)
       throw invalid_options("quorum::redis_store: vote totals above 2^53 are not supported");

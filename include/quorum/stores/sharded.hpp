@@ -48,6 +48,7 @@ class sharded_store {
 
   /// Create the record; throws duplicate_execution_id when the id is held.
   [[nodiscard]] handle open(const execution_spec& spec) {
+    detail::check_spec(spec);
     auto e = std::make_unique<entry>(spec);
     e->hash = detail::hash_id(e->id);  // once: the shard and the shard's map both use it
     e->shard = e->hash & (count_ - 1);
