@@ -471,8 +471,6 @@ class core {
   }
 };
 
-
-
 // The per-thread generator for retry jitter.
 inline std::minstd_rand& jitter_rng() {
   thread_local std::minstd_rand rng{std::random_device{}()};
