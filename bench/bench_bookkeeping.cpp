@@ -10,7 +10,17 @@
 // BM_Bookkeeping/floor_result_bare/{3,16} (no goal): the least of floor_result: only the
 //   fields DESIGN fixes (each branch's status, value and error; the decision), no names, no
 //   clock reads, no store. What building the returned quorum::result<int> costs on its own,
-//   before any bookkeeping at all.
+//   before any bookkeeping at all. Its branches are still quorum::branch_result<int>, 96 bytes
+//   each with the members this row leaves alone (the name, two optional time points).
+// BM_Bookkeeping/floor_result_fixed/{3,16} (no goal): the same fixed fields in a struct that
+//   holds nothing else (24 bytes). The distance from this to floor_result_bare is the price of
+//   branch_result's other members, which DESIGN does not fix: its layout, not the contract.
+// BM_Bookkeeping/floor_least/{3,16} (no goal): the least a library could do and still return
+//   what quorum returns: a generated id, per branch the fixed fields, a name (viewed from a
+//   shared table, not copied), attempts and two time points, and a decision counted at each
+//   record. No store, no duplicate-id check, no atomic operation, no shared state, nothing
+//   for retries, observers, deadlines or stop requests. A bound for the goal's design space:
+//   how close to the floor the bookkeeping could come at all.
 // BM_Bookkeeping/quorum_inline_timed/{3,16} (no goal): the same with the default options, i.e.
 //   with two clock reads per execution and two per branch, printed so that their cost is not
 //   hidden.
@@ -18,12 +28,17 @@
 //   callables, keep each one's value (a result needs them), count successes in a local.
 #include <benchmark/benchmark.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <iterator>
 #include <optional>
 #include <quorum/quorum.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "baselines.hpp"
@@ -97,6 +112,98 @@ void floor_result(benchmark::State& state) {
   }
 }
 
+// The fixed fields of a branch and nothing else: what any API that returns them pays.
+struct fixed_fields_only {
+  quorum::branch_status status = quorum::branch_status::running;
+  std::optional<int> value;
+  std::exception_ptr error;
+};
+
+template <std::size_t N>
+void floor_result_fixed(benchmark::State& state) {
+  const std::vector<branch_fn> fs(N, &bench::trivial);
+  for (auto _ : state) {
+    std::vector<fixed_fields_only> branches(N);
+    std::size_t successes = 0;
+    for (std::size_t i = 0; i < N; ++i) {
+      auto& b = branches[i];
+      try {
+        b.value = fs[i]();
+        b.status = quorum::branch_status::succeeded;
+        ++successes;
+      } catch (...) {
+        b.error = std::current_exception();
+        b.status = quorum::branch_status::failed;
+      }
+    }
+    auto decision = successes >= N ? quorum::decision::quorum_met : quorum::decision::unreachable;
+    benchmark::DoNotOptimize(branches.data());
+    benchmark::DoNotOptimize(decision);
+  }
+}
+
+// floor_least's branch: the fixed fields, the name as a view, and the other members plain.
+struct least_branch {
+  std::optional<int> value;
+  std::string_view name;
+  quorum::branch_status status = quorum::branch_status::running;
+  unsigned attempts = 0;
+  bool late = false;
+  std::exception_ptr error;
+  std::chrono::steady_clock::time_point started{}, finished{};
+};
+
+struct least_result {
+  quorum::decision decision = quorum::decision::cancelled;
+  std::string execution_id;
+  std::vector<least_branch> branches;
+  std::optional<std::size_t> decided_by;
+};
+
+// Not inlined into the loop, as a library call is not.
+[[gnu::noinline]] least_result least_run(const std::vector<branch_fn>& fs, std::size_t k,
+                                         const std::string* names) {
+  const std::size_t n = fs.size();
+  if (n == 0 || k == 0 || k > n) throw std::invalid_argument("quorum");
+  static thread_local std::uint64_t next_id = 0;
+  least_result r;
+  char id[24] = {'q'};
+  r.execution_id.assign(id, std::to_chars(id + 1, id + sizeof id, ++next_id).ptr);
+  r.branches.resize(n);
+  std::size_t successes = 0, failures = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& b = r.branches[i];
+    b.name = names[i];
+    if (r.decided_by) continue;  // decided: the rest never start
+    try {
+      b.value = fs[i]();
+      b.status = quorum::branch_status::succeeded;
+      ++successes;
+    } catch (...) {
+      b.error = std::current_exception();
+      b.status = quorum::branch_status::failed;
+      ++failures;
+    }
+    b.attempts = 1;
+    if (successes >= k || failures > n - k) {
+      r.decision = successes >= k ? quorum::decision::quorum_met : quorum::decision::unreachable;
+      r.decided_by = i;
+    }
+  }
+  return r;
+}
+
+template <std::size_t N>
+void floor_least(benchmark::State& state) {
+  const std::vector<branch_fn> fs(N, &bench::trivial);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < N; ++i) names.push_back("Process " + std::to_string(i + 1));
+  for (auto _ : state) {
+    auto r = least_run(fs, N, names.data());
+    benchmark::DoNotOptimize(r);
+  }
+}
+
 const auto registered = [] {
   using benchmark::RegisterBenchmark;
   RegisterBenchmark("BM_Bookkeeping/quorum_inline/3", quorum_inline<3>)->UseRealTime();
@@ -111,6 +218,10 @@ const auto registered = [] {
   RegisterBenchmark("BM_Bookkeeping/floor_result/16", floor_result<16, true>)->UseRealTime();
   RegisterBenchmark("BM_Bookkeeping/floor_result_bare/3", floor_result<3, false>)->UseRealTime();
   RegisterBenchmark("BM_Bookkeeping/floor_result_bare/16", floor_result<16, false>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_result_fixed/3", floor_result_fixed<3>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_result_fixed/16", floor_result_fixed<16>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_least/3", floor_least<3>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_least/16", floor_least<16>)->UseRealTime();
   return true;
 }();
 

@@ -87,7 +87,11 @@ def informational(figures):
     v = lambda n, f="real_time": value(figures, n, f)
     bk = "BM_Bookkeeping/"
     return [
-        *[(f"Bookkeeping floor_result_bare / floor_inline, N={n} (a result<T> alone, fixed fields only)",
+        *[(f"Bookkeeping floor_least / floor_inline, N={n} (the least a library could do)",
+           ratio(v(f"{bk}floor_least/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
+        *[(f"Bookkeeping floor_result_fixed / floor_inline, N={n} (the fixed fields alone)",
+           ratio(v(f"{bk}floor_result_fixed/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
+        *[(f"Bookkeeping floor_result_bare / floor_inline, N={n} (fixed fields in branch_result)",
            ratio(v(f"{bk}floor_result_bare/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
         *[(f"Bookkeeping floor_result / floor_inline, N={n} (result<T> with names and two clock reads)",
            ratio(v(f"{bk}floor_result/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
