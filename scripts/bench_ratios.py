@@ -5,17 +5,23 @@ Usage: scripts/bench_ratios.py RESULTS.json [--markdown]
 
 Each figure is the median of the repetitions when the run has them (aggregate "median"),
 otherwise the mean of the runs of that benchmark. Names are matched without the suffixes
-Google Benchmark appends (/real_time, /iterations:N, /threads:N).
+Google Benchmark appends (/real_time, /iterations:N, /threads:N), except that
+BM_StoreContention rows keep /threads:N (they differ only by it). Those rows have no goal:
+after the goal table they are printed as one more table, million records/s per store, mode
+and thread count.
 """
 import json
 import statistics
 import sys
 
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+CONTENTION = "BM_StoreContention/"
 
 
 def base_name(name):
     parts = [p for p in name.split("/") if p != "real_time" and ":" not in p]
+    if parts and parts[0] + "/" == CONTENTION:  # one row per thread count: keep /threads:N
+        parts += [p for p in name.split("/") if p.startswith("threads:")]
     return "/".join(parts)
 
 
@@ -113,6 +119,33 @@ def informational(figures):
     ]
 
 
+def split_contention(figures):
+    """(the other figures, the BM_StoreContention table): the table is
+    {(store, mode): {threads: million records/s}}, rows in the order of the run."""
+    others, table = {}, {}
+    for key, f in figures.items():
+        parts = key.split("/")
+        if not key.startswith(CONTENTION) or len(parts) != 4 or not parts[3].startswith("threads:"):
+            others[key] = f
+        elif "items_per_second" in f:
+            table.setdefault((parts[1], parts[2]), {})[int(parts[3][len("threads:"):])] = (
+                f["items_per_second"] / 1e6)
+    return others, table
+
+
+def print_contention(table):
+    threads = sorted({t for row in table.values() for t in row})
+    print("Store contention (BM_StoreContention, no goal): million records/s of all threads "
+          "together;\nshared = all threads in one execution at a time, own = each thread in "
+          "executions of its own,\nlifecycle = each thread opens, records and closes executions of its own")
+    print()
+    print("| store | mode | " + " | ".join(f"threads {t}" for t in threads) + " |")
+    print("|---|---|" + "---:|" * len(threads))
+    for (store, mode), row in table.items():
+        cells = " | ".join("n/a" if t not in row else f"{row[t]:.1f}" for t in threads)
+        print(f"| {store} | {mode} | {cells} |")
+
+
 def fmt(x):
     return "n/a" if x is None else f"{x:.3g}"
 
@@ -121,6 +154,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     context, figures = load(sys.argv[1])
+    figures, contention = split_contention(figures)
     table = rows(figures)
     print("| ratio | goal | measured | met |")
     print("|---|---|---|---|")
@@ -133,6 +167,9 @@ def main():
     print(f"{met} of {len(table)} goals met "
           f"({context.get('num_cpus', '?')} CPUs, {context.get('date', '')}; medians when repeated)")
     print()
+    if contention:
+        print_contention(contention)
+        print()
     print("Also measured (no goal):")
     for name, r in informational(figures):
         print(f"  {name}: {fmt(r)}")
