@@ -28,25 +28,25 @@ class log_store {
     std::lock_guard lk(m_);
     auto [it, fresh] = entries_.try_emplace(s.id, entry{s.rule});
     if (!fresh) throw quorum::duplicate_execution_id("execution_id \"" + s.id + "\" is taken");
-    it->second.rec.id = s.id;
-    it->second.rec.branches.resize(s.branches);
+    it->second.rec = {.id = s.id, .branches = std::vector<quorum::branch_record>(s.branches)};
     return &it->second;
   }
   // Record, count and decide: one step under the lock. A replay of a branch counts nothing.
   quorum::tally record(handle h, std::size_t i, quorum::outcome o) {
     std::lock_guard lk(m_);
     auto& b = h->rec.branches.at(i);
-    if (b.outcome) return h->sum;
-    const bool ok = o == quorum::outcome::success;
-    b.outcome = o;
-    b.late = h->sum.decision.has_value();
-    (ok ? h->yes : h->no) += h->rule.weight(i);
-    ++(ok ? h->sum.successes : h->sum.failures);
-    write(*h, "branch " + std::to_string(i) + (ok ? " ok" : " failed") + (b.late ? ", late" : ""));
-    const bool settled = ok ? h->rule.met(h->yes) : h->rule.unreachable(h->no);
+    const bool fresh = !b.outcome, ok = o == quorum::outcome::success;
+    if (fresh) {
+      b.outcome = o;
+      b.late = h->sum.decision.has_value();
+      (ok ? h->yes : h->no) += h->rule.weight(i);
+      ++(ok ? h->sum.successes : h->sum.failures);
+      write(*h, "branch " + std::to_string(i) + (ok ? " ok" : " failed") + (b.late ? " late" : ""));
+    }
+    const bool settled = fresh && (ok ? h->rule.met(h->yes) : h->rule.unreachable(h->no));
     quorum::tally t = decide(*h, settled, ok ? quorum_met : unreachable, i);
-    t.recorded_now = true;
-    t.late = b.late;
+    t.recorded_now = fresh;
+    t.late = b.late;  // a replay too: whether the branch's first record came after the decision
     return t;
   }
   quorum::tally expire(handle h) { return finish(h, timed_out); }
@@ -83,7 +83,7 @@ class log_store {
   std::ofstream log_;
   std::map<std::string, entry> entries_;  // a map node never moves: handles stay valid
 };
-static_assert(quorum::store<log_store>);  // the compiler checks the store contract here
+static_assert(quorum::store<log_store>);  // checks the interface only, not store.hpp's promises
 
 int main() {
   auto file = std::filesystem::temp_directory_path() / "quorum-example-";

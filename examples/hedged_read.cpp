@@ -40,7 +40,7 @@ int main() {
       return "balance=120 from " + rep.name;
     });
 
-  quorum::options opts{.quorum = 1, .timeout = 2s, .hedge_delay = 50ms};
+  quorum::options opts{.quorum = 1, .timeout = 2s, .hedge_delay = 100ms};
   for (const auto& rep : replicas) opts.names.push_back(rep.name);
 
   std::printf("read from %zu replicas, K = 1, hedge delay %lld ms\n", replicas.size(),

@@ -97,16 +97,19 @@ int worker(const std::string& address, const std::string& id, std::size_t branch
   quorum::redis_store store({.address = address});
   auto h = store.attach(id);
   auto work = std::chrono::milliseconds(60 * (branch + 1));
+  // Each report is one line written at once: the workers share the terminal, and std::cerr
+  // writes every << as it comes, so lines built piecemeal would interleave.
+  std::string line = "worker " + std::to_string(branch + 1) + ": ";
   if (auto d = store.wait_for(h, work)) {
-    std::cerr << "worker " << branch + 1 << ": stopped, the execution already decided "
-              << quorum::to_string(*d) << "\n";
+    std::cerr << line + "stopped, the execution already decided " +
+                     std::string(quorum::to_string(*d)) + "\n";
     return 0;
   }
   auto o = branch == 1 ? quorum::outcome::failure : quorum::outcome::success;
   auto t = store.record(h, branch, o);
-  std::cerr << "worker " << branch + 1 << ": recorded "
-            << (o == quorum::outcome::success ? "success" : "failure") << (t.late ? " (late)" : "")
-            << (t.decided_now ? ", and decided the execution" : "") << "\n";
+  line += o == quorum::outcome::success ? "recorded success" : "recorded failure";
+  std::cerr << line + (t.late ? " (late)" : "") +
+                   (t.decided_now ? ", and decided the execution" : "") + "\n";
   return 0;
 }
 
@@ -175,6 +178,7 @@ int coordinator(std::string address) {
     if (pid > 0) wait_exit(pid);  // stragglers record late, or stop
 
   std::cout << quorum::to_json(as_result(store.snapshot(h), started, decided_at, deadline)) << "\n";
+  store.close(h);  // the execution is over (its keys stay for redis_options::ttl by default)
   return 0;
 }
 

@@ -61,10 +61,12 @@ void write_with(const char* scenario, const std::set<std::string>& down) {
   }
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(res.decided_at - res.started);
+  // decided_by is empty when no branch decided: here, when the deadline did (timed_out).
+  const char* by = res.decided_by ? res.branches[*res.decided_by].name.c_str() : "the deadline";
   std::printf("\n  -> %s by %s after ~%lld ms: %llu votes for, %llu against\n",
-              std::string(quorum::to_string(res.decision)).c_str(),
-              res.branches[*res.decided_by].name.c_str(), static_cast<long long>(ms.count()),
-              static_cast<unsigned long long>(yes), static_cast<unsigned long long>(no));
+              std::string(quorum::to_string(res.decision)).c_str(), by,
+              static_cast<long long>(ms.count()), static_cast<unsigned long long>(yes),
+              static_cast<unsigned long long>(no));
 }
 
 }  // namespace
