@@ -335,6 +335,42 @@ TEST_CASE("a stop request during the wait ends it at once") {
   CHECK_THROWS_AS(std::rethrow_exception(r.branches[0].error), transient);
 }
 
+TEST_CASE("a failure from before the stop request stays failed while retry_if decides") {
+  // The status was read from the token once the branch left its retry loop: a retry_if still
+  // running when the decision requested stop turned a failure that came before the request into
+  // `cancelled`. Branch 0 throws; its retry_if lets branch 1 succeed (K = 1), then returns no
+  // only once the stop request is made, which branch 2, blocked on its token, reports (branch 1
+  // waits for it to run: a branch not started by the decision never starts).
+  gate in_retry_if, third_running, stop_seen;
+  quorum::options o{.quorum = 1};
+  o.retry = {.max_attempts = 2,
+             .retry_if = [&](const std::exception_ptr&) {
+               in_retry_if.open();
+               stop_seen.wait();
+               return false;
+             }};
+  auto r = quorum::quorum_parallel(
+      o, []() -> int { throw transient{}; },
+      [&] {
+        in_retry_if.wait();
+        third_running.wait();
+        return 1;
+      },
+      [&](std::stop_token st) -> int {
+        third_running.open();
+        gate never;
+        (void)never.wait(st);  // returns once stop is requested
+        stop_seen.open();
+        throw quorum::stopped{};
+      });
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.decided_by == std::optional<std::size_t>{1});
+  CHECK(r.branches[0].status == quorum::branch_status::failed);
+  CHECK(r.branches[0].attempts == 1);
+  CHECK_THROWS_AS(std::rethrow_exception(r.branches[0].error), transient);
+  CHECK(r.branches[2].status == quorum::branch_status::cancelled);
+}
+
 TEST_CASE("cancel during the wait ends it at once") {
   quorum::manual_clock clk;
   quorum::options o{.quorum = 1};

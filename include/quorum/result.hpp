@@ -23,7 +23,8 @@ enum class decision {
 enum class branch_status {
   succeeded,  ///< returned normally
   failed,     ///< threw (any type); the exception is kept in `error`
-  cancelled,  ///< never started because the decision came first, or threw after its stop request
+  cancelled,  ///< never started because the decision came first, threw after its stop
+              ///< request, or was stopped while waiting to retry
   running,    ///< still running (only seen in a result taken at the decision, see on_late)
 };
 

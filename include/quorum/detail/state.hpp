@@ -645,6 +645,11 @@ class state final : public core<T> {
     // outside any try): readers look at it only once phase says finished.
     std::exception_ptr err;
     unsigned attempt = 0;
+    // The branch ended because of the stop request (branch_status::cancelled): its last attempt
+    // threw after the request, or the request ended its wait for a retry. Read where that
+    // happens, not once the loop is left: a retry_if still deciding when the request comes
+    // must not turn a failure from before it into a cancellation.
+    bool stopped = false;
     for (;;) {
       ++attempt;
       try {
@@ -658,10 +663,12 @@ class state final : public core<T> {
         break;
       } catch (...) {
         err = std::current_exception();
+        stopped = token.stop_requested();
       }
       // decided() as well as the token, as before the first attempt: no new attempt starts
       // between the decision and its stop request (an observer may hold `decided`).
-      if (token.stop_requested() || this->decided() || !this->rt.should_retry(attempt, err))
+      if (stopped || token.stop_requested() || this->decided() ||
+          !this->rt.should_retry(attempt, err))
         break;
       this->emit(event_kind::attempt_failed, i, attempt, std::nullopt, branch_status::failed, err);
       bool woke = false;
@@ -670,10 +677,12 @@ class state final : public core<T> {
         woke = this->clk->sleep_until(saturating_add(this->clk->now(), d), token);
       } catch (...) {
       }
-      if (!woke || this->decided()) break;  // stopped or decided meanwhile: the last error stands
+      if (!woke || this->decided()) {  // stopped or decided meanwhile: the last error stands
+        stopped = token.stop_requested();
+        break;
+      }
       this->emit(event_kind::retry_started, i, attempt + 1);
     }
-    const bool stopped = token.stop_requested();
     if (this->branch_times()) s.finished = this->clk->now();
 
     bool recorded = true;
