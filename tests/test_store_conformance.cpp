@@ -75,9 +75,55 @@ void check_consistent(const quorum::execution_record& r, std::size_t n, std::siz
   }
 }
 
+// atomic_store and sharded_store with their id map in one shard: every execution meets every
+// other there, and atomic_store reuses every closed record (its spares are per shard).
+struct atomic_store_one_shard : quorum::atomic_store {
+  atomic_store_one_shard() : atomic_store(1) {}
+};
+struct sharded_store_one_shard : quorum::sharded_store {
+  sharded_store_one_shard() : sharded_store(1) {}
+};
+
 }  // namespace
 
-#define QUORUM_STORES quorum::memory_store, quorum::sharded_store, quorum::atomic_store
+#define QUORUM_STORES                                                                    \
+  quorum::memory_store, quorum::sharded_store, quorum::atomic_store, atomic_store_one_shard, \
+      sharded_store_one_shard
+
+TEST_CASE("the sharded id maps round their shard count up to a power of two") {
+  CHECK(quorum::atomic_store(0).shards() == 1);
+  CHECK(quorum::atomic_store(1).shards() == 1);
+  CHECK(quorum::atomic_store(5).shards() == 8);
+  CHECK(quorum::sharded_store(5).shards() == 8);
+  CHECK(quorum::atomic_store{}.shards() == quorum::sharded_store{}.shards());
+  CHECK(quorum::atomic_store{}.shards() >= 8);
+}
+
+namespace {
+
+// Many ids over many shards: each id is refused while held, whichever shard it fell in, and
+// size() counts every shard.
+template <class S>
+void check_duplicates_across_shards(S& s) {
+  std::vector<typename S::handle> hs;
+  for (int i = 0; i < 64; ++i) hs.push_back(s.open(counted("id-" + std::to_string(i), 3, 2)));
+  CHECK(s.size() == 64);
+  for (int i = 0; i < 64; ++i)
+    CHECK_THROWS_AS((void)s.open(counted("id-" + std::to_string(i), 3, 2)),
+                    quorum::duplicate_execution_id);
+  for (auto h : hs) s.close(h);
+  CHECK(s.size() == 0);
+  for (int i = 0; i < 64; ++i) s.close(s.open(counted("id-" + std::to_string(i), 3, 2)));
+}
+
+}  // namespace
+
+TEST_CASE("ids spread over shards are each refused while held") {
+  quorum::atomic_store a(16);
+  check_duplicates_across_shards(a);
+  quorum::sharded_store b(16);
+  check_duplicates_across_shards(b);
+}
 
 TEST_CASE_TEMPLATE("a store decides quorum_met at the K-th success and counts later ones as late",
                    S, QUORUM_STORES) {

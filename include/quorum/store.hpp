@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "errors.hpp"
@@ -239,6 +240,13 @@ struct id_key {
     std::size_t operator()(const id_key& k) const noexcept { return k.hash; }
   };
 };
+
+// How many shards sharded_store and atomic_store split their id map into by default: 8 per
+// hardware thread, so that threads opening and closing executions at once rarely meet.
+[[nodiscard]] inline std::size_t default_shards() noexcept {
+  const std::size_t hw = std::thread::hardware_concurrency();
+  return 8 * (hw == 0 ? 1 : hw);
+}
 
 // What open() throws when the id is held, the same words from every store.
 [[noreturn]] inline void throw_duplicate_id(const std::string& id) {

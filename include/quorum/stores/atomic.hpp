@@ -25,12 +25,17 @@
 // Weighted rules and N > 28 take a locked path: the same detail::record_state as memory_store
 // under a per-execution mutex (documented fallback; the semantics are identical).
 //
-// open()/close() keep the ids in a map under one lock, as memory_store does. A closed record
-// (its entry and its map node) is kept for reuse, up to 64 of them, so that a steady stream
-// of executions allocates nothing in the store.
+// open()/close() keep the ids in a map split into shards by the id's hash, each under its own
+// lock, as sharded_store does: with one lock for the whole map, two threads that each opened
+// and closed executions of their own made every execution about eight times slower than one
+// thread alone (BM_StoreContention/atomic/lifecycle). An execution's open and close go to the
+// same shard. A closed record (its entry and its map node) is kept for reuse in its shard, up
+// to spare_per_shard of them, so that a steady stream of executions allocates nothing in the
+// store.
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -49,9 +54,9 @@
 namespace quorum {
 
 /// A store for fast, contended recording: per execution one atomic word, record() is one CAS
-/// (see the header comment for the layout and the locked fallback). open/close take the id
-/// map's lock, as in memory_store; the hot path (record/expire/cancel) never hashes or locks
-/// on the packed path. Forgets a record on close.
+/// (see the header comment for the layout and the locked fallback). open/close take the lock
+/// of one shard of the id map, chosen by the id's hash, as in sharded_store; the hot path
+/// (record/expire/cancel) never hashes or locks on the packed path. Forgets a record on close.
 class atomic_store {
  public:
   /// The largest N kept in one word; larger executions (and weighted rules) take the lock.
@@ -117,7 +122,12 @@ class atomic_store {
   /// A handle is a pointer to the record; valid from open() until close().
   using handle = entry*;
 
-  atomic_store() { spare_.reserve(spare_limit); }
+  /// `shards` is rounded up to a power of two; the default is 8 per hardware thread.
+  explicit atomic_store(std::size_t shards = detail::default_shards())
+      : count_(std::bit_ceil(shards == 0 ? std::size_t{1} : shards)),
+        shards_(std::make_unique<shard[]>(count_)) {
+    for (std::size_t i = 0; i < count_; ++i) shards_[i].spare.reserve(spare_per_shard);
+  }
   atomic_store(const atomic_store&) = delete;
   atomic_store& operator=(const atomic_store&) = delete;
 
@@ -130,16 +140,17 @@ class atomic_store {
     // The id is hashed once, here, outside the lock; close() finds the node by the hash kept
     // in the entry (see id_key).
     const std::size_t hash = detail::hash_id(spec.id);
-    std::unique_lock lk(m_);
-    if (!spare_.empty()) {
-      map_t::node_type node = std::move(spare_.back());
-      spare_.pop_back();
+    shard& sh = shard_of(hash);
+    std::unique_lock lk(sh.m);
+    if (!sh.spare.empty()) {
+      map_t::node_type node = std::move(sh.spare.back());
+      sh.spare.pop_back();
       entry* e = node.mapped().get();
       e->reset(spec, hash);
       node.key() = e->key();
-      auto r = records_.insert(std::move(node));
+      auto r = sh.records.insert(std::move(node));
       if (!r.inserted) {
-        spare_.push_back(std::move(r.node));  // capacity reserved: never allocates
+        sh.spare.push_back(std::move(r.node));  // capacity reserved: never allocates
         detail::throw_duplicate_id(spec.id);
       }
       return e;
@@ -148,7 +159,7 @@ class atomic_store {
     auto made = std::make_unique<entry>();
     made->reset(spec, hash);
     lk.lock();
-    auto [it, fresh] = records_.try_emplace(made->key());
+    auto [it, fresh] = sh.records.try_emplace(made->key());
     if (!fresh) detail::throw_duplicate_id(spec.id);
     it->second = std::move(made);
     return it->second.get();
@@ -232,16 +243,24 @@ class atomic_store {
 
   /// The execution is over: forget its record. The handle is invalid afterwards.
   void close(handle h) {
-    std::lock_guard lk(m_);
-    auto node = records_.extract(h->key());
-    if (node && spare_.size() < spare_limit) spare_.push_back(std::move(node));
+    shard& sh = shard_of(h->hash);
+    std::lock_guard lk(sh.m);
+    auto node = sh.records.extract(h->key());
+    if (node && sh.spare.size() < spare_per_shard) sh.spare.push_back(std::move(node));
   }
 
-  /// Executions currently held.
+  /// Executions currently held (sums the shards; exact only when nothing runs concurrently).
   [[nodiscard]] std::size_t size() const {
-    std::lock_guard lk(m_);
-    return records_.size();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      std::lock_guard lk(shards_[i].m);
+      n += shards_[i].records.size();
+    }
+    return n;
   }
+
+  /// The number of shards of the id map.
+  [[nodiscard]] std::size_t shards() const noexcept { return count_; }
 
  private:
   // Set bits of a 28-bit field. std::popcount becomes a libgcc call on baseline x86-64
@@ -389,11 +408,22 @@ class atomic_store {
   }
 
   using map_t = std::unordered_map<id_key, std::unique_ptr<entry>, id_key::hasher>;
-  static constexpr std::size_t spare_limit = 64;  // closed records kept for reuse
+  // Closed records kept for reuse, per shard. An execution's open and close meet in one shard,
+  // so one thread's steady stream needs one there; more cover executions in flight at once.
+  static constexpr std::size_t spare_per_shard = 8;
 
-  mutable std::mutex m_;
-  map_t records_;                        // guarded by m_
-  std::vector<map_t::node_type> spare_;  // guarded by m_; capacity spare_limit
+  // Each shard starts on its own cache line, so two shards' locks never share one.
+  struct alignas(64) shard {
+    mutable std::mutex m;
+    map_t records;                        // guarded by m
+    std::vector<map_t::node_type> spare;  // guarded by m; capacity spare_per_shard
+  };
+
+  // The low bits of the id's hash (hash_id's finalizer spreads every input bit over them).
+  shard& shard_of(std::size_t hash) const noexcept { return shards_[hash & (count_ - 1)]; }
+
+  std::size_t count_;
+  std::unique_ptr<shard[]> shards_;
 };
 
 static_assert(store<atomic_store>);

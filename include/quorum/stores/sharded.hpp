@@ -7,7 +7,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 
 #include "../errors.hpp"
@@ -40,7 +39,7 @@ class sharded_store {
   using handle = entry*;
 
   /// `shards` is rounded up to a power of two; the default is 8 per hardware thread.
-  explicit sharded_store(std::size_t shards = default_shards())
+  explicit sharded_store(std::size_t shards = detail::default_shards())
       : count_(std::bit_ceil(shards == 0 ? std::size_t{1} : shards)),
         shards_(std::make_unique<shard[]>(count_)) {}
   sharded_store(const sharded_store&) = delete;
@@ -86,11 +85,6 @@ class sharded_store {
   [[nodiscard]] std::size_t shards() const noexcept { return count_; }
 
  private:
-  static std::size_t default_shards() noexcept {
-    const std::size_t hw = std::thread::hardware_concurrency();
-    return 8 * (hw == 0 ? 1 : hw);
-  }
-
   std::size_t count_;
   std::unique_ptr<shard[]> shards_;
 };
