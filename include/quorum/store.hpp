@@ -7,10 +7,12 @@
 // changes nothing and counts nothing.
 #pragma once
 
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -247,6 +249,35 @@ struct id_key {
   const std::size_t hw = std::thread::hardware_concurrency();
   return 8 * (hw == 0 ? 1 : hw);
 }
+
+// The shards of an id map (sharded_store, atomic_store): a power of two of them, one picked by
+// the low bits of an id's hash (hash_id's finalizer spreads every input bit over them).
+// `Shard` has a mutex `m` and a map `records` guarded by it.
+template <class Shard>
+class shard_array {
+ public:
+  explicit shard_array(std::size_t n)
+      : count_(std::bit_ceil(n == 0 ? std::size_t{1} : n)),
+        shards_(std::make_unique<Shard[]>(count_)) {}
+
+  [[nodiscard]] Shard& of(std::size_t hash) const noexcept { return shards_[hash & (count_ - 1)]; }
+  [[nodiscard]] Shard& operator[](std::size_t i) const noexcept { return shards_[i]; }
+  [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+  // The records held, summed over the shards: exact only when nothing runs concurrently.
+  [[nodiscard]] std::size_t records() const {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      std::lock_guard lk(shards_[i].m);
+      n += shards_[i].records.size();
+    }
+    return n;
+  }
+
+ private:
+  std::size_t count_;
+  std::unique_ptr<Shard[]> shards_;
+};
 
 // What open() throws when the id is held, the same words from every store.
 [[noreturn]] inline void throw_duplicate_id(const std::string& id) {

@@ -35,7 +35,6 @@
 #pragma once
 
 #include <atomic>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -123,10 +122,8 @@ class atomic_store {
   using handle = entry*;
 
   /// `shards` is rounded up to a power of two; the default is 8 per hardware thread.
-  explicit atomic_store(std::size_t shards = detail::default_shards())
-      : count_(std::bit_ceil(shards == 0 ? std::size_t{1} : shards)),
-        shards_(std::make_unique<shard[]>(count_)) {
-    for (std::size_t i = 0; i < count_; ++i) shards_[i].spare.reserve(spare_per_shard);
+  explicit atomic_store(std::size_t shards = detail::default_shards()) : shards_(shards) {
+    for (std::size_t i = 0; i < shards_.count(); ++i) shards_[i].spare.reserve(spare_per_shard);
   }
   atomic_store(const atomic_store&) = delete;
   atomic_store& operator=(const atomic_store&) = delete;
@@ -250,17 +247,10 @@ class atomic_store {
   }
 
   /// Executions currently held (sums the shards; exact only when nothing runs concurrently).
-  [[nodiscard]] std::size_t size() const {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < count_; ++i) {
-      std::lock_guard lk(shards_[i].m);
-      n += shards_[i].records.size();
-    }
-    return n;
-  }
+  [[nodiscard]] std::size_t size() const { return shards_.records(); }
 
   /// The number of shards of the id map.
-  [[nodiscard]] std::size_t shards() const noexcept { return count_; }
+  [[nodiscard]] std::size_t shards() const noexcept { return shards_.count(); }
 
  private:
   // Set bits of a 28-bit field. std::popcount becomes a libgcc call on baseline x86-64
@@ -419,11 +409,9 @@ class atomic_store {
     std::vector<map_t::node_type> spare;  // guarded by m; capacity spare_per_shard
   };
 
-  // The low bits of the id's hash (hash_id's finalizer spreads every input bit over them).
-  shard& shard_of(std::size_t hash) const noexcept { return shards_[hash & (count_ - 1)]; }
+  shard& shard_of(std::size_t hash) const noexcept { return shards_.of(hash); }
 
-  std::size_t count_;
-  std::unique_ptr<shard[]> shards_;
+  detail::shard_array<shard> shards_;
 };
 
 static_assert(store<atomic_store>);

@@ -1,7 +1,6 @@
 // quorum/stores/sharded.hpp — memory_store's design, split by execution id over many locks.
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -23,7 +22,6 @@ class sharded_store {
   struct entry : detail::locked_record {
     using locked_record::locked_record;
     std::size_t hash = 0;  // of id: picks the shard, and is the map's hash (see detail::id_key)
-    std::size_t shard = 0;
     [[nodiscard]] detail::id_key key() const noexcept { return {id, hash}; }
   };
 
@@ -39,9 +37,7 @@ class sharded_store {
   using handle = entry*;
 
   /// `shards` is rounded up to a power of two; the default is 8 per hardware thread.
-  explicit sharded_store(std::size_t shards = detail::default_shards())
-      : count_(std::bit_ceil(shards == 0 ? std::size_t{1} : shards)),
-        shards_(std::make_unique<shard[]>(count_)) {}
+  explicit sharded_store(std::size_t shards = detail::default_shards()) : shards_(shards) {}
   sharded_store(const sharded_store&) = delete;
   sharded_store& operator=(const sharded_store&) = delete;
 
@@ -50,8 +46,7 @@ class sharded_store {
     detail::check_spec(spec);
     auto e = std::make_unique<entry>(spec);
     e->hash = detail::hash_id(e->id);  // once: the shard and the shard's map both use it
-    e->shard = e->hash & (count_ - 1);
-    auto& s = shards_[e->shard];
+    auto& s = shards_.of(e->hash);
     std::lock_guard lk(s.m);
     auto [it, fresh] = s.records.try_emplace(e->key());
     if (!fresh) detail::throw_duplicate_id(spec.id);
@@ -66,27 +61,19 @@ class sharded_store {
 
   /// The execution is over: forget its record. The handle is invalid afterwards.
   void close(handle h) {
-    auto& s = shards_[h->shard];
+    auto& s = shards_.of(h->hash);
     std::lock_guard lk(s.m);
     s.records.erase(h->key());  // the key views h->id: erase before h dies
   }
 
   /// Executions currently held (sums the shards; exact only when nothing runs concurrently).
-  [[nodiscard]] std::size_t size() const {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < count_; ++i) {
-      std::lock_guard lk(shards_[i].m);
-      n += shards_[i].records.size();
-    }
-    return n;
-  }
+  [[nodiscard]] std::size_t size() const { return shards_.records(); }
 
   /// The number of shards.
-  [[nodiscard]] std::size_t shards() const noexcept { return count_; }
+  [[nodiscard]] std::size_t shards() const noexcept { return shards_.count(); }
 
  private:
-  std::size_t count_;
-  std::unique_ptr<shard[]> shards_;
+  detail::shard_array<shard> shards_;
 };
 
 static_assert(store<sharded_store>);
