@@ -156,24 +156,32 @@ def main():
     context, figures = load(sys.argv[1])
     figures, contention = split_contention(figures)
     table = rows(figures)
-    print("| ratio | goal | measured | met |")
-    print("|---|---|---|---|")
-    met = 0
-    for name, r, op, goal in table:
-        ok = r is not None and (r <= goal if op == "<=" else r >= goal)
-        met += ok
-        print(f"| {name} | {op} {goal:g} | {fmt(r)} | {'yes' if ok else 'NO'} |")
-    print()
-    print(f"{met} of {len(table)} goals met "
-          f"({context.get('num_cpus', '?')} CPUs, {context.get('date', '')}; medians when repeated)")
+    if all(r is None for _, r, _, _ in table):
+        # A run filtered to other rows (e.g. --benchmark_filter=BM_StoreContention): a table
+        # of twelve "n/a | NO" lines would only look like twelve failures.
+        print("No goal can be computed from this run (filtered?): the goal table needs the "
+              "whole suite.")
+    else:
+        print("| ratio | goal | measured | met |")
+        print("|---|---|---|---|")
+        met = 0
+        for name, r, op, goal in table:
+            ok = r is not None and (r <= goal if op == "<=" else r >= goal)
+            met += ok
+            print(f"| {name} | {op} {goal:g} | {fmt(r)} | {'yes' if ok else 'NO'} |")
+        print()
+        print(f"{met} of {len(table)} goals met "
+              f"({context.get('num_cpus', '?')} CPUs, {context.get('date', '')}; medians when repeated)")
     print()
     if contention:
         print_contention(contention)
         print()
-    print("Also measured (no goal):")
-    for name, r in informational(figures):
-        print(f"  {name}: {fmt(r)}")
-    print()
+    also = [(name, r) for name, r in informational(figures)]
+    if any(r is not None for _, r in also):
+        print("Also measured (no goal):")
+        for name, r in also:
+            print(f"  {name}: {fmt(r)}")
+        print()
     print("Medians (ns; decide_to_wake_ns for DecisionLatency, executions/s for Throughput):")
     for key in sorted(figures):
         f = figures[key]
