@@ -1046,6 +1046,11 @@ struct checker {
         fail("branch " + std::to_string(i) + ": late flag differs between result and record");
       if (b.status == branch_status::cancelled && !b.late)
         fail("a branch stopped by the decision was counted");
+      // A blocking branch throws only once it has seen the stop request: its one attempt threw
+      // after the request, which is `cancelled`, never `failed` (and it never retries).
+      if ((bp.a == act::block_fail || bp.a == act::block_stopped) &&
+          (b.status != branch_status::cancelled || b.attempts != 1))
+        fail("branch " + std::to_string(i) + " threw after the stop request but is not cancelled");
       if (success) {
         if (b.error) fail("a success with an error");
         if constexpr (!std::is_void_v<T>) {

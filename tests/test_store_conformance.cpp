@@ -95,8 +95,21 @@ TEST_CASE("the sharded id maps round their shard count up to a power of two") {
   CHECK(quorum::atomic_store(1).shards() == 1);
   CHECK(quorum::atomic_store(5).shards() == 8);
   CHECK(quorum::sharded_store(5).shards() == 8);
+  // Beyond the cap, not undefined behaviour in bit_ceil or a huge allocation.
+  CHECK(quorum::atomic_store(std::size_t{1} << 57).shards() == 65536);
+  CHECK(quorum::sharded_store(static_cast<std::size_t>(-1)).shards() == 65536);
   CHECK(quorum::atomic_store{}.shards() == quorum::sharded_store{}.shards());
   CHECK(quorum::atomic_store{}.shards() >= 8);
+  // The default constructor is not explicit: copy-list-initialisation from {} (an aggregate's
+  // member, `= {}`) compiles, as it did for atomic_store before its id map had shards.
+  struct holder {
+    quorum::atomic_store a;
+    quorum::sharded_store s;
+  };
+  holder h{};
+  quorum::atomic_store a = {};
+  CHECK(h.a.shards() == a.shards());
+  CHECK(h.s.shards() == a.shards());
 }
 
 namespace {
@@ -295,6 +308,32 @@ TEST_CASE_TEMPLATE("a duplicate execution id is rejected until the first one is 
   CHECK(s.snapshot(again).branches[0].outcome == std::nullopt);  // a fresh record
   s.close(again);
   s.close(other);
+}
+
+TEST_CASE_TEMPLATE("a duplicate refused while a closed record waits for reuse leaves both intact",
+                   S, QUORUM_STORES) {
+  // In one shard (atomic_store_one_shard) the duplicate open below finds the closed record of
+  // "spare" in the shard's spare list, resets it for "held", fails to insert it and must put it
+  // back: the held record is untouched and the spare is still usable afterwards.
+  S s;
+  auto held = s.open(counted("held", 3, 2));
+  CHECK_FALSE(s.record(held, 0, outcome::success).decided_now);
+  s.close(s.open(counted("spare", 5, 3)));
+  CHECK_THROWS_AS((void)s.open(counted("held", 4, 1)), quorum::duplicate_execution_id);
+  CHECK(s.size() == 1);
+  auto again = s.open(counted("spare", 5, 3));
+  auto fresh = s.snapshot(again);
+  CHECK(fresh.id == "spare");
+  CHECK(fresh.branches.size() == 5);
+  CHECK_FALSE(fresh.decision);
+  auto t = s.record(held, 1, outcome::success);  // the held record kept its N, K and record
+  CHECK(t.decided_now);
+  CHECK(t.successes == 2);
+  CHECK(s.snapshot(held).id == "held");
+  CHECK(s.size() == 2);
+  s.close(again);
+  s.close(held);
+  CHECK(s.size() == 0);
 }
 
 TEST_CASE_TEMPLATE("a spec whose rule was not resolved for its N is refused, and nothing is kept",

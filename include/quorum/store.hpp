@@ -7,6 +7,7 @@
 // changes nothing and counts nothing.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -256,8 +257,11 @@ struct id_key {
 template <class Shard>
 class shard_array {
  public:
+  // More shards than this buy nothing and would overflow bit_ceil or the allocation's size.
+  static constexpr std::size_t max_count = std::size_t{1} << 16;
+
   explicit shard_array(std::size_t n)
-      : count_(std::bit_ceil(n == 0 ? std::size_t{1} : n)),
+      : count_(std::bit_ceil(std::clamp(n, std::size_t{1}, max_count))),
         shards_(std::make_unique<Shard[]>(count_)) {}
 
   [[nodiscard]] Shard& of(std::size_t hash) const noexcept { return shards_[hash & (count_ - 1)]; }

@@ -678,7 +678,9 @@ class state final : public core<T> {
       } catch (...) {
       }
       if (!woke || this->decided()) {  // stopped or decided meanwhile: the last error stands
-        stopped = token.stop_requested();
+        // cancelled only when the stop request is what ended the wait: a wait that ran out
+        // while publish() was between the decided bit and the request stays failed.
+        stopped = !woke && token.stop_requested();
         break;
       }
       this->emit(event_kind::retry_started, i, attempt + 1);

@@ -121,8 +121,11 @@ class atomic_store {
   /// A handle is a pointer to the record; valid from open() until close().
   using handle = entry*;
 
-  /// `shards` is rounded up to a power of two; the default is 8 per hardware thread.
-  explicit atomic_store(std::size_t shards = detail::default_shards()) : shards_(shards) {
+  /// 8 shards per hardware thread. Not explicit: `atomic_store s = {};` and a member of an
+  /// aggregate initialised with `{}` compile, as they did before the id map had shards.
+  atomic_store() : atomic_store(detail::default_shards()) {}
+  /// `shards` is rounded up to a power of two, at most 65536.
+  explicit atomic_store(std::size_t shards) : shards_(shards) {
     for (std::size_t i = 0; i < shards_.count(); ++i) shards_[i].spare.reserve(spare_per_shard);
   }
   atomic_store(const atomic_store&) = delete;
@@ -240,6 +243,8 @@ class atomic_store {
 
   /// The execution is over: forget its record. The handle is invalid afterwards.
   void close(handle h) {
+    // A locked-path record kept for reuse drops its tables now, not when it is reused.
+    if (!h->packed) h->st = detail::record_state{};
     shard& sh = shard_of(h->hash);
     std::lock_guard lk(sh.m);
     auto node = sh.records.extract(h->key());

@@ -36,8 +36,10 @@ class sharded_store {
   /// A handle is a pointer to the record; valid from open() until close().
   using handle = entry*;
 
-  /// `shards` is rounded up to a power of two; the default is 8 per hardware thread.
-  explicit sharded_store(std::size_t shards = detail::default_shards()) : shards_(shards) {}
+  /// 8 shards per hardware thread (not explicit, as atomic_store's).
+  sharded_store() : sharded_store(detail::default_shards()) {}
+  /// `shards` is rounded up to a power of two, at most 65536.
+  explicit sharded_store(std::size_t shards) : shards_(shards) {}
   sharded_store(const sharded_store&) = delete;
   sharded_store& operator=(const sharded_store&) = delete;
 
