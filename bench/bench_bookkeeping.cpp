@@ -78,6 +78,21 @@ void floor_inline(benchmark::State& state) {
   }
 }
 
+// Run one branch into an entry with the fixed fields: its value and status, or its error.
+// True when it succeeded. Shared by the floor_result* and floor_least rows.
+template <class Branch>
+bool run_into(Branch& b, branch_fn f) {
+  try {
+    b.value = f();
+    b.status = quorum::branch_status::succeeded;
+    return true;
+  } catch (...) {
+    b.error = std::current_exception();
+    b.status = quorum::branch_status::failed;
+    return false;
+  }
+}
+
 // floor_result (Full) and floor_result_bare (not Full): the same loop; the full one also fills
 // in what the library does beyond the fixed fields (names, attempts, two clock reads).
 template <std::size_t N, bool Full>
@@ -96,14 +111,7 @@ void floor_result(benchmark::State& state) {
     for (std::size_t i = 0; i < N; ++i) {
       auto& b = r.branches[i];
       if constexpr (Full) b.name = names[i];
-      try {
-        b.value = fs[i]();
-        b.status = quorum::branch_status::succeeded;
-        ++successes;
-      } catch (...) {
-        b.error = std::current_exception();
-        b.status = quorum::branch_status::failed;
-      }
+      successes += run_into(b, fs[i]) ? 1 : 0;
       if constexpr (Full) b.attempts = 1;
     }
     r.decision = successes >= N ? quorum::decision::quorum_met : quorum::decision::unreachable;
@@ -126,15 +134,7 @@ void floor_result_fixed(benchmark::State& state) {
     std::vector<fixed_fields_only> branches(N);
     std::size_t successes = 0;
     for (std::size_t i = 0; i < N; ++i) {
-      auto& b = branches[i];
-      try {
-        b.value = fs[i]();
-        b.status = quorum::branch_status::succeeded;
-        ++successes;
-      } catch (...) {
-        b.error = std::current_exception();
-        b.status = quorum::branch_status::failed;
-      }
+      successes += run_into(branches[i], fs[i]) ? 1 : 0;
     }
     auto decision = successes >= N ? quorum::decision::quorum_met : quorum::decision::unreachable;
     benchmark::DoNotOptimize(branches.data());
@@ -175,15 +175,10 @@ struct least_result {
     auto& b = r.branches[i];
     b.name = names[i];
     if (r.decided_by) continue;  // decided: the rest never start
-    try {
-      b.value = fs[i]();
-      b.status = quorum::branch_status::succeeded;
+    if (run_into(b, fs[i]))
       ++successes;
-    } catch (...) {
-      b.error = std::current_exception();
-      b.status = quorum::branch_status::failed;
+    else
       ++failures;
-    }
     b.attempts = 1;
     if (successes >= k || failures > n - k) {
       r.decision = successes >= k ? quorum::decision::quorum_met : quorum::decision::unreachable;
