@@ -46,7 +46,12 @@ int main() {
   std::printf("read from %zu replicas, K = 1, hedge delay %lld ms\n", replicas.size(),
               millis(opts.hedge_delay));
   const auto r = quorum::quorum_parallel(opts, reads);
-  if (!r.ok()) return 1;
+  if (!r.ok()) {
+    std::fprintf(stderr, "no replica answered: the read %s after %lld ms\n",
+                 std::string(quorum::to_string(r.decision)).c_str(),
+                 millis(r.decided_at - r.started));
+    return 1;
+  }
 
   for (const auto& b : r.branches) {
     if (!b.started) {

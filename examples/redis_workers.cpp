@@ -174,12 +174,23 @@ int coordinator(std::string address) {
   auto decision = store.wait_until(h, deadline);
   const auto decided_at = std::chrono::steady_clock::now();
   if (!decision) store.expire(h);  // decides timed_out unless a record decided just now
-  for (pid_t pid : pids)
-    if (pid > 0) wait_exit(pid);  // stragglers record late, or stop
+  // Stragglers record late, or stop. A worker that exits non-zero (its Redis went away, say)
+  // is reported, and the coordinator's own exit code says so too.
+  int failed_workers = 0;
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    if (pids[i] < 0) {
+      ++failed_workers;
+      continue;
+    }
+    if (const int code = wait_exit(pids[i]); code != 0) {
+      std::cerr << "worker " << i + 1 << " exited with " << code << "\n";
+      ++failed_workers;
+    }
+  }
 
   std::cout << quorum::to_json(as_result(store.snapshot(h), started, decided_at, deadline)) << "\n";
   store.close(h);  // the execution is over (its keys stay for redis_options::ttl by default)
-  return 0;
+  return failed_workers == 0 ? 0 : 1;
 }
 
 }  // namespace
