@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <quorum/quorum.hpp>
+#include <quorum/store_check.hpp>
 #include <random>
 #include <stdexcept>
 
@@ -86,6 +87,11 @@ class log_store {
 static_assert(quorum::store<log_store>);  // checks the interface only, not store.hpp's promises
 
 int main() {
+  log_store scratch("/dev/null");  // store.hpp's promises, checked at run time on a scratch log
+  const auto problems = quorum::check_store(scratch);
+  for (const auto& p : problems) std::cerr << "log_store breaks a promise: " << p << "\n";
+  if (!problems.empty()) return 1;
+
   auto file = std::filesystem::temp_directory_path() / "quorum-example-";
   file += std::to_string(std::random_device{}()) + ".log";
   log_store store(file);

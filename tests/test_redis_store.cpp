@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <quorum/quorum.hpp>
+#include <quorum/store_check.hpp>
 #include <quorum/stores/redis.hpp>
 #include <random>
 #include <sstream>
@@ -311,6 +312,16 @@ TEST_CASE("redis_store decides weighted rules on the votes of the branches" *
   auto rec = store.snapshot(h);
   CHECK(rec.failures_at_decision == 1);
   CHECK(rec.successes_at_decision == 0);
+}
+
+TEST_CASE("redis_store passes check_store, from many connections at once" * doctest::timeout(120)) {
+  quorum_test::redis_server server;
+  quorum::redis_store store(at(server));
+  const auto problems = quorum::check_store(store, {.threads = 4, .rounds = 10});
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  INFO(all);
+  CHECK(problems.empty());
 }
 
 TEST_CASE("vote totals above 10^14 are counted exactly and decide at exactly the threshold" *

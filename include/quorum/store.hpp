@@ -80,6 +80,7 @@ struct execution_record {
 /// reached through a lock): what a thread did before a step that counted happens-before the
 /// return of the step that decided. The library relies on it for a result taken at the
 /// decision (on_late = return_early). Every store here does so.
+/// The concept checks the calls; quorum::check_store (store_check.hpp) checks these promises.
 template <class S>
 concept store = requires(S& s, const execution_spec& spec, typename S::handle h,
                          std::size_t branch, outcome o) {

@@ -1,0 +1,213 @@
+// tests/test_store_check.cpp — quorum::check_store passes the library's stores and names the
+// promise a flawed store breaks.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <quorum/quorum.hpp>
+#include <quorum/store_check.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using quorum::decision;
+using quorum::outcome;
+
+// A store written the plain way (one lock, a map of records) that can be told to break one
+// promise. With flaw::none it keeps them all: the check must pass it, which shows the flawed
+// versions fail for their flaw and not for the way the store is written.
+enum class flaw {
+  none,
+  counts_replays,     // a branch recorded again is counted again
+  decides_again,      // decided_now each time the rule holds, not only the first time
+  keeps_duplicates,   // open() of a held id hands out a second record
+  stale_reopen,       // an id opened again after close() gets its old record back
+  late_unmarked,      // a record after the decision is not marked late
+  finish_overrides,   // expire() and cancel() decide even a decided execution
+  one_vote_each,      // ignores the rule's votes
+};
+
+class flawed_store {
+  struct entry {
+    quorum::rule rule;
+    quorum::execution_record rec;
+    std::uint64_t yes = 0, no = 0;
+    std::size_t successes = 0, failures = 0;
+  };
+
+ public:
+  using handle = entry*;
+  explicit flawed_store(flaw f) : flaw_(f) {}
+
+  handle open(const quorum::execution_spec& s) {
+    std::lock_guard lk(m_);
+    if (auto it = entries_.find(s.id); it != entries_.end()) {
+      if (flaw_ == flaw::stale_reopen && closed_.erase(&it->second)) return &it->second;
+      if (flaw_ != flaw::keeps_duplicates) throw quorum::duplicate_execution_id("held: " + s.id);
+    }
+    auto& e = entries_[s.id + (entries_.count(s.id) ? "'" : "")];
+    e = entry{s.rule, {.id = s.id, .branches = std::vector<quorum::branch_record>(s.branches)}};
+    return &e;
+  }
+
+  quorum::tally record(handle h, std::size_t i, outcome o) {
+    std::lock_guard lk(m_);
+    auto& b = h->rec.branches.at(i);
+    const bool fresh = !b.outcome || flaw_ == flaw::counts_replays;
+    const bool ok = o == outcome::success;
+    if (fresh) {
+      if (!b.outcome) b.outcome = o;
+      b.late = h->rec.decision.has_value() && flaw_ != flaw::late_unmarked;
+      const std::uint32_t votes = flaw_ == flaw::one_vote_each ? 1 : h->rule.weight(i);
+      (ok ? h->yes : h->no) += votes;
+      ++(ok ? h->successes : h->failures);
+    }
+    const bool holds = ok ? h->rule.met(h->yes) : h->rule.unreachable(h->no);
+    const bool now = fresh && holds && (!h->rec.decision || flaw_ == flaw::decides_again);
+    if (now) decide(*h, ok ? decision::quorum_met : decision::unreachable, i);
+    quorum::tally t = tally_of(*h);
+    t.decided_now = now;
+    t.recorded_now = fresh;
+    t.late = b.late;
+    return t;
+  }
+  quorum::tally expire(handle h) { return finish(h, decision::timed_out); }
+  quorum::tally cancel(handle h) { return finish(h, decision::cancelled); }
+  quorum::execution_record snapshot(handle h) {
+    std::lock_guard lk(m_);
+    return h->rec;
+  }
+  void close(handle h) {
+    std::lock_guard lk(m_);
+    if (flaw_ == flaw::stale_reopen) return void(closed_.insert(h));
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (&it->second == h) return void(entries_.erase(it));
+  }
+  std::size_t size() {
+    std::lock_guard lk(m_);
+    return entries_.size();
+  }
+
+ private:
+  void decide(entry& e, decision d, std::optional<std::size_t> by) {
+    e.rec.decision = d;
+    e.rec.decided_by = by;
+    e.rec.successes_at_decision = e.successes;
+    e.rec.failures_at_decision = e.failures;
+  }
+  quorum::tally tally_of(const entry& e) const {
+    quorum::tally t;
+    t.successes = e.successes;
+    t.failures = e.failures;
+    t.decision = e.rec.decision;
+    t.decided_by = e.rec.decided_by;
+    return t;
+  }
+  quorum::tally finish(handle h, decision d) {
+    std::lock_guard lk(m_);
+    const bool now = !h->rec.decision || flaw_ == flaw::finish_overrides;
+    if (now) decide(*h, d, std::nullopt);
+    quorum::tally t = tally_of(*h);
+    t.decided_now = now;
+    return t;
+  }
+
+  flaw flaw_;
+  std::mutex m_;
+  std::map<std::string, entry> entries_;  // nodes never move: handles stay valid
+  std::set<handle> closed_;               // stale_reopen: closed, kept, handed out again
+};
+static_assert(quorum::store<flawed_store>);
+
+bool any_starts_with(const std::vector<std::string>& problems, std::string_view check) {
+  return std::any_of(problems.begin(), problems.end(),
+                     [&](const std::string& p) { return p.starts_with(check); });
+}
+
+std::string joined(const std::vector<std::string>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += p + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("check_store finds nothing wrong with the library's stores", S,
+                   quorum::memory_store, quorum::sharded_store, quorum::atomic_store) {
+  S s;
+  const auto problems = quorum::check_store(s);
+  INFO(joined(problems));
+  CHECK(problems.empty());
+}
+
+TEST_CASE("check_store closes every execution it opens and uses its own id prefix") {
+  quorum::memory_store s;
+  auto mine = s.open({"mine", 3, quorum::at_least(2).resolve(3)});
+  CHECK(quorum::check_store(s, {.threads = 3, .rounds = 5, .id_prefix = "checked-"}).empty());
+  CHECK(s.size() == 1);  // only the caller's own execution is left
+  s.close(mine);
+  CHECK(s.size() == 0);
+}
+
+TEST_CASE("check_store passes a plain locked store written outside the library") {
+  flawed_store s(flaw::none);
+  const auto problems = quorum::check_store(s);
+  INFO(joined(problems));
+  CHECK(problems.empty());
+  CHECK(s.size() == 0);
+}
+
+TEST_CASE("check_store accepts a store that keeps closed ids and refuses them ever after") {
+  // redis_store keeps a closed execution's record for its ttl: opening the id again throws
+  // duplicate_execution_id, which store.hpp allows ("the store may forget the record").
+  struct keeps_closed : flawed_store {
+    keeps_closed() : flawed_store(flaw::none) {}
+    void close(handle) {}
+  } s;
+  const auto problems = quorum::check_store(s, {.threads = 2, .rounds = 4});
+  INFO(joined(problems));
+  CHECK(problems.empty());
+}
+
+TEST_CASE("check_store names the promise a flawed store breaks") {
+  struct want {
+    flaw f;
+    std::string_view check;
+  };
+  const want cases[] = {
+      {flaw::counts_replays, "recording a branch again changes nothing"},
+      {flaw::decides_again, "a count rule decides quorum_met at the K-th success"},
+      {flaw::keeps_duplicates, "a held id is refused, and one opened again after close()"},
+      {flaw::stale_reopen, "a held id is refused, and one opened again after close()"},
+      {flaw::late_unmarked, "a count rule decides quorum_met at the K-th success"},
+      {flaw::finish_overrides, "expire and cancel decide once, and only an undecided execution"},
+      {flaw::one_vote_each, "a weighted rule decides by votes"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(static_cast<int>(c.f));
+    flawed_store s(c.f);
+    const auto problems = quorum::check_store(s, {.threads = 2, .rounds = 4});
+    INFO(joined(problems));
+    CHECK(any_starts_with(problems, c.check));
+  }
+}
+
+TEST_CASE("a problem says which step returned what, against what it should have") {
+  flawed_store s(flaw::counts_replays);
+  const auto problems = quorum::check_store(s, {.threads = 2, .rounds = 2});
+  REQUIRE(any_starts_with(problems, "recording a branch again changes nothing"));
+  const auto it = std::find_if(problems.begin(), problems.end(), [](const std::string& p) {
+    return p.starts_with("recording a branch again");
+  });
+  CHECK(*it ==
+        "recording a branch again changes nothing: record(0, success) again returned {successes 2, "
+        "failures 0, decision quorum_met, decided_by 0, decided_now true, recorded_now true, late "
+        "false}, expected {successes 1, failures 0, decision none, decided_by none, decided_now "
+        "false, recorded_now false, late false}");
+}
