@@ -45,7 +45,8 @@ struct tally {
   std::optional<std::size_t> decided_by{};     ///< the branch whose record decided, if one did
   bool decided_now = false;   ///< this very call made the decision (true for exactly one call)
   bool recorded_now = false;  ///< this call recorded the branch (false for a replay)
-  bool late = false;          ///< the branch's record came after the decision
+  bool late = false;          ///< the branch's record came after the decision (for a replay:
+                              ///< its first record, the one kept)
 };
 
 /// One branch as the record holds it.

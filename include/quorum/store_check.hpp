@@ -3,9 +3,10 @@
 // `static_assert(quorum::store<S>)` checks that a store has the right calls. It cannot check
 // that they keep the promises store.hpp describes: the decision comes at the K-th success (or
 // the failure that makes K impossible) and never twice, a replay counts nothing, expire and
-// cancel decide only an undecided execution, a held id is refused, and all of that holds with
-// many threads recording at once. check_store() runs a store through those promises and says,
-// in words, every one it saw broken:
+// cancel decide only an undecided execution, a held id is refused, a snapshot is consistent, and
+// all of that holds with many threads recording at once (and through the optional exclusive
+// record, for a store that offers one). check_store() runs a store through those promises and
+// says, in words, every one it saw broken:
 //
 //   #include <quorum/store_check.hpp>
 //
@@ -15,8 +16,11 @@
 // It opens its own executions (ids starting with store_check_options::id_prefix) and closes
 // each one it opened, also when a step throws. Meant for a store's tests: a check that passes
 // is evidence, not proof (the threaded checks see the interleavings the machine happens to run).
+// What a store returns is never trusted: an index it hands back is checked before it is used,
+// so a broken store is reported, not crashed on (a store that blocks for ever still hangs it).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -81,6 +85,10 @@ inline std::string describe_branches(const execution_record& r) {
   return out;
 }
 
+inline std::string_view describe(outcome o) {
+  return o == outcome::success ? "success" : "failure";
+}
+
 template <class S>
 class store_checker {
   using handle = typename S::handle;
@@ -94,34 +102,73 @@ class store_checker {
   }
 
   std::vector<std::string> run() {
-    check("a count rule decides quorum_met at the K-th success", [this] { met_at_kth(); });
-    check("a count rule decides unreachable at the (N-K+1)-th failure", [this] { unreachable(); });
-    check("recording a branch again changes nothing", [this] { replays(); });
-    check("expire and cancel decide once, and only an undecided execution", [this] { finishes(); });
-    check("a held id is refused, and one opened again after close() starts empty",
-          [this] { duplicates(); });
-    check("a weighted rule decides by votes", [this] { weighted_votes(); });
-    check("every branch counts, from 1 to 100 branches", [this] { sizes(); });
+    // The checks of one thread at a time, by name; run again below through the exclusive
+    // record when the store offers one.
+    const std::pair<std::string_view, void (store_checker::*)()> one_thread[] = {
+        {"a count rule decides quorum_met at the K-th success", &store_checker::met_at_kth},
+        {"a count rule decides unreachable at the (N-K+1)-th failure", &store_checker::unreachable},
+        {"recording a branch again changes nothing", &store_checker::replays},
+        {"expire and cancel decide once, and only an undecided execution",
+         &store_checker::finishes},
+        {"a held id is refused, and one opened again after close() starts empty",
+         &store_checker::duplicates},
+        {"a weighted rule decides by votes", &store_checker::weighted_votes},
+        {"every branch counts, from 1 to 100 branches", &store_checker::sizes},
+    };
+    std::vector<std::string_view> passed;
+    for (const auto& [name, f] : one_thread)
+      if (check(name, [this, f = f] { (this->*f)(); })) passed.push_back(name);
     check("threads recording one execution count each branch once and decide once",
           [this] { concurrent_records(); });
     check("threads opening, recording and closing executions of their own stay apart",
           [this] { concurrent_lifecycles(); });
+    if constexpr (exclusive_recording<S>) {
+      // The library calls record(h, i, o, quorum::exclusive) when one thread runs the whole
+      // execution: a second implementation of the record step that needs the same checks. Only
+      // the checks that passed above: a flaw they found would be reported twice.
+      exclusive_ = true;
+      for (const auto& [name, f] : one_thread)
+        if (std::find(passed.begin(), passed.end(), name) != passed.end())
+          check(std::string(name) + " (record with quorum::exclusive)",
+                [this, f = f] { (this->*f)(); });
+      exclusive_ = false;
+    }
     return std::move(problems_);
   }
 
  private:
   // One execution opened for a check; closed when the check is done with it, however it ends.
+  // Each call names itself in the report when the store throws (then rethrows, to end the
+  // check: the report keeps only the first problem of a check, this one).
   class execution {
    public:
-    execution(store_checker& c, const execution_spec& spec) : c_(c), h_(c.s_.open(spec)) {}
+    execution(store_checker& c, const execution_spec& spec)
+        : c_(c), id_(spec.id), h_(open(c, spec)) {}
+    // Takes over a handle open() returned outside an execution: closes it at the end.
+    execution(store_checker& c, std::string id, handle h)
+        : c_(c), id_(std::move(id)), h_(std::move(h)) {}
     execution(const execution&) = delete;
     execution& operator=(const execution&) = delete;
     ~execution() { close(); }
 
-    tally record(std::size_t i, outcome o) { return c_.s_.record(h_, i, o); }
-    tally expire() { return c_.s_.expire(h_); }
-    tally cancel() { return c_.s_.cancel(h_); }
-    execution_record snapshot() { return c_.s_.snapshot(h_); }
+    tally record(std::size_t i, outcome o) {
+      return step(
+          [&] { return c_.record(h_, i, o); },
+          [&] { return "record(" + std::to_string(i) + ", " + std::string(describe(o)) + ")"; });
+    }
+    tally expire() {
+      return step([&] { return c_.s_.expire(h_); }, [] { return std::string("expire()"); });
+    }
+    tally cancel() {
+      return step([&] { return c_.s_.cancel(h_); }, [] { return std::string("cancel()"); });
+    }
+    execution_record snapshot() {
+      return step([&] { return c_.s_.snapshot(h_); }, [] { return std::string("snapshot()"); });
+    }
+    [[nodiscard]] const std::string& id() const noexcept { return id_; }
+    [[nodiscard]] const handle& raw() const noexcept { return h_; }
+    // Forget the handle without closing it: another execution closes the same record.
+    void release() noexcept { open_ = false; }
     void close() noexcept {
       if (!open_) return;
       open_ = false;
@@ -135,14 +182,53 @@ class store_checker {
     }
 
    private:
+    // duplicate_execution_id passes unreported: the duplicates check expects it, and check()
+    // reports it anywhere else (the store's own words name the id it found held).
+    static handle open(store_checker& c, const execution_spec& spec) {
+      try {
+        return c.s_.open(spec);
+      } catch (const duplicate_execution_id&) {
+        throw;
+      } catch (const std::exception& e) {
+        c.fail("open() of \"" + spec.id + "\" threw: " + e.what());
+        throw;
+      } catch (...) {
+        c.fail("open() of \"" + spec.id + "\" threw something that is not a std::exception");
+        throw;
+      }
+    }
+    template <class F, class Name>
+    auto step(F&& f, Name&& name) {
+      try {
+        return f();
+      } catch (const std::exception& e) {
+        c_.fail(name() + " threw: " + e.what());
+        throw;
+      } catch (...) {
+        c_.fail(name() + " threw something that is not a std::exception");
+        throw;
+      }
+    }
+
     store_checker& c_;
+    std::string id_;
     handle h_;
     bool open_ = true;
   };
 
+  // The record step, through the exclusive overload while the exclusive checks run (they run
+  // on one thread: the promise exclusive_t asks of the caller holds).
+  tally record(const handle& h, std::size_t i, outcome o) {
+    if constexpr (exclusive_recording<S>) {
+      if (exclusive_) return s_.record(h, i, o, exclusive);
+    }
+    return s_.record(h, i, o);
+  }
+
+  // Runs one check; true if it found nothing wrong.
   template <class F>
-  void check(std::string_view name, F&& f) {
-    name_ = name;
+  bool check(std::string_view name, F&& f) {
+    name_.assign(name);
     failed_.store(false, std::memory_order_relaxed);
     try {
       f();
@@ -151,6 +237,7 @@ class store_checker {
     } catch (...) {
       fail("the store threw something that is not a std::exception");
     }
+    return !failed();
   }
 
   // Called from the check's threads too: problems_ is under a lock. Only the first problem of a
@@ -160,11 +247,42 @@ class store_checker {
     try {
       std::lock_guard lk(m_);
       if (failed_.exchange(true, std::memory_order_relaxed)) return;
-      problems_.push_back(std::string(name_) + ": " + what);
+      problems_.push_back(name_ + ": " + what);
     } catch (...) {  // out of memory while reporting: the report is lost, not the process
     }
   }
   [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
+
+  // Runs body(t) on o_.threads threads that start together, and joins them. Whatever a thread
+  // throws is reported. A thread the system refuses to start is reported too (the check did
+  // not run as asked), and counted off the start latch: the threads already started wait on it
+  // and would otherwise wait for ever, and the join with them.
+  template <class F>
+  void on_threads(F&& body) {
+    const std::size_t n = o_.threads;
+    std::latch go(static_cast<std::ptrdiff_t>(n));
+    std::vector<std::jthread> pool;
+    pool.reserve(n);  // before any thread starts: emplace_back below only starts one
+    for (std::size_t t = 0; t < n; ++t) {
+      try {
+        pool.emplace_back([&, t] {
+          try {
+            go.arrive_and_wait();
+            body(t);
+          } catch (const std::exception& e) {
+            fail(std::string("the store threw: ") + e.what());
+          } catch (...) {
+            fail("the store threw something that is not a std::exception");
+          }
+        });
+      } catch (const std::exception& e) {
+        go.count_down(static_cast<std::ptrdiff_t>(n - t));  // first: the started ones go on
+        fail("could not start thread " + std::to_string(t + 1) + " of " + std::to_string(n) + " (" +
+             e.what() + "): the check ran on " + std::to_string(t));
+        break;
+      }
+    }
+  }  // joined
 
   execution_spec spec(std::size_t n, quorum::rule r) {
     return execution_spec{o_.id_prefix + tag_ + std::to_string(next_id_++), n, std::move(r)};
@@ -183,8 +301,12 @@ class store_checker {
     fail(std::string(step) + " returned " + describe(t) + ", expected " + describe(want));
   }
 
-  void expect(const execution_record& r, std::optional<quorum::decision> d,
-              std::optional<std::size_t> by, std::size_t s, std::size_t f, std::string_view branches) {
+  // x's snapshot, against what it should hold.
+  void expect(execution& x, std::optional<quorum::decision> d, std::optional<std::size_t> by,
+              std::size_t s, std::size_t f, std::string_view branches) {
+    const execution_record r = x.snapshot();
+    if (r.id != x.id())
+      return fail("snapshot() returned id \"" + r.id + "\", expected \"" + x.id() + "\"");
     const std::string got = describe_branches(r);
     if (r.decision == d && r.decided_by == by && r.successes_at_decision == s &&
         r.failures_at_decision == f && got == branches)
@@ -210,7 +332,7 @@ class store_checker {
            "record(3, success), the third success");
     expect(x.record(4, success), {4, 1, met, 3, false, true, true},
            "record(4, success) after the decision");
-    expect(x.snapshot(), met, 3, 3, 1, "sfssS");
+    expect(x, met, 3, 3, 1, "sfssS");
   }
 
   void unreachable() {  // N = 5, K = 3: the third failure leaves too few
@@ -222,7 +344,7 @@ class store_checker {
            "record(1, failure), the third failure");
     expect(x.record(3, success), {2, 3, decision::unreachable, 1, false, true, true},
            "record(3, success) after the decision");
-    expect(x.snapshot(), decision::unreachable, 1, 1, 3, "sffSf");
+    expect(x, decision::unreachable, 1, 1, 3, "sffSf");
   }
 
   void replays() {
@@ -237,7 +359,7 @@ class store_checker {
     expect(x.record(2, failure), {2, 1, met, 1, false, true, true}, "record(2, failure), late");
     // A replay reports the branch's first record: late here.
     expect(x.record(2, success), {2, 1, met, 1, false, false, true}, "record(2, success) again");
-    expect(x.snapshot(), met, 1, 2, 0, "ssF");
+    expect(x, met, 1, 2, 0, "ssF");
   }
 
   void finishes() {
@@ -249,7 +371,7 @@ class store_checker {
       expect(x.cancel(), {1, 0, decision::timed_out, {}, false}, "cancel() after expire()");
       expect(x.record(1, success), {2, 0, decision::timed_out, {}, false, true, true},
              "record(1, success) after expire()");
-      expect(x.snapshot(), decision::timed_out, {}, 1, 0, "sS-");
+      expect(x, decision::timed_out, {}, 1, 0, "sS-");
     }
     {
       execution x(*this, counted(2, 2));
@@ -257,14 +379,14 @@ class store_checker {
       expect(x.expire(), {0, 0, decision::cancelled, {}, false}, "expire() after cancel()");
       expect(x.record(0, failure), {0, 1, decision::cancelled, {}, false, true, true},
              "record(0, failure) after cancel()");
-      expect(x.snapshot(), decision::cancelled, {}, 0, 0, "F-");
+      expect(x, decision::cancelled, {}, 0, 0, "F-");
     }
     {
       execution x(*this, counted(2, 1));
       expect(x.record(1, success), {1, 0, met, 1, true, true, false}, "record(1, success)");
       expect(x.expire(), {1, 0, met, 1, false}, "expire() after the decision");
       expect(x.cancel(), {1, 0, met, 1, false}, "cancel() after the decision");
-      expect(x.snapshot(), met, 1, 1, 0, "-s");
+      expect(x, met, 1, 1, 0, "-s");
     }
   }
 
@@ -274,24 +396,51 @@ class store_checker {
     const execution_spec first = counted(2, 1);
     std::optional<execution> x;
     x.emplace(*this, first);
+    std::optional<handle> again;
     try {
-      execution again(*this, first);
-      fail("a second open() of a held id returned a handle; it must throw duplicate_execution_id");
-      return;
+      again.emplace(s_.open(first));
     } catch (const duplicate_execution_id&) {
-    }  // any other exception is the check's "the store threw"
+    } catch (const std::exception& e) {
+      return fail("a second open() of a held id threw \"" + std::string(e.what()) +
+                  "\"; it must throw quorum::duplicate_execution_id");
+    } catch (...) {
+      return fail(
+          "a second open() of a held id threw something that is not a std::exception; "
+          "it must throw quorum::duplicate_execution_id");
+    }
+    if (again) {
+      // A store that hands out the held record again (a get-or-create open) must see one
+      // close() of it, not two: the second would end a record that is gone. A record through
+      // the second handle shows in the first one's snapshot if they are the same record.
+      execution y(*this, first.id, std::move(*again));
+      bool same = false;
+      try {
+        (void)s_.record(y.raw(), 1, failure);
+        const execution_record r = s_.snapshot(x->raw());
+        same = r.branches.size() == 2 && r.branches[1].outcome.has_value();
+      } catch (...) {  // the probe says nothing; the report below is the same
+      }
+      if (same) y.release();
+      return fail(std::string("a second open() of a held id returned a handle") +
+                  (same ? " to the held record itself" : "") +
+                  "; it must throw quorum::duplicate_execution_id");
+    }
     expect(x->record(0, success), {1, 0, met, 0, true, true, false},
            "record(0, success) on the first execution, after the refused open()");
     x.reset();  // closes it
-    std::optional<execution> y;
+    std::optional<handle> h;  // a handle need not be default-constructible
     try {
-      y.emplace(*this, first);
+      h.emplace(s_.open(first));
     } catch (const duplicate_execution_id&) {
       return;  // the store keeps closed ids: allowed
+    } catch (const std::exception& e) {
+      return fail("open() of the id again after close() threw \"" + std::string(e.what()) +
+                  "\"; it must open it or throw quorum::duplicate_execution_id");
     }
-    expect(y->record(1, failure), {0, 1, {}, {}, false, true, false},
+    execution y(*this, first.id, std::move(*h));
+    expect(y.record(1, failure), {0, 1, {}, {}, false, true, false},
            "record(1, failure) on the id opened again after close()");
-    expect(y->snapshot(), {}, {}, 0, 0, "-f");
+    expect(y, {}, {}, 0, 0, "-f");
   }
 
   void weighted_votes() {
@@ -299,14 +448,14 @@ class store_checker {
       execution x(*this, spec(3, weighted({3, 1, 1}, 3).resolve(3)));
       expect(x.record(1, success), {1, 0, {}, {}, false, true, false}, "record(1, success), 1 vote");
       expect(x.record(0, success), {2, 0, met, 0, true, true, false}, "record(0, success), 3 votes");
-      expect(x.snapshot(), met, 0, 2, 0, "ss-");
+      expect(x, met, 0, 2, 0, "ss-");
     }
     {  // votes 1, 1, 1, 2 (5 in all); 4 needed: branch 3 failing leaves 3
       execution x(*this, spec(4, weighted({1, 1, 1, 2}, 4).resolve(4)));
       expect(x.record(0, success), {1, 0, {}, {}, false, true, false}, "record(0, success), 1 vote");
       expect(x.record(3, failure), {1, 1, decision::unreachable, 3, true, true, false},
              "record(3, failure), 2 votes of 5 lost with 4 needed");
-      expect(x.snapshot(), decision::unreachable, 3, 1, 1, "s--f");
+      expect(x, decision::unreachable, 3, 1, 1, "s--f");
     }
   }
 
@@ -322,7 +471,7 @@ class store_checker {
                  "record(" + std::to_string(i) + ", success)" + in);
         expect(x.record(0, success), {n, 0, met, 0, true, true, false},
                "record(0, success), the last" + in);
-        expect(x.snapshot(), met, 0, n, 0, std::string(n, 's'));
+        expect(x, met, 0, n, 0, std::string(n, 's'));
       }
       {  // K = N: the first failure makes it unreachable
         execution x(*this, counted(n, n));
@@ -333,132 +482,157 @@ class store_checker {
   }
 
   // Each round: one execution of N = 16 with K from 1 to 16 and a pattern of outcomes; every
-  // thread records every branch (from its own starting point, so they collide), and on odd
-  // rounds one of them also calls expire() halfway. Exactly one call may decide; each branch
-  // is recorded once; the record agrees with the decision.
+  // thread records every branch (from its own starting point, so they collide); on odd rounds
+  // thread 0 also calls expire() halfway, and every fourth round thread 1 cancel() at the same
+  // point. Exactly one call may decide; each branch is recorded once; the record agrees with
+  // the decision. Thread 1 also takes a snapshot after each of its records: any snapshot,
+  // taken at any time, is consistent.
   void concurrent_records() {
     constexpr std::size_t n = 16;
-    const std::size_t threads = o_.threads;
     for (std::size_t round = 0; round < o_.rounds && !failed(); ++round) {
       const std::size_t k = round % n + 1;
       const auto outcome_of = [round](std::size_t i) {
         return ((round * 0x9E3779B9u) >> (i % 29)) & 1 ? failure : success;
       };
+      const std::string at = "round " + std::to_string(round) + " (N = " + std::to_string(n) +
+                             ", K = " + std::to_string(k) + "): ";
       execution x(*this, counted(n, k));
       std::atomic<std::size_t> deciding_calls{0};
       std::vector<std::atomic<std::size_t>> recorded(n);
-      std::optional<quorum::decision> decided;  // written by the one deciding call
-      std::mutex decided_m;
+      tally decider;  // the tally of the (one) deciding call
+      std::mutex decider_m;
       const auto note_decision = [&](const tally& r) {
         if (!r.decided_now) return;
         deciding_calls.fetch_add(1, std::memory_order_relaxed);
-        std::lock_guard lk(decided_m);
-        decided = r.decision;
+        std::lock_guard lk(decider_m);
+        decider = r;
       };
-      std::latch go(static_cast<std::ptrdiff_t>(threads));
-      {
-        std::vector<std::jthread> pool;
-        for (std::size_t t = 0; t < threads; ++t)
-          pool.emplace_back([&, t] {
-            try {
-              go.arrive_and_wait();
-              for (std::size_t j = 0; j < n; ++j) {
-                const std::size_t i = (j + t * n / threads) % n;
-                const tally r = x.record(i, outcome_of(i));
-                // Relaxed counts: the threads are joined before they are read.
-                if (r.recorded_now) recorded[i].fetch_add(1, std::memory_order_relaxed);
-                note_decision(r);
-                if (t == 0 && j == n / 2 && round % 2) note_decision(x.expire());
-              }
-            } catch (const std::exception& e) {
-              fail(std::string("the store threw: ") + e.what());
-            } catch (...) {
-              fail("the store threw something that is not a std::exception");
-            }
-          });
-      }  // joined
-      if (failed()) return;
-      const std::string at = "round " + std::to_string(round) + " (K = " + std::to_string(k) + "): ";
-      if (const auto c = deciding_calls.load(); c != 1) {
-        fail(at + std::to_string(c) + " calls returned decided_now (exactly 1 must)");
-        return;
-      }
-      for (std::size_t i = 0; i < n; ++i)
-        if (const auto c = recorded[i].load(); c != 1) {
-          fail(at + "branch " + std::to_string(i) + " was recorded_now by " + std::to_string(c) +
-               " calls (exactly 1 must)");
-          return;
+      on_threads([&](std::size_t t) {
+        for (std::size_t j = 0; j < n; ++j) {
+          const std::size_t i = (j + t * n / o_.threads) % n;
+          const tally r = x.record(i, outcome_of(i));
+          // Relaxed counts: the threads are joined before they are read.
+          if (r.recorded_now) recorded[i].fetch_add(1, std::memory_order_relaxed);
+          note_decision(r);
+          if (j == n / 2 && t == 0 && round % 2) note_decision(x.expire());
+          if (j == n / 2 && t == 1 && round % 4 == 3) note_decision(x.cancel());
+          if (t == 1 &&
+              !consistent(x.snapshot(), n, k, at + "a snapshot taken while threads record: "))
+            return;
         }
-      consistent(x.snapshot(), k, decided, at);
+      });
+      if (failed()) return;
+      if (const auto c = deciding_calls.load(); c != 1)
+        return fail(at + std::to_string(c) + " calls returned decided_now (exactly 1 must)");
+      for (std::size_t i = 0; i < n; ++i)
+        if (const auto c = recorded[i].load(); c != 1)
+          return fail(at + "branch " + std::to_string(i) + " was recorded_now by " +
+                      std::to_string(c) + " calls (exactly 1 must)");
+      const execution_record r = x.snapshot();
+      if (r.branches.size() == n)  // else consistent() says so
+        for (std::size_t i = 0; i < n; ++i)
+          if (!r.branches[i].outcome)
+            return fail(at + "branch " + std::to_string(i) +
+                        ", which every thread recorded, is not in the snapshot");
+      if (!consistent(r, n, k, at)) return;
+      if (r.decision != decider.decision || r.decided_by != decider.decided_by)
+        fail(at + "the snapshot's decision " + describe(r.decision) + " by " +
+             describe(r.decided_by) + " is not the one the deciding call returned, " +
+             describe(decider.decision) + " by " + describe(decider.decided_by));
     }
   }
 
-  // Every branch recorded; the on-time counts are the counts at the decision; the decision is
-  // the one its counts call for, and the one the deciding call returned.
-  void consistent(const execution_record& r, std::size_t k, std::optional<quorum::decision> decided,
-                  const std::string& at) {
-    const std::size_t n = r.branches.size();
-    std::size_t s = 0, f = 0;
-    for (const auto& b : r.branches) {
-      if (!b.outcome) return fail(at + "a branch every thread recorded is not in the snapshot");
-      if (!b.late) ++(*b.outcome == success ? s : f);
+  // What every snapshot of an execution of n branches under at_least(k) shows, whenever it is
+  // taken: n branches; no decision while the branches do not meet the rule, and then none
+  // marked late; else the branches not marked late are the counts at the decision, and call for
+  // that decision, made by a branch that exists and was recorded on time with the outcome that
+  // decides. Nothing the store returned is used as an index before it is checked. False once
+  // reported.
+  bool consistent(const execution_record& r, std::size_t n, std::size_t k, const std::string& at) {
+    if (r.branches.size() != n) {
+      fail(at + "snapshot() returned " + std::to_string(r.branches.size()) +
+           " branches for an execution of " + std::to_string(n));
+      return false;
     }
-    const std::string counts = std::to_string(r.successes_at_decision) + " successes and " +
-                               std::to_string(r.failures_at_decision) + " failures at the decision";
-    if (r.decision != decided || !r.decision)
-      return fail(at + "the snapshot's decision " + describe(r.decision) +
-                  " is not the one the deciding call returned, " + describe(decided));
-    if (s != r.successes_at_decision || f != r.failures_at_decision)
-      return fail(at + counts + ", but " + std::to_string(s) + " and " + std::to_string(f) +
-                  " branches not marked late");
+    std::size_t s = 0, f = 0, late = 0;
+    for (const auto& b : r.branches) {
+      if (!b.outcome) continue;
+      if (b.late)
+        ++late;
+      else
+        ++(*b.outcome == success ? s : f);
+    }
+    const std::string counts = std::to_string(s) + " successes and " + std::to_string(f) +
+                               " failures on time of " + std::to_string(n) +
+                               " (K = " + std::to_string(k) + ")";
+    if (!r.decision) {
+      if (s >= k || f > n - k) {
+        fail(at + "snapshot() shows no decision with " + counts);
+        return false;
+      }
+      if (late != 0) {
+        fail(at + "snapshot() shows " + std::to_string(late) + " branches late but no decision");
+        return false;
+      }
+      return true;
+    }
+    if (s != r.successes_at_decision || f != r.failures_at_decision) {
+      fail(at + "snapshot() shows " + std::to_string(r.successes_at_decision) + " successes and " +
+           std::to_string(r.failures_at_decision) + " failures at the decision, but " + counts);
+      return false;
+    }
+    if (r.decided_by && *r.decided_by >= n) {
+      fail(at + "snapshot() shows decided_by " + describe(r.decided_by) + ", not one of the " +
+           std::to_string(n) + " branches");
+      return false;
+    }
     bool right = false;
     switch (*r.decision) {
-      case decision::quorum_met: right = s == k && f <= n - k; break;
-      case decision::unreachable: right = s < k && f == n - k + 1; break;
-      case decision::timed_out: right = s < k && f <= n - k && !r.decided_by; break;
-      case decision::cancelled: right = false; break;
+      case decision::quorum_met:
+        right = s == k && f <= n - k && r.decided_by;
+        break;
+      case decision::unreachable:
+        right = s < k && f == n - k + 1 && r.decided_by;
+        break;
+      case decision::timed_out:
+      case decision::cancelled:
+        right = s < k && f <= n - k && !r.decided_by;
+        break;
     }
     if (right && r.decided_by) {
-      const auto& b = r.branches[*r.decided_by];
+      const auto& b = r.branches[*r.decided_by];  // in range: checked above
       right = !b.late && b.outcome == (*r.decision == met ? success : failure);
     }
     if (!right)
-      fail(at + "decision " + describe(r.decision) + " by " + describe(r.decided_by) + " with " +
-           counts + " of " + std::to_string(n));
+      fail(at + "snapshot() shows decision " + describe(r.decision) + " by " +
+           describe(r.decided_by) + " with " + counts + ", branches \"" + describe_branches(r) +
+           "\" (- not recorded, s/f on time, S/F late)");
+    return right;
   }
 
   void concurrent_lifecycles() {
     std::vector<execution_spec> specs;  // made here: next_id_ is this thread's
     for (std::size_t i = 0; i < o_.threads * o_.rounds; ++i) specs.push_back(counted(3, 2));
-    std::latch go(static_cast<std::ptrdiff_t>(o_.threads));
-    std::vector<std::jthread> pool;
-    for (std::size_t t = 0; t < o_.threads; ++t)
-      pool.emplace_back([&, t] {
-        try {
-          go.arrive_and_wait();
-          for (std::size_t round = 0; round < o_.rounds && !failed(); ++round) {
-            execution x(*this, specs[t * o_.rounds + round]);
-            const std::size_t first = round % 3;  // branch order varies by round
-            expect(x.record(first, failure), {0, 1, {}, {}, false, true, false},
-                   "record(" + std::to_string(first) + ", failure) on a fresh execution");
-            expect(x.record((first + 1) % 3, success), {1, 1, {}, {}, false, true, false},
-                   "the first success");
-            expect(x.record((first + 2) % 3, success), {2, 1, met, (first + 2) % 3, true, true, false},
-                   "the second success");
-          }
-        } catch (const std::exception& e) {
-          fail(std::string("the store threw: ") + e.what());
-        } catch (...) {
-          fail("the store threw something that is not a std::exception");
-        }
-      });
+    on_threads([&](std::size_t t) {
+      for (std::size_t round = 0; round < o_.rounds && !failed(); ++round) {
+        execution x(*this, specs[t * o_.rounds + round]);
+        const std::size_t first = round % 3;  // branch order varies by round
+        expect(x.record(first, failure), {0, 1, {}, {}, false, true, false},
+               "record(" + std::to_string(first) + ", failure) on a fresh execution");
+        expect(x.record((first + 1) % 3, success), {1, 1, {}, {}, false, true, false},
+               "the first success");
+        expect(x.record((first + 2) % 3, success), {2, 1, met, (first + 2) % 3, true, true, false},
+               "the second success");
+      }
+    });
   }
 
   S& s_;
   store_check_options o_;
   std::string tag_;
   std::size_t next_id_ = 0;
-  std::string_view name_;
+  bool exclusive_ = false;  // record() through the exclusive overload (one thread only)
+  std::string name_;        // of the running check; written only while no thread of it runs
   std::atomic<bool> failed_{false};
   std::mutex m_;
   std::vector<std::string> problems_;
