@@ -2,18 +2,7 @@
 // promise a flawed store breaks.
 #include <doctest/doctest.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define QUORUM_TEST_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define QUORUM_TEST_SANITIZED 1
-#endif
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -25,6 +14,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "refuse_threads.hpp"
 
 namespace {
 
@@ -346,35 +337,17 @@ TEST_CASE("a store's exclusive record is checked too, and a flaw there named as 
 }
 
 #if !defined(QUORUM_TEST_SANITIZED)
-#include <dlfcn.h>
-#include <pthread.h>
-
-namespace {
-// The thread creation to refuse, counting from 1; 0 refuses none (as in
-// test_pool_start_failure.cpp: this executable defines pthread_create in front of the C
-// library's; the sanitizers own it, so under them the test is skipped).
-std::atomic<int> refuse_at{0};
-std::atomic<int> created{0};
-}  // namespace
-
-extern "C" int pthread_create(pthread_t* t, const pthread_attr_t* a, void* (*f)(void*), void* arg) {
-  using real_t = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
-  static const auto real = reinterpret_cast<real_t>(dlsym(RTLD_NEXT, "pthread_create"));
-  const int k = refuse_at.load();
-  if (k != 0 && created.fetch_add(1) + 1 == k) return EAGAIN;
-  return real(t, a, f, arg);
-}
-
 TEST_CASE("a check whose third thread cannot start reports it and does not hang") {
   // Regression (review): the two threads started waited on a start latch for four, and the
   // check joined them: for ever.
   flawed_store s(flaw::none);
-  created = 0;
-  refuse_at = 3;
-  const auto problems = quorum::check_store(s, {.threads = 4, .rounds = 2});
-  refuse_at = 0;
+  std::vector<std::string> problems;
+  {
+    test_support::refuse_thread refusal(3);
+    problems = quorum::check_store(s, {.threads = 4, .rounds = 2});
+    CHECK(refusal.asked() >= 3);  // the refusal really happened
+  }
   INFO(joined(problems));
-  CHECK(created >= 3);  // the refusal really happened
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].starts_with(
       "threads recording one execution count each branch once and decide once: could not start "
