@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -97,8 +98,17 @@ class store_checker {
   store_checker(S& s, store_check_options o) : s_(s), o_(std::move(o)) {
     if (o_.threads < 2) o_.threads = 2;
     if (o_.rounds == 0) o_.rounds = 1;
-    std::random_device rd;
-    tag_ = std::to_string((std::uint64_t{rd()} << 32) | rd()) + "-";
+    std::uint64_t tag = 0;
+    try {
+      std::random_device rd;
+      tag = (std::uint64_t{rd()} << 32) | rd();
+    } catch (const std::exception&) {
+      // No entropy source: the clock still tells apart two checks of one store, one after
+      // the other; the address of this checker two at once in one process.
+      tag = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+            reinterpret_cast<std::uintptr_t>(this);
+    }
+    tag_ = std::to_string(tag) + "-";
   }
 
   std::vector<std::string> run() {
