@@ -31,8 +31,10 @@ enum class event_kind {
   succeeded,       ///< a branch succeeded before the decision
   failed,          ///< a branch failed (for good) before the decision
   decided,         ///< the execution decided (see decision, branch = the deciding branch)
-  stop_requested,  ///< the branches still running were asked to stop (after decided; not sent
-                   ///< when none was left running)
+  stop_requested,  ///< the branches not finished yet were asked to stop (after decided; not
+                   ///< sent when every other branch had finished). Among them may be branches
+                   ///< that never started: queued on the executor, or a hedge waiting for its
+                   ///< turn; those end `cancelled` without a `started` event.
   late,            ///< a branch finished after the decision (see status)
   retry_started,   ///< a retry began: attempt (>= 2) started after its wait; the first is `started`
 };
