@@ -816,3 +816,32 @@ TEST_CASE("an SVG size out of range is brought into range, never written as 0 or
     CHECK(svg.find(p.want) != std::string::npos);
   }
 }
+
+TEST_CASE("a deadline long past is placed before the start, not 292 years after it") {
+  // Regression (cold review): timeline::ms took t - origin, which for options.deadline =
+  // time_point::min() (a deadline already past, which the options allow) overflowed: the JSON
+  // said "deadline_ms":9223368436854.776, the trace and the SVG put it centuries ahead.
+  quorum::manual_clock clk;
+  quorum::memory_store store;
+  quorum::history h;
+  quorum::options o{.quorum = 1};
+  o.deadline = std::chrono::steady_clock::time_point::min();
+  o.clock = &clk;
+  o.observer = h.observer();
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, o, [] { return 1; });
+  REQUIRE(r.deadline == std::chrono::steady_clock::time_point::min());
+  h.finish(r);
+  const auto t = h.snapshot();
+  REQUIRE(t.deadline);
+  // min() is -2^63 ns; the origin (the start) is an hour after the epoch on this clock
+  const double want = -(static_cast<double>(r.started.time_since_epoch().count()) + 0x1p63) / 1e6;
+  CHECK(t.ms(*t.deadline) == doctest::Approx(want));
+  CHECK(t.ms(t.origin) == 0);
+
+  const auto doc = strict_json::parse(quorum::to_json(t));
+  REQUIRE(doc);
+  CHECK(member(*doc, "deadline_ms")->num < 0);
+  const auto svg = quorum::to_svg(t);
+  CHECK(xml_error(svg).empty());
+  CHECK(svg.find("deadline at -") != std::string::npos);
+}

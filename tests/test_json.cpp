@@ -135,6 +135,17 @@ TEST_CASE("a branch returning a null C string is written as null") {
   CHECK(json.find("\"value\":\"text\"") != std::string::npos);
 }
 
+TEST_CASE("a branch returning nullptr is written as null") {
+  // Regression (cold review): std::nullptr_t converts to std::string_view before C++23, so the
+  // value was written as a string read through strlen(nullptr), a crash.
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1},
+                                   [] { return nullptr; });
+  const auto json = quorum::to_json(r);
+  CHECK(json_valid(json));
+  CHECK(json.find("\"value\":null") != std::string::npos);
+}
+
 TEST_CASE("a branch named \"\" is written as \"\" (decided_by null means no branch decided)") {
   quorum::memory_store store;
   auto r = quorum::quorum_parallel(store, quorum::inline_executor{},

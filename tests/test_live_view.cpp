@@ -216,3 +216,23 @@ TEST_CASE("on a terminal the bars line up whatever columns the names' characters
   CHECK(shown(rows[2]).starts_with("  e\xCC\x81u-1  " + block));
   CHECK(shown(rows[3]).starts_with("  abcd  " + block));
 }
+
+TEST_CASE("on a terminal a pictograph outside the first emoji blocks takes two columns too") {
+  // Regression (cold review): columns() counted the pictographs of U+1F300..U+1F64F and
+  // U+1F900..U+1F9FF as two columns but those of Transport and Map (a rocket, U+1F680) and
+  // Symbols and Pictographs Extended-A (U+1FA80..) as one: their rows' bars sat a column left.
+  quorum::history h;
+  feeder f{h, {"\xF0\x9F\x9A\x80 go",  // 🚀 go: 4 code points, 5 columns
+               "\xF0\x9F\xAA\x81 up",  // 🪁 up: 4 code points, 5 columns
+               "abcde"}};
+  std::ostringstream out;
+  quorum::live_view view(out, {.quorum = 2, .redraw = true, .bar_width = 10, .deadline = t0 + 10s});
+  for (std::size_t i = 0; i < 3; ++i) f(kind::started, i, 1, 0ms);
+  view.update(h.snapshot(), t0 + 10s);
+  const auto rows = lines_of(out.str());
+  REQUIRE(rows.size() == 4);
+  const std::string block = "\xE2\x96\x88";
+  CHECK(shown(rows[1]).starts_with("  \xF0\x9F\x9A\x80 go  " + block));
+  CHECK(shown(rows[2]).starts_with("  \xF0\x9F\xAA\x81 up  " + block));
+  CHECK(shown(rows[3]).starts_with("  abcde  " + block));
+}

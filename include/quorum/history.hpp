@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -124,7 +125,9 @@ struct timeline {
   using time_point = std::chrono::steady_clock::time_point;
 
   std::string execution_id;
-  time_point origin{};                       ///< the execution's start (0 on every axis)
+  /// 0 on every axis: the execution's start once history::finish() knows it (a result stamped
+  /// with timestamps::all or ::execution), else the earliest event's time.
+  time_point origin{};
   std::optional<time_point> deadline;        ///< known after history::finish()
   std::optional<quorum::decision> decision;  ///< none until decided
   std::optional<std::size_t> decided_by;     ///< the branch whose record decided
@@ -136,7 +139,15 @@ struct timeline {
 
   /// Milliseconds from the origin to t.
   [[nodiscard]] double ms(time_point t) const noexcept {
-    return std::chrono::duration<double, std::milli>(t - origin).count();
+    // Not t - origin: a deadline already past may be time_point::min() (options.deadline
+    // allows it), and that difference overflowed (undefined; in practice a deadline 292 years
+    // ahead). The distance between two 64-bit counts always fits in 64 unsigned bits.
+    const auto a = static_cast<std::uint64_t>(t.time_since_epoch().count());
+    const auto b = static_cast<std::uint64_t>(origin.time_since_epoch().count());
+    const double ticks = t >= origin ? static_cast<double>(a - b) : -static_cast<double>(b - a);
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::duration<double, time_point::period>(ticks))
+        .count();
   }
   /// Successes and failures counted towards the decision (late ones excluded).
   [[nodiscard]] std::size_t successes() const noexcept { return count(branch_status::succeeded); }

@@ -99,6 +99,8 @@ void json_value(std::string& out, const T& v) {
       const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::general, 17);
       out.append(buf, r.ptr);
     }
+  } else if constexpr (std::is_null_pointer_v<T>) {
+    out += "null";  // before C++23 std::nullptr_t converts to string_view, through strlen(nullptr)
   } else if constexpr (std::is_pointer_v<T> && std::is_convertible_v<const T&, std::string_view>) {
     if (v == nullptr)
       out += "null";  // a C string that is not there
