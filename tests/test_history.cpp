@@ -845,3 +845,25 @@ TEST_CASE("a deadline long past is placed before the start, not 292 years after 
   CHECK(xml_error(svg).empty());
   CHECK(svg.find("deadline at -") != std::string::npos);
 }
+
+TEST_CASE("an event fed by hand with the largest branch index is kept out of the rows") {
+  // Regression (cold review): the rows were counted as index + 1, which wrapped to 0 for
+  // SIZE_MAX, and the event was then written to a row past the end.
+  quorum::history h;
+  const std::size_t wild = std::numeric_limits<std::size_t>::max();
+  const auto ev = [&](kind k, std::size_t branch, std::string_view name,
+                      std::optional<quorum::decision> d = std::nullopt) {
+    h.record({k, "exec-9", branch, name, 1, t0, d, std::nullopt, nullptr});
+  };
+  ev(kind::started, 0, "alpha");
+  ev(kind::started, wild, "wild");
+  ev(kind::decided, wild, "wild", quorum::decision::quorum_met);
+  const auto t = h.snapshot();
+  REQUIRE(t.branches.size() == 1);
+  CHECK(t.branches[0].name == "alpha");
+  CHECK(t.decided_by == wild);  // kept as received; the outputs name no branch for it
+  const auto doc = strict_json::parse(quorum::to_json(t));
+  REQUIRE(doc);
+  CHECK(member(*doc, "decided_by")->is(strict_json::value::kind::null));
+  CHECK(xml_error(quorum::to_svg(t)).empty());
+}

@@ -267,9 +267,12 @@ class history {
 
   static void build(timeline& t, const std::vector<recorded_event>& events,
                     const std::optional<final_state>& fin) {
+    // An event fed by hand may carry any index: the largest one cannot have a row (its + 1
+    // wraps to 0), and its events are skipped below.
+    constexpr std::size_t no_row = static_cast<std::size_t>(-1);
     std::size_t n = fin ? fin->branches.size() : 0;
     for (const auto& e : events)
-      if (e.branch) n = std::max(n, *e.branch + 1);
+      if (e.branch && *e.branch != no_row) n = std::max(n, *e.branch + 1);
     t.branches.resize(n);
 
     bool have_origin = false;
@@ -298,7 +301,7 @@ class history {
         t.stop_requested_at = e.at;
         continue;
       }
-      if (!e.branch) continue;
+      if (!e.branch || *e.branch >= n) continue;
       auto& b = t.branches[*e.branch];
       if (b.name.empty()) b.name = e.branch_name;
       switch (e.kind) {
