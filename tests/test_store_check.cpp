@@ -164,9 +164,14 @@ class exclusive_flawed_store : public flawed_store {
 };
 static_assert(quorum::exclusive_recording<exclusive_flawed_store>);
 
+// The first problem reported by the check whose name starts with `check`; "" when none.
+std::string_view problem_of(const std::vector<std::string>& problems, std::string_view check) {
+  const auto it = std::find_if(problems.begin(), problems.end(),
+                               [&](const std::string& p) { return p.starts_with(check); });
+  return it == problems.end() ? std::string_view{} : std::string_view(*it);
+}
 bool any_starts_with(const std::vector<std::string>& problems, std::string_view check) {
-  return std::any_of(problems.begin(), problems.end(),
-                     [&](const std::string& p) { return p.starts_with(check); });
+  return !problem_of(problems, check).empty();
 }
 
 std::string joined(const std::vector<std::string>& problems) {
@@ -255,20 +260,11 @@ TEST_CASE("a problem says which step returned what, against what it should have"
   flawed_store s(flaw::counts_replays);
   const auto problems = quorum::check_store(s, {.threads = 2, .rounds = 2});
   REQUIRE(any_starts_with(problems, "recording a branch again changes nothing"));
-  const auto it = std::find_if(problems.begin(), problems.end(), [](const std::string& p) {
-    return p.starts_with("recording a branch again");
-  });
-  CHECK(*it ==
+  CHECK(problem_of(problems, "recording a branch again") ==
         "recording a branch again changes nothing: record(0, success) again returned {successes 2, "
         "failures 0, decision quorum_met, decided_by 0, decided_now true, recorded_now true, late "
         "false}, expected {successes 1, failures 0, decision none, decided_by none, decided_now "
         "false, recorded_now false, late false}");
-}
-
-std::string_view problem_of(const std::vector<std::string>& problems, std::string_view check) {
-  const auto it = std::find_if(problems.begin(), problems.end(),
-                               [&](const std::string& p) { return p.starts_with(check); });
-  return it == problems.end() ? std::string_view{} : std::string_view(*it);
 }
 
 TEST_CASE("a second open() that returns the held record is reported, and its record closed once") {
