@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -246,6 +247,65 @@ struct id_key {
   };
 };
 
+// The lock of a store's id map (memory_store's map, a shard of sharded_store's and
+// atomic_store's). What it guards is an insert or an erase: a few dozen instructions. A thread
+// that finds it held therefore waits best by watching it for a moment. std::mutex (a pthread
+// mutex) instead puts the thread to sleep in the kernel at once, and its holder then pays a
+// system call to wake it: two threads opening and closing executions of their own met in a
+// shard often enough for those sleeps and wake-ups to make the two of them together slower
+// than one alone (BM_StoreContention/{atomic,sharded}/lifecycle, bench/RESULTS.md).
+//
+// The word is 0 (free), 1 (held) or 2 (held, and a thread may be asleep on it). lock() tries
+// once, then watches the word for up to spin_limit pauses (a few microseconds: far longer than
+// the section, far shorter than a sleep and a wake-up), trying again each time it reads 0, and
+// watches with plain loads, so the holder's cache line is not pulled away while it works. Past
+// that the holder was preempted: the thread swaps in 2, which both tries for the lock and tells
+// the holder to wake it, and sleeps on the word (std::atomic wait) until it reads other than
+// 2. unlock() stores 0 and wakes one sleeper only if the word was 2. A thread that takes the
+// lock by the swap leaves 2 behind, so its unlock may wake nobody: a wasted notify, never a
+// lost one.
+//
+// Memory order: every successful acquisition (the CAS, the swap) is acquire and unlock's swap
+// is release, so a holder sees all that earlier holders wrote under the lock. The loads while
+// watching are relaxed: they only decide when to try again.
+class spin_then_wait_lock {
+ public:
+  void lock() noexcept {
+    if (try_lock()) return;
+    for (int i = 0; i < spin_limit; ++i) {
+      pause();
+      if (word_.load(std::memory_order_relaxed) == 0 && try_lock()) return;
+    }
+    while (word_.exchange(2, std::memory_order_acquire) != 0)
+      word_.wait(2, std::memory_order_relaxed);
+  }
+  [[nodiscard]] bool try_lock() noexcept {
+    std::uint32_t free = 0;
+    return word_.compare_exchange_strong(free, 1, std::memory_order_acquire,
+                                         std::memory_order_relaxed);
+  }
+  void unlock() noexcept {
+    if (word_.exchange(0, std::memory_order_release) == 2) word_.notify_one();
+  }
+  /// For tests: true once a waiter has given up watching (it may be asleep on the lock).
+  [[nodiscard]] bool may_have_sleeper() const noexcept {
+    return word_.load(std::memory_order_relaxed) == 2;
+  }
+
+ private:
+  static constexpr int spin_limit = 64;
+  static void pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+  // 32 bits: libstdc++ waits on and notifies a 32-bit atomic directly through its futex, and a
+  // notify with no sleeper costs a load (a 64-bit one goes through a process-wide proxy).
+  std::atomic<std::uint32_t> word_{0};
+};
+
 // How many shards sharded_store and atomic_store split their id map into by default: 8 per
 // hardware thread, so that threads opening and closing executions at once rarely meet.
 [[nodiscard]] inline std::size_t default_shards() noexcept {
@@ -255,7 +315,7 @@ struct id_key {
 
 // The shards of an id map (sharded_store, atomic_store): a power of two of them, one picked by
 // the low bits of an id's hash (hash_id's finalizer spreads every input bit over them).
-// `Shard` has a mutex `m` and a map `records` guarded by it.
+// `Shard` has a lock `m` and a map `records` guarded by it.
 template <class Shard>
 class shard_array {
  public:

@@ -409,7 +409,7 @@ class atomic_store {
 
   // Each shard starts on its own cache line, so two shards' locks never share one.
   struct alignas(64) shard {
-    mutable std::mutex m;
+    mutable detail::spin_then_wait_lock m;
     map_t records;                        // guarded by m
     std::vector<map_t::node_type> spare;  // guarded by m; capacity spare_per_shard
   };

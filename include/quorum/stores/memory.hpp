@@ -53,7 +53,7 @@ class memory_store {
   }
 
  private:
-  mutable std::mutex m_;
+  mutable detail::spin_then_wait_lock m_;
   std::unordered_map<std::string, std::unique_ptr<entry>> records_;
 };
 

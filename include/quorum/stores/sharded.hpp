@@ -27,7 +27,7 @@ class sharded_store {
 
   // Each shard starts on its own cache line, so two shards' locks never share one.
   struct alignas(64) shard {
-    std::mutex m;
+    detail::spin_then_wait_lock m;
     std::unordered_map<detail::id_key, std::unique_ptr<entry>, detail::id_key::hasher>
         records;  // keys view entry::id
   };
