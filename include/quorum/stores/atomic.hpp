@@ -29,9 +29,11 @@
 // lock, as sharded_store does: with one lock for the whole map, two threads that each opened
 // and closed executions of their own made every execution about eight times slower than one
 // thread alone (BM_StoreContention/atomic/lifecycle). An execution's open and close go to the
-// same shard. A closed record (its entry and its map node) is kept for reuse in its shard, up
-// to spare_per_shard of them, so that a steady stream of executions allocates nothing in the
-// store.
+// same shard. A closed record is kept for reuse by the thread that closed it (up to
+// kept_per_thread of them), so that a steady stream of executions does not allocate its
+// 64-byte-aligned record anew each time. Kept per shard instead, as it was, records moved
+// between the threads that happened to meet in a shard, and with them their cache lines: two
+// threads recorded fewer executions together than one alone.
 #pragma once
 
 #include <atomic>
@@ -125,43 +127,29 @@ class atomic_store {
   /// aggregate initialised with `{}` compile, as they did before the id map had shards.
   atomic_store() : atomic_store(detail::default_shards()) {}
   /// `shards` is rounded up to a power of two, at most 65536.
-  explicit atomic_store(std::size_t shards) : shards_(shards) {
-    for (std::size_t i = 0; i < shards_.count(); ++i) shards_[i].spare.reserve(spare_per_shard);
-  }
+  explicit atomic_store(std::size_t shards) : shards_(shards) {}
   atomic_store(const atomic_store&) = delete;
   atomic_store& operator=(const atomic_store&) = delete;
 
   /// Create the record; throws duplicate_execution_id when the id is held.
   [[nodiscard]] handle open(const execution_spec& spec) {
     detail::check_spec(spec);
-    // The common case, a steady stream of executions, reuses a closed record (neither the
-    // entry nor the id map's node is allocated) in one pass under the lock. Only when no
-    // closed record is left is a new one made, outside the lock.
-    // The id is hashed once, here, outside the lock; close() finds the node by the hash kept
-    // in the entry (see id_key).
+    // The common case, a steady stream of executions, reuses a record this thread closed.
+    // The record is made ready outside the lock; under it, only the map's node is made and
+    // linked. The id is hashed once, here; close() finds the node by the hash kept in the
+    // entry (see id_key).
     const std::size_t hash = detail::hash_id(spec.id);
+    std::unique_ptr<entry> e = kept::take();
+    if (!e) e = std::make_unique<entry>();
+    e->reset(spec, hash);
     shard& sh = shard_of(hash);
-    std::unique_lock lk(sh.m);
-    if (!sh.spare.empty()) {
-      map_t::node_type node = std::move(sh.spare.back());
-      sh.spare.pop_back();
-      entry* e = node.mapped().get();
-      e->reset(spec, hash);
-      node.key() = e->key();
-      auto r = sh.records.insert(std::move(node));
-      if (!r.inserted) {
-        sh.spare.push_back(std::move(r.node));  // capacity reserved: never allocates
-        detail::throw_duplicate_id(spec.id);
-      }
-      return e;
+    std::lock_guard lk(sh.m);
+    auto [it, fresh] = sh.records.try_emplace(e->key());
+    if (!fresh) {
+      kept::give(std::move(e));
+      detail::throw_duplicate_id(spec.id);
     }
-    lk.unlock();
-    auto made = std::make_unique<entry>();
-    made->reset(spec, hash);
-    lk.lock();
-    auto [it, fresh] = sh.records.try_emplace(made->key());
-    if (!fresh) detail::throw_duplicate_id(spec.id);
-    it->second = std::move(made);
+    it->second = std::move(e);
     return it->second.get();
   }
 
@@ -246,9 +234,12 @@ class atomic_store {
     // A locked-path record kept for reuse drops its tables now, not when it is reused.
     if (!h->packed) h->st = detail::record_state{};
     shard& sh = shard_of(h->hash);
-    std::lock_guard lk(sh.m);
-    auto node = sh.records.extract(h->key());
-    if (node && sh.spare.size() < spare_per_shard) sh.spare.push_back(std::move(node));
+    map_t::node_type node;
+    {
+      std::lock_guard lk(sh.m);
+      node = sh.records.extract(h->key());
+    }
+    if (node) kept::give(std::move(node.mapped()));  // the node itself is freed here
   }
 
   /// Executions currently held (sums the shards; exact only when nothing runs concurrently).
@@ -403,15 +394,65 @@ class atomic_store {
   }
 
   using map_t = std::unordered_map<id_key, std::unique_ptr<entry>, id_key::hasher>;
-  // Closed records kept for reuse, per shard. An execution's open and close meet in one shard,
-  // so one thread's steady stream needs one there; more cover executions in flight at once.
-  static constexpr std::size_t spare_per_shard = 8;
-
   // Each shard starts on its own cache line, so two shards' locks never share one.
   struct alignas(64) shard {
     mutable detail::spin_then_wait_lock m;
-    map_t records;                        // guarded by m
-    std::vector<map_t::node_type> spare;  // guarded by m; capacity spare_per_shard
+    map_t records;  // guarded by m
+  };
+
+  // Closed records kept for reuse by the thread that closed them, for any atomic_store (a
+  // record holds nothing of its store). Up to kept_per_thread: one covers a thread's steady
+  // stream of executions, more cover several in flight at once.
+  //
+  // The slots are a trivially destructible thread_local (constinit: no guard on access), so
+  // they can be read at any point of the thread's exit. What frees the records there is a
+  // separate thread_local, `reaper`, made when the thread first keeps one. A close() that comes
+  // after the reaper has run (from a destructor of another thread_local, or at exit() from a
+  // static's, once the main thread's thread_locals are gone) finds `dead` set and frees the
+  // record at once: nothing is freed twice. (A thread whose first kept record comes after its
+  // thread_locals were destroyed, the main thread closing its first execution from a static's
+  // destructor, keeps it until the process ends.)
+  static constexpr std::size_t kept_per_thread = 8;
+  class kept {
+   public:
+    [[nodiscard]] static std::unique_ptr<entry> take() noexcept {
+      slots& s = local();
+      if (s.count == 0) return nullptr;
+      return std::unique_ptr<entry>(s.records[--s.count]);
+    }
+    // Keeps e if there is room, else frees it.
+    static void give(std::unique_ptr<entry> e) noexcept {
+      slots& s = local();
+      if (s.dead || s.count == kept_per_thread) return;
+      if (!s.armed) {
+        thread_local reaper r;
+        (void)r;
+        s.armed = true;
+      }
+      s.records[s.count++] = e.release();
+    }
+
+   private:
+    struct slots {
+      entry* records[kept_per_thread];
+      std::size_t count;
+      bool armed;  // the reaper of this thread exists
+      bool dead;   // ... and has run: keep nothing more
+    };
+    static slots& local() noexcept {
+      thread_local constinit slots s{};
+      return s;
+    }
+    struct reaper {
+      reaper() = default;
+      reaper(const reaper&) = delete;
+      reaper& operator=(const reaper&) = delete;
+      ~reaper() {
+        slots& s = local();
+        while (s.count != 0) delete s.records[--s.count];
+        s.dead = true;
+      }
+    };
   };
 
   shard& shard_of(std::size_t hash) const noexcept { return shards_.of(hash); }
