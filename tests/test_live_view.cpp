@@ -236,3 +236,24 @@ TEST_CASE("on a terminal a pictograph outside the first emoji blocks takes two c
   CHECK(shown(rows[2]).starts_with("  \xF0\x9F\xAA\x81 up  " + block));
   CHECK(shown(rows[3]).starts_with("  abcde  " + block));
 }
+
+TEST_CASE("the emoji among the basic plane's symbols take two columns, their neighbours one") {
+  // Regression: columns() counted ✅ ❌ ⚡ ⭐ (U+2705, U+274C, U+26A1, U+2B50) as one column, so
+  // a row named with one had its bar a column left of the others'. Their neighbours in the same
+  // blocks (☀ U+2600, ✓ U+2713, ➜ U+279C) do take one.
+  using quorum::detail::columns;
+  CHECK(columns("\xE2\x9C\x85") == 2);          // ✅
+  CHECK(columns("\xE2\x9D\x8C") == 2);          // ❌
+  CHECK(columns("\xE2\x9A\xA1 fast") == 7);     // ⚡ fast
+  CHECK(columns("\xE2\xAD\x90") == 2);          // ⭐
+  CHECK(columns("\xE2\x8C\x9A") == 2);          // ⌚ (U+231A, the first of them)
+  CHECK(columns("\xE2\x98\x80") == 1);          // ☀
+  CHECK(columns("\xE2\x9C\x93") == 1);          // ✓
+  CHECK(columns("\xE2\x9E\x9C") == 1);          // ➜
+  CHECK(columns("\xF0\x9F\x80\x84") == 2);      // 🀄 U+1F004
+  CHECK(columns("\xF0\x9F\x9F\xA0") == 2);      // 🟠 U+1F7E0
+  CHECK(columns("\xF0\x9F\x9B\xA0") == 1);      // 🛠 U+1F6E0, text by default
+  CHECK(columns("\xE6\x9D\xB1") == 2);          // 東, as before
+  CHECK(columns("\xF0\xA0\x80\x80") == 2);      // U+20000, the last ranges
+  CHECK(columns("abc") == 3);
+}

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <iterator>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -36,6 +37,37 @@ namespace detail {
 // per character, and one with a combining accent one column left. A wcwidth() in brief: the
 // combining and zero-width blocks take none; the East Asian wide and fullwidth blocks and the
 // pictographs two (wcwidth itself depends on the C locale, which a library must not assume).
+// Code points a terminal gives two columns (East Asian Width W or F), as ranges in ascending
+// order. The blocks of CJK, Hangul and fullwidth forms are taken whole; so are the later emoji
+// blocks of the supplementary plane, whose unassigned points will be emoji. Emoji among the
+// symbols of the basic plane (U+231A..U+2B55: ⌚ ⚡ ✅ ❌ ⭐ ...) are listed one by one, since their
+// neighbours (☀ ✓ ➜ ...) take one column.
+inline constexpr std::pair<char32_t, char32_t> wide_ranges[] = {
+    {0x1100, 0x115f},   {0x231a, 0x231b},   {0x2329, 0x232a},   {0x23e9, 0x23ec},
+    {0x23f0, 0x23f0},   {0x23f3, 0x23f3},   {0x25fd, 0x25fe},   {0x2614, 0x2615},
+    {0x2648, 0x2653},   {0x267f, 0x267f},   {0x2693, 0x2693},   {0x26a1, 0x26a1},
+    {0x26aa, 0x26ab},   {0x26bd, 0x26be},   {0x26c4, 0x26c5},   {0x26ce, 0x26ce},
+    {0x26d4, 0x26d4},   {0x26ea, 0x26ea},   {0x26f2, 0x26f3},   {0x26f5, 0x26f5},
+    {0x26fa, 0x26fa},   {0x26fd, 0x26fd},   {0x2705, 0x2705},   {0x270a, 0x270b},
+    {0x2728, 0x2728},   {0x274c, 0x274c},   {0x274e, 0x274e},   {0x2753, 0x2755},
+    {0x2757, 0x2757},   {0x2795, 0x2797},   {0x27b0, 0x27b0},   {0x27bf, 0x27bf},
+    {0x2b1b, 0x2b1c},   {0x2b50, 0x2b50},   {0x2b55, 0x2b55},   {0x2e80, 0x303e},
+    {0x3041, 0x33ff},   {0x3400, 0x4dbf},   {0x4e00, 0x9fff},   {0xa000, 0xa4cf},
+    {0xa960, 0xa97f},   {0xac00, 0xd7a3},   {0xf900, 0xfaff},   {0xfe10, 0xfe19},
+    {0xfe30, 0xfe6f},   {0xff00, 0xff60},   {0xffe0, 0xffe6},   {0x1f004, 0x1f004},
+    {0x1f0cf, 0x1f0cf}, {0x1f18e, 0x1f18e}, {0x1f191, 0x1f19a}, {0x1f200, 0x1f2ff},
+    {0x1f300, 0x1f64f}, {0x1f680, 0x1f6c5}, {0x1f6cc, 0x1f6d7}, {0x1f6dc, 0x1f6df},
+    {0x1f6eb, 0x1f6ec}, {0x1f6f4, 0x1f6ff}, {0x1f7e0, 0x1f7ff}, {0x1f900, 0x1f9ff},
+    {0x1fa70, 0x1faff}, {0x20000, 0x2fffd}, {0x30000, 0x3fffd},
+};
+
+[[nodiscard]] inline bool is_wide(char32_t cp) noexcept {
+  // The first range that ends at or after cp: cp is wide if it starts at or before it.
+  const auto* r = std::lower_bound(std::begin(wide_ranges), std::end(wide_ranges), cp,
+                                   [](const auto& range, char32_t c) { return range.second < c; });
+  return r != std::end(wide_ranges) && r->first <= cp;
+}
+
 inline std::size_t columns(std::string_view s) noexcept {
   std::size_t n = 0;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -52,13 +84,7 @@ inline std::size_t columns(std::string_view s) noexcept {
         in(0x202a, 0x202e) || in(0x2060, 0x2064) || in(0x20d0, 0x20ff) || in(0xfe00, 0xfe0f) ||
         in(0xfe20, 0xfe2f) || cp == 0xfeff || in(0xe0100, 0xe01ef))
       continue;  // combining marks, zero-width and format characters, variation selectors
-    const bool wide =
-        in(0x1100, 0x115f) || in(0x2e80, 0x303e) || in(0x3041, 0x33ff) || in(0x3400, 0x4dbf) ||
-        in(0x4e00, 0x9fff) || in(0xa000, 0xa4cf) || in(0xa960, 0xa97f) || in(0xac00, 0xd7a3) ||
-        in(0xf900, 0xfaff) || in(0xfe10, 0xfe19) || in(0xfe30, 0xfe6f) || in(0xff00, 0xff60) ||
-        in(0xffe0, 0xffe6) || in(0x1f300, 0x1f64f) || in(0x1f680, 0x1f6c5) ||
-        in(0x1f900, 0x1f9ff) || in(0x1fa70, 0x1faff) || in(0x20000, 0x2fffd) ||
-        in(0x30000, 0x3fffd);
+    const bool wide = is_wide(cp);
     n += wide ? 2 : 1;
   }
   return n;
