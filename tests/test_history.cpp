@@ -843,7 +843,14 @@ TEST_CASE("a deadline long past is placed before the start, not 292 years after 
   CHECK(member(*doc, "deadline_ms")->num < 0);
   const auto svg = quorum::to_svg(t);
   CHECK(xml_error(svg).empty());
-  CHECK(svg.find("deadline at -") != std::string::npos);
+  // Regression: the note said so at the right edge, with an arrow pointing further right.
+  const auto note = svg.find("\xE2\x86\x90 deadline at -");
+  REQUIRE(note != std::string::npos);
+  CHECK(svg.find(", before the start", note) != std::string::npos);
+  const auto element = svg.rfind("<text", note);  // the note's element, anchored at its start
+  REQUIRE(element != std::string::npos);
+  CHECK(svg.substr(element, note - element).find("text-anchor=\"start\"") != std::string::npos);
+  CHECK(svg.find("\xE2\x86\x92") == std::string::npos);  // no arrow to the right
 }
 
 TEST_CASE("an event fed by hand with the largest branch index is kept out of the rows") {

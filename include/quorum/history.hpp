@@ -1101,9 +1101,9 @@ class gantt_chart {
          " font-weight=\"600\" text-anchor=\"" + std::string(anchor) + '"');
   }
 
-  // The deadline (a dashed line, or a note at the edge when it lies far beyond the run) and the
-  // decision (a line, and a diamond on the deciding branch's row, or on the axis when no branch
-  // decided). Their labels sit on two lines.
+  // The deadline (a dashed line, or a note at the edge when it lies before the start or far
+  // beyond the run) and the decision (a line, and a diamond on the deciding branch's row, or on
+  // the axis when no branch decided). Their labels sit on two lines.
   void markers() {
     const double deadline_label_y = marks_y - (t_.decided_at ? 14 : 0);
     if (t_.deadline && deadline_in_range_) {
@@ -1111,7 +1111,10 @@ class gantt_chart {
       line(x, marks_y + 4, x, axis_y_, P::deadline, 2, "6 4");
       out_ += '\n';
       marker_label(x, deadline_label_y, P::deadline, "deadline " + human_ms(deadline_ms_));
-    } else if (t_.deadline) {
+    } else if (t_.deadline && deadline_ms_ < 0) {  // already past at the start: the left edge
+      marker_label(plot_x0_, deadline_label_y, P::deadline,
+                   "\xE2\x86\x90 deadline at " + human_ms(deadline_ms_) + ", before the start");
+    } else if (t_.deadline) {  // far beyond the run: the right edge
       marker_label(plot_x1_, deadline_label_y, P::deadline,
                    "deadline at " + human_ms(deadline_ms_) + " \xE2\x86\x92");
     }
