@@ -81,6 +81,41 @@ TEST_CASE("a thread asleep on the id map's lock is woken when it is released") {
   if (!seen) MESSAGE("no /proc/self/task: the waiter may have been woken before it slept");
 }
 
+TEST_CASE("two threads asleep on the id map's lock both get it once it is released") {
+  // Regression (review): the lock a waiter takes by its swap must stay 2, so that its unlock
+  // wakes the next sleeper. A lock() that took it with 1 after waking passed the tests above
+  // (one sleeper only) and hung here: the first woken thread's unlock woke nobody.
+  lock_t m;
+  m.lock();
+  std::atomic<int> got{0};
+  std::atomic<pid_t> tids[2] = {0, 0};
+  {
+    std::vector<std::jthread> waiters;
+    for (int i = 0; i < 2; ++i)
+      waiters.emplace_back([&, i] {
+        tids[i].store(gettid());
+        std::lock_guard lk(m);
+        got.fetch_add(1);
+      });
+    // Both asleep on the lock before it is released (yielding, not sleeping, to wait for it).
+    for (auto& t : tids)
+      while (t.load() == 0) std::this_thread::yield();
+    while (!m.may_have_sleeper()) std::this_thread::yield();
+    bool seen = true;
+    for (auto& t : tids) {
+      if (thread_state(t.load()) == 0) seen = false;
+      if (seen)
+        while (thread_state(t.load()) != 'S') std::this_thread::yield();
+    }
+    CHECK(got.load() == 0);
+    m.unlock();
+    if (!seen) MESSAGE("no /proc/self/task: the waiters may not both have slept");
+  }  // joins both: never, if the second sleeper is not woken
+  CHECK(got.load() == 2);
+  CHECK(m.try_lock());
+  m.unlock();
+}
+
 TEST_CASE("try_lock on the id map's lock takes it only when free") {
   lock_t m;
   REQUIRE(m.try_lock());

@@ -256,14 +256,15 @@ struct id_key {
 // than one alone (BM_StoreContention/{atomic,sharded}/lifecycle, bench/RESULTS.md).
 //
 // The word is 0 (free), 1 (held) or 2 (held, and a thread may be asleep on it). lock() tries
-// once, then watches the word for up to spin_limit pauses (a few microseconds: far longer than
-// the section, far shorter than a sleep and a wake-up), trying again each time it reads 0, and
-// watches with plain loads, so the holder's cache line is not pulled away while it works. Past
-// that the holder was preempted: the thread swaps in 2, which both tries for the lock and tells
-// the holder to wake it, and sleeps on the word (std::atomic wait) until it reads other than
-// 2. unlock() stores 0 and wakes one sleeper only if the word was 2. A thread that takes the
-// lock by the swap leaves 2 behind, so its unlock may wake nobody: a wasted notify, never a
-// lost one.
+// once, then watches the word for up to spin_limit pauses (from a fraction of a microsecond to
+// a few, by CPU: longer than the section, shorter than a sleep and a wake-up), trying again
+// each time it reads 0. It watches with plain loads: a waiter shares the line rather than
+// taking it exclusive on every try, as a loop of compare-and-swaps would. Past that the holder
+// was preempted: the thread swaps in 2, which both tries for the lock and tells the holder to
+// wake it, and sleeps on the word (std::atomic wait) until it reads other than 2. unlock()
+// stores 0 and wakes one sleeper only if the word was 2. A thread that takes the lock by the
+// swap leaves 2 behind, as it must: another thread may sleep on it too, and this thread's
+// unlock is what wakes it. When none does, that notify is wasted, never lost.
 //
 // Memory order: every successful acquisition (the CAS, the swap) is acquire and unlock's swap
 // is release, so a holder sees all that earlier holders wrote under the lock. The loads while

@@ -29,9 +29,9 @@
 // lock, as sharded_store does: with one lock for the whole map, two threads that each opened
 // and closed executions of their own made every execution about eight times slower than one
 // thread alone (BM_StoreContention/atomic/lifecycle). An execution's open and close go to the
-// same shard. A closed record is kept for reuse by the thread that closed it (up to
-// kept_per_thread of them), so that a steady stream of executions does not allocate its
-// 64-byte-aligned record anew each time. Kept per shard instead, as it was, records moved
+// same shard. The record a thread closed last is kept by the store for reuse by that thread,
+// so that a steady stream of executions does not allocate its 64-byte-aligned record anew
+// each time. Kept per shard instead, as it was, records moved
 // between the threads that happened to meet in a shard, and with them their cache lines: two
 // threads recorded fewer executions together than one alone.
 #pragma once
@@ -127,7 +127,8 @@ class atomic_store {
   /// aggregate initialised with `{}` compile, as they did before the id map had shards.
   atomic_store() : atomic_store(detail::default_shards()) {}
   /// `shards` is rounded up to a power of two, at most 65536.
-  explicit atomic_store(std::size_t shards) : shards_(shards) {}
+  explicit atomic_store(std::size_t shards)
+      : shards_(shards), kept_(std::make_unique<kept_slot[]>(shards_.count())) {}
   atomic_store(const atomic_store&) = delete;
   atomic_store& operator=(const atomic_store&) = delete;
 
@@ -139,18 +140,20 @@ class atomic_store {
     // linked. The id is hashed once, here; close() finds the node by the hash kept in the
     // entry (see id_key).
     const std::size_t hash = detail::hash_id(spec.id);
-    std::unique_ptr<entry> e = kept::take();
+    std::unique_ptr<entry> e = take_kept();
     if (!e) e = std::make_unique<entry>();
     e->reset(spec, hash);
     shard& sh = shard_of(hash);
-    std::lock_guard lk(sh.m);
-    auto [it, fresh] = sh.records.try_emplace(e->key());
-    if (!fresh) {
-      kept::give(std::move(e));
-      detail::throw_duplicate_id(spec.id);
+    {
+      std::lock_guard lk(sh.m);
+      auto [it, fresh] = sh.records.try_emplace(e->key());
+      if (fresh) {
+        it->second = std::move(e);
+        return it->second.get();
+      }
     }
-    it->second = std::move(e);
-    return it->second.get();
+    keep(std::move(e));
+    detail::throw_duplicate_id(spec.id);
   }
 
   /// Record branch i's outcome once, count, and decide if the rule now holds.
@@ -231,15 +234,13 @@ class atomic_store {
 
   /// The execution is over: forget its record. The handle is invalid afterwards.
   void close(handle h) {
-    // A locked-path record kept for reuse drops its tables now, not when it is reused.
-    if (!h->packed) h->st = detail::record_state{};
     shard& sh = shard_of(h->hash);
     map_t::node_type node;
     {
       std::lock_guard lk(sh.m);
       node = sh.records.extract(h->key());
     }
-    if (node) kept::give(std::move(node.mapped()));  // the node itself is freed here
+    if (node) keep(std::move(node.mapped()));  // the node itself is freed here
   }
 
   /// Executions currently held (sums the shards; exact only when nothing runs concurrently).
@@ -400,64 +401,60 @@ class atomic_store {
     map_t records;  // guarded by m
   };
 
-  // Closed records kept for reuse by the thread that closed them, for any atomic_store (a
-  // record holds nothing of its store). Up to kept_per_thread: one covers a thread's steady
-  // stream of executions, more cover several in flight at once.
+  // A closed record kept for reuse, by the store, for the thread that closed it: in that
+  // thread's slot (one per shard, picked by a number each thread takes once), so that the
+  // thread's next open() finds the record it closed last, cache lines and all. One record a
+  // thread: what a thread's steady stream of executions needs. A slot is one atomic pointer,
+  // taken and filled by one exchange each, so that keeping costs open() and close() one
+  // read-modify-write apiece: a slot of several records behind a lock (two each) made one
+  // thread's executions slower than allocating did. Two threads whose numbers pick one slot
+  // share it; the exchange keeps that correct, and a record then changes threads, as a record
+  // kept per shard used to all the time.
   //
-  // The slots are a trivially destructible thread_local (constinit: no guard on access), so
-  // they can be read at any point of the thread's exit. What frees the records there is a
-  // separate thread_local, `reaper`, made when the thread first keeps one. A close() that comes
-  // after the reaper has run (from a destructor of another thread_local, or at exit() from a
-  // static's, once the main thread's thread_locals are gone) finds `dead` set and frees the
-  // record at once: nothing is freed twice. (A thread whose first kept record comes after its
-  // thread_locals were destroyed, the main thread closing its first execution from a static's
-  // destructor, keeps it until the process ends.)
-  static constexpr std::size_t kept_per_thread = 8;
-  class kept {
-   public:
-    [[nodiscard]] static std::unique_ptr<entry> take() noexcept {
-      slots& s = local();
-      if (s.count == 0) return nullptr;
-      return std::unique_ptr<entry>(s.records[--s.count]);
-    }
-    // Keeps e if there is room, else frees it.
-    static void give(std::unique_ptr<entry> e) noexcept {
-      slots& s = local();
-      if (s.dead || s.count == kept_per_thread) return;
-      if (!s.armed) {
-        thread_local reaper r;
-        (void)r;
-        s.armed = true;
-      }
-      s.records[s.count++] = e.release();
-    }
-
-   private:
-    struct slots {
-      entry* records[kept_per_thread];
-      std::size_t count;
-      bool armed;  // the reaper of this thread exists
-      bool dead;   // ... and has run: keep nothing more
-    };
-    static slots& local() noexcept {
-      thread_local constinit slots s{};
-      return s;
-    }
-    struct reaper {
-      reaper() = default;
-      reaper(const reaper&) = delete;
-      reaper& operator=(const reaper&) = delete;
-      ~reaper() {
-        slots& s = local();
-        while (s.count != 0) delete s.records[--s.count];
-        s.dead = true;
-      }
-    };
+  // The store owns them, not the thread: a thread_local with a destructor, made by the first
+  // record a thread kept, was made too late to ever run when that record came after the
+  // thread's thread_locals were destroyed (a pthread key's destructor: the record was lost), or
+  // during dlclose of a plugin, from its statics' destructors (the thread's exit then called
+  // into the unloaded plugin). The thread's number is trivially destructible (constinit, no
+  // guard): nothing runs at a thread's exit, and the records go with the store.
+  struct alignas(64) kept_slot {
+    // acq_rel exchanges: the record's writes by the thread that kept it (its last execution,
+    // the dropped tables below) happen before the taker's reset of it.
+    std::atomic<entry*> record{nullptr};
+    kept_slot() = default;
+    kept_slot(const kept_slot&) = delete;
+    kept_slot& operator=(const kept_slot&) = delete;
+    ~kept_slot() { delete record.load(std::memory_order_acquire); }
   };
+
+  static std::size_t thread_number() noexcept {
+    thread_local constinit std::size_t mine = 0;  // 0: not taken yet
+    if (mine == 0) {
+      static constinit std::atomic<std::size_t> next{0};
+      mine = next.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+    return mine;
+  }
+  kept_slot& my_slot() const noexcept {
+    return kept_[thread_number() & (shards_.count() - 1)];
+  }
+
+  [[nodiscard]] std::unique_ptr<entry> take_kept() noexcept {
+    kept_slot& s = my_slot();
+    if (s.record.load(std::memory_order_relaxed) == nullptr) return nullptr;  // no exchange
+    return std::unique_ptr<entry>(s.record.exchange(nullptr, std::memory_order_acq_rel));
+  }
+  // Keeps e in this thread's slot; frees what the slot held, if anything.
+  void keep(std::unique_ptr<entry> e) noexcept {
+    // A locked-path record drops its tables now, not when it is reused.
+    if (!e->packed) e->st = detail::record_state{};
+    std::unique_ptr<entry> before(my_slot().record.exchange(e.release(), std::memory_order_acq_rel));
+  }
 
   shard& shard_of(std::size_t hash) const noexcept { return shards_.of(hash); }
 
   detail::shard_array<shard> shards_;
+  std::unique_ptr<kept_slot[]> kept_;  // shards_.count() of them
 };
 
 static_assert(store<atomic_store>);
