@@ -76,7 +76,7 @@ void check_consistent(const quorum::execution_record& r, std::size_t n, std::siz
 }
 
 // atomic_store and sharded_store with their id map in one shard: every execution meets every
-// other there, and atomic_store reuses every closed record (its spares are per shard).
+// other there, and atomic_store's one slot of a kept record is shared by every thread.
 struct atomic_store_one_shard : quorum::atomic_store {
   atomic_store_one_shard() : atomic_store(1) {}
 };
@@ -312,9 +312,9 @@ TEST_CASE_TEMPLATE("a duplicate execution id is rejected until the first one is 
 
 TEST_CASE_TEMPLATE("a duplicate refused while a closed record waits for reuse leaves both intact",
                    S, QUORUM_STORES) {
-  // In one shard (atomic_store_one_shard) the duplicate open below finds the closed record of
-  // "spare" in the shard's spare list, resets it for "held", fails to insert it and must put it
-  // back: the held record is untouched and the spare is still usable afterwards.
+  // In atomic_store the duplicate open below takes the closed record of "spare" from the
+  // thread's slot, resets it for "held", fails to insert it and must keep it again: the held
+  // record is untouched and the kept one is still usable afterwards.
   S s;
   auto held = s.open(counted("held", 3, 2));
   CHECK_FALSE(s.record(held, 0, outcome::success).decided_now);
