@@ -1,17 +1,14 @@
 // quorum/execution.hpp — start(): run branches without blocking, through an RAII handle.
 #pragma once
 
-#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <exception>
 #include <iterator>
 #include <limits>
 #include <memory>
-#include <random>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -141,47 +138,6 @@ class [[nodiscard]] execution {
 namespace detail {
 
 inline constexpr std::size_t max_branches = (std::size_t{1} << 31) - 1;
-
-// A process-unique id with a random part, so ids from different processes do not collide.
-// Form: 'q', 8 base-62 digits drawn once per process (~47 random bits), then a process-wide
-// counter in base 62. Up to 62^6 executions that is at most 15 characters, so the id lives in
-// std::string's small buffer: no allocation for it in start(), the store or the result.
-// Written into `out` (start() passes the execution's own id: no temporary string).
-inline void make_execution_id(std::string& out) {
-  static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  static const std::array<char, 9> prefix = [] {
-    std::random_device rd;
-    std::uint64_t r =
-        (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    std::array<char, 9> p{'q'};
-    for (std::size_t i = 1; i < p.size(); ++i, r /= 62) p[i] = digits[r % 62];
-    return p;
-  }();
-  // Each thread takes the counter's values a block at a time: one shared read-modify-write
-  // per `block` ids rather than per id. The blocks are disjoint, so the ids stay unique.
-  // relaxed: only uniqueness matters, and every fetch_add returns a distinct value.
-  // Small enough that a program starting each execution on a new thread still has ~900
-  // million ids before they outgrow the small buffer.
-  static constexpr std::uint64_t block = 64;
-  static std::atomic<std::uint64_t> counter{0};
-  thread_local std::uint64_t next = 0, end = 0;
-  if (next == end) {
-    next = counter.fetch_add(block, std::memory_order_relaxed);
-    end = next + block;
-  }
-  std::uint64_t k = next++;
-  char buf[9 + 11];
-  std::memcpy(buf, prefix.data(), prefix.size());
-  char* p = buf + sizeof buf;
-  do {
-    *--p = digits[k % 62];
-    k /= 62;
-  } while (k != 0);
-  const auto tail = static_cast<std::size_t>(buf + sizeof buf - p);
-  std::memmove(buf + prefix.size(), p, tail);
-  out.assign(buf, prefix.size() + tail);
-}
 
 // Check every option against N before anything runs; returns the resolved rule.
 inline rule validate(const options& o, std::size_t n) {

@@ -32,11 +32,6 @@ namespace quorum {
 
 namespace detail {
 
-// Columns a terminal gives text that printable() returned (valid UTF-8, no controls): what
-// lines the bars up. Counting code points put the bar of a row named in CJK two columns right
-// per character, and one with a combining accent one column left. A wcwidth() in brief: the
-// combining and zero-width blocks take none; the East Asian wide and fullwidth blocks and the
-// pictographs two (wcwidth itself depends on the C locale, which a library must not assume).
 // Code points a terminal gives two columns (East Asian Width W or F), as ranges in ascending
 // order. The blocks of CJK, Hangul and fullwidth forms are taken whole; so are the later emoji
 // blocks of the supplementary plane, whose unassigned points will be emoji. Emoji among the
@@ -68,6 +63,11 @@ inline constexpr std::pair<char32_t, char32_t> wide_ranges[] = {
   return r != std::end(wide_ranges) && r->first <= cp;
 }
 
+// Columns a terminal gives text that printable() returned (valid UTF-8, no controls): what
+// lines the bars up. Counting code points put the bar of a row named in CJK two columns right
+// per character, and one with a combining accent one column left. A wcwidth() in brief: the
+// combining and zero-width blocks take none; the East Asian wide and fullwidth blocks and the
+// pictographs two (wcwidth itself depends on the C locale, which a library must not assume).
 inline std::size_t columns(std::string_view s) noexcept {
   std::size_t n = 0;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -84,8 +84,7 @@ inline std::size_t columns(std::string_view s) noexcept {
         in(0x202a, 0x202e) || in(0x2060, 0x2064) || in(0x20d0, 0x20ff) || in(0xfe00, 0xfe0f) ||
         in(0xfe20, 0xfe2f) || cp == 0xfeff || in(0xe0100, 0xe01ef))
       continue;  // combining marks, zero-width and format characters, variation selectors
-    const bool wide = is_wide(cp);
-    n += wide ? 2 : 1;
+    n += is_wide(cp) ? 2 : 1;
   }
   return n;
 }

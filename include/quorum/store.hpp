@@ -8,15 +8,19 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -246,6 +250,53 @@ struct id_key {
     std::size_t operator()(const id_key& k) const noexcept { return k.hash; }
   };
 };
+
+// A process-unique id with a random part, so ids from different processes do not collide.
+// Form: 'q', 8 base-62 digits drawn once per process (~47 random bits), then a process-wide
+// counter in base 62. Up to 62^6 executions that is at most 15 characters, so the id lives in
+// std::string's small buffer: no allocation for it in start(), the store or the result.
+// Written into `out` (start() passes the execution's own id: no temporary string). Also the
+// tag of quorum::check_store's ids.
+inline void make_execution_id(std::string& out) {
+  static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  static const std::array<char, 9> prefix = [] {
+    std::uint64_t r =
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    try {
+      std::random_device rd;
+      r ^= (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    } catch (const std::exception&) {
+      // No entropy source here: the clock alone still tells apart processes that start
+      // at different times.
+    }
+    std::array<char, 9> p{'q'};
+    for (std::size_t i = 1; i < p.size(); ++i, r /= 62) p[i] = digits[r % 62];
+    return p;
+  }();
+  // Each thread takes the counter's values a block at a time: one shared read-modify-write
+  // per `block` ids rather than per id. The blocks are disjoint, so the ids stay unique.
+  // relaxed: only uniqueness matters, and every fetch_add returns a distinct value.
+  // Small enough that a program starting each execution on a new thread still has ~900
+  // million ids before they outgrow the small buffer.
+  static constexpr std::uint64_t block = 64;
+  static std::atomic<std::uint64_t> counter{0};
+  thread_local std::uint64_t next = 0, end = 0;
+  if (next == end) {
+    next = counter.fetch_add(block, std::memory_order_relaxed);
+    end = next + block;
+  }
+  std::uint64_t k = next++;
+  char buf[9 + 11];
+  std::memcpy(buf, prefix.data(), prefix.size());
+  char* p = buf + sizeof buf;
+  do {
+    *--p = digits[k % 62];
+    k /= 62;
+  } while (k != 0);
+  const auto tail = static_cast<std::size_t>(buf + sizeof buf - p);
+  std::memmove(buf + prefix.size(), p, tail);
+  out.assign(buf, prefix.size() + tail);
+}
 
 // The lock of a store's id map (memory_store's map, a shard of sharded_store's and
 // atomic_store's). What it guards is an insert or an erase: a few dozen instructions. A thread

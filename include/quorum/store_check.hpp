@@ -22,14 +22,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <latch>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -48,7 +46,8 @@ struct store_check_options {
   std::size_t threads = 4;  ///< threads of the concurrent checks (2 at least)
   std::size_t rounds = 50;  ///< executions of each concurrent check, per thread for the
                             ///< open-record-close one
-  /// Every execution id the check opens starts with this, then a random tag of this call.
+  /// Every execution id the check opens starts with this, then a tag of this call's own
+  /// (unique in the process, random across processes).
   std::string id_prefix = "quorum-store-check-";
 };
 
@@ -98,17 +97,8 @@ class store_checker {
   store_checker(S& s, store_check_options o) : s_(s), o_(std::move(o)) {
     if (o_.threads < 2) o_.threads = 2;
     if (o_.rounds == 0) o_.rounds = 1;
-    std::uint64_t tag = 0;
-    try {
-      std::random_device rd;
-      tag = (std::uint64_t{rd()} << 32) | rd();
-    } catch (const std::exception&) {
-      // No entropy source: the clock still tells apart two checks of one store, one after
-      // the other; the address of this checker two at once in one process.
-      tag = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-            reinterpret_cast<std::uintptr_t>(this);
-    }
-    tag_ = std::to_string(tag) + "-";
+    detail::make_execution_id(tag_);  // unique in the process, random across processes
+    tag_ += '-';
   }
 
   std::vector<std::string> run() {

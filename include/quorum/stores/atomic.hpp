@@ -31,9 +31,9 @@
 // thread alone (BM_StoreContention/atomic/lifecycle). An execution's open and close go to the
 // same shard. The record a thread closed last is kept by the store for reuse by that thread,
 // so that a steady stream of executions does not allocate its 64-byte-aligned record anew
-// each time. Kept per shard instead, as it was, records moved
-// between the threads that happened to meet in a shard, and with them their cache lines: two
-// threads recorded fewer executions together than one alone.
+// each time. Kept per shard instead, as it was, records moved between the threads that
+// happened to meet in a shard, and with them their cache lines: two threads recorded fewer
+// executions together than one alone.
 #pragma once
 
 #include <atomic>
@@ -420,10 +420,7 @@ class atomic_store {
   struct alignas(64) kept_slot {
     // acq_rel exchanges: the record's writes by the thread that kept it (its last execution,
     // the dropped tables below) happen before the taker's reset of it.
-    std::atomic<entry*> record{nullptr};
-    kept_slot() = default;
-    kept_slot(const kept_slot&) = delete;
-    kept_slot& operator=(const kept_slot&) = delete;
+    std::atomic<entry*> record{nullptr};  // not copyable, so neither is the slot
     ~kept_slot() { delete record.load(std::memory_order_acquire); }
   };
 
