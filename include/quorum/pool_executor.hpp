@@ -11,6 +11,17 @@
 // on_late = join, quorum_parallel), it runs unclaimed branches of its own execution itself
 // instead of sleeping; wait() for the decision never runs a branch, so a straggler can never
 // delay the caller's wake-up at the decision.
+//
+// A fixed pool bounds how many branches run at once: size() workers, shared by every
+// execution, plus the caller while it joins. A branch holds its thread until it returns, so a
+// branch that blocks until the decision (a replica that never answers and waits on its stop
+// token) keeps a worker until then. If such branches take every thread before the branches
+// that would decide have started, those never start, and the execution cannot decide before
+// its deadline (with none, never). For example, pool_executor(1) with the branches (hangs,
+// hangs, answers) and quorum 1: the worker and the joining caller each claim a branch that
+// hangs. Give such executions a deadline, and run branches that may block for long (network
+// calls without a timeout of their own) on thread_executor, which starts every branch at
+// once, or on a pool with more workers than the branches that can block at the same time.
 #pragma once
 
 #include <algorithm>
