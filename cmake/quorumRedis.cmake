@@ -6,3 +6,10 @@ endif()
 if(HIREDIS_FOUND AND NOT TARGET quorum::redis)
   include("${CMAKE_CURRENT_LIST_DIR}/quorumRedisTargets.cmake")
 endif()
+# The `redis` component: `find_package(quorum CONFIG REQUIRED COMPONENTS redis)` succeeds only
+# when quorum::redis is defined (check_required_components reads this variable).
+if(TARGET quorum::redis)
+  set(quorum_redis_FOUND TRUE)
+else()
+  set(quorum_redis_FOUND FALSE)
+endif()
