@@ -320,6 +320,52 @@ TEST_CASE("an executor passed as an lvalue is used and not owned") {
   threads.join();  // the caller's executor still owns its threads
 }
 
+namespace {
+// Runs each task at once on the caller's thread, and counts them: shows the executor was used.
+struct counting_executor {
+  int* tasks;
+  template <class F>
+  void execute(F&& f) {
+    ++*tasks;
+    std::forward<F>(f)();
+  }
+};
+}  // namespace
+
+TEST_CASE("an executor without a store runs the branches with the default store") {
+  int tasks = 0;
+  counting_executor ex{&tasks};
+  SUBCASE("quorum_parallel, a pack") {
+    auto r = quorum::quorum_parallel(ex, {.quorum = 2, .execution_id = "e"}, [] { return 1; },
+                                     [](std::stop_token) { return 2; }, [] { return 3; });
+    CHECK(r.decision == decision::quorum_met);
+    CHECK(r.execution_id == "e");
+    CHECK(tasks == 2);  // the third branch was decided out before it was handed over
+  }
+  SUBCASE("quorum_parallel, a range") {
+    const std::vector<std::function<int()>> fs{[] { return 1; }, [] { return 2; }};
+    auto r = quorum::quorum_parallel(ex, {.quorum = 2}, fs);
+    CHECK(r.decision == decision::quorum_met);
+    CHECK(tasks == 2);
+  }
+  SUBCASE("start, a pack and a range, and an owned executor") {
+    auto h = quorum::start(ex, {.quorum = 1}, [] { return 1; });
+    CHECK(h.get().decision == decision::quorum_met);
+    auto h2 = quorum::start(counting_executor{&tasks}, {.quorum = 1},
+                            std::vector<std::function<int()>>{[] { return 1; }});
+    CHECK(h2.get().decision == decision::quorum_met);
+    CHECK(tasks == 2);
+  }
+  SUBCASE("a pool_executor, as a service keeps one") {
+    quorum::pool_executor pool(2);
+    for (int i = 0; i < 20; ++i) {
+      auto r = quorum::quorum_parallel(pool, {.quorum = 2}, [] { return 1; }, [] { return 2; },
+                                       [] { return 3; });
+      CHECK(r.decision == decision::quorum_met);
+    }
+  }
+}
+
 TEST_CASE("a store passed in is used for the record and forgets it after the execution") {
   quorum::memory_store store;
   auto r = quorum::quorum_parallel(store, {.quorum = 1, .execution_id = "x"}, [] { return 1; });

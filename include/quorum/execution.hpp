@@ -32,9 +32,12 @@ namespace quorum {
 /// A running execution. Move-only. wait() returns at the decision; join() waits for every
 /// branch; get() returns the result (see options::on_late); cancel() decides `cancelled` unless
 /// a decision was already made. The destructor cancels (if undecided), requests stop, and joins
-/// every branch: no work outlives the handle.
+/// every branch: no work outlives the handle. The type is [[nodiscard]] with the reason, so a
+/// start() whose handle is dropped says why that loses the work (start() carries no attribute
+/// of its own: g++ would print the function's, without the reason).
 template <class T>
-class [[nodiscard]] execution {
+class [[nodiscard("destroying the execution handle cancels it: keep it and call get() or join()")]]
+execution {
  public:
   using value_type = T;
   using time_point = clock::time_point;
@@ -415,44 +418,102 @@ auto start_branches(S* store, E&& exec, const options& o, B branches) {
   return start_with<T, SS, B, X, S>(store, std::forward<E>(exec), o, std::move(branches));
 }
 
+// Arguments after the options that are neither branches nor one range of branches: the
+// overloads below taking them exist only to say so in one error, instead of the compiler
+// listing why each real overload did not match.
+template <class... Fs>
+concept not_branches = sizeof...(Fs) > 0 && !(branch<Fs> && ...) &&
+                       !(sizeof...(Fs) == 1 && (branch_range<Fs> && ...));
+
+template <class... Fs>
+constexpr void reject_branches() {
+  static_assert(sizeof...(Fs) == 0,  // always false where it is instantiated
+                "quorum: each branch must be callable as T(), T(std::stop_token) or "
+                "T(quorum::branch_context&), or give one range of such callables");
+}
+
+// An executor that is not also a store (the overloads taking both tell them apart by this).
+template <class E>
+concept executor_only = executor<std::remove_cvref_t<E>> && !store<std::remove_cvref_t<E>>;
+
 }  // namespace detail
 
 /// Start branches given as a pack: `quorum::start(opts, f1, f2, f3)`. Default store and one
 /// thread per branch.
 template <detail::branch... Fs>
-[[nodiscard]] auto start(const options& o, Fs&&... fs) {
+auto start(const options& o, Fs&&... fs) {
   return detail::start_branches<void>(nullptr, thread_executor{}, o,
                                       detail::pack_branches_of(std::forward<Fs>(fs)...));
 }
 
 /// Start branches given as a range of callables.
 template <detail::branch_range R>
-[[nodiscard]] auto start(const options& o, R&& range) {
+auto start(const options& o, R&& range) {
   return detail::start_branches<void>(nullptr, thread_executor{}, o,
+                                      detail::range_branches(std::forward<R>(range)));
+}
+
+/// Start with an executor and the default store (memory_store, one per execution). An
+/// executor passed as an rvalue is owned by the execution; an lvalue one must outlive it.
+template <detail::executor_only E, detail::branch... Fs>
+auto start(E&& ex, const options& o, Fs&&... fs) {
+  return detail::start_branches<void>(nullptr, std::forward<E>(ex), o,
+                                      detail::pack_branches_of(std::forward<Fs>(fs)...));
+}
+
+template <detail::executor_only E, detail::branch_range R>
+auto start(E&& ex, const options& o, R&& range) {
+  return detail::start_branches<void>(nullptr, std::forward<E>(ex), o,
                                       detail::range_branches(std::forward<R>(range)));
 }
 
 /// Start with a store of yours (it must outlive the execution); the store comes first.
 template <store S, detail::branch... Fs>
-[[nodiscard]] auto start(S& st, const options& o, Fs&&... fs) {
+auto start(S& st, const options& o, Fs&&... fs) {
   return detail::start_branches(&st, thread_executor{}, o, detail::pack_branches_of(std::forward<Fs>(fs)...));
 }
 
 template <store S, detail::branch_range R>
-[[nodiscard]] auto start(S& st, const options& o, R&& range) {
+auto start(S& st, const options& o, R&& range) {
   return detail::start_branches(&st, thread_executor{}, o, detail::range_branches(std::forward<R>(range)));
 }
 
 /// Start with a store and an executor. An executor passed as an rvalue is owned by the
 /// execution; an lvalue one must outlive it.
 template <store S, executor E, detail::branch... Fs>
-[[nodiscard]] auto start(S& st, E&& ex, const options& o, Fs&&... fs) {
+auto start(S& st, E&& ex, const options& o, Fs&&... fs) {
   return detail::start_branches(&st, std::forward<E>(ex), o, detail::pack_branches_of(std::forward<Fs>(fs)...));
 }
 
 template <store S, executor E, detail::branch_range R>
-[[nodiscard]] auto start(S& st, E&& ex, const options& o, R&& range) {
+auto start(S& st, E&& ex, const options& o, R&& range) {
   return detail::start_branches(&st, std::forward<E>(ex), o, detail::range_branches(std::forward<R>(range)));
+}
+
+/// A call whose branches are not callables of a form quorum accepts: one readable error.
+template <class... Fs>
+  requires detail::not_branches<Fs...>
+auto start(const options&, Fs&&...) {
+  detail::reject_branches<Fs...>();
+  return execution<int>{};  // deduced after the assertion, which is then the first error
+}
+template <store S, class... Fs>
+  requires detail::not_branches<Fs...>
+auto start(S&, const options&, Fs&&...) {
+  detail::reject_branches<Fs...>();
+  return execution<int>{};  // deduced after the assertion, which is then the first error
+}
+template <detail::executor_only E, class... Fs>
+  requires detail::not_branches<Fs...>
+auto start(E&&, const options&, Fs&&...) {
+  detail::reject_branches<Fs...>();
+  return execution<int>{};
+}
+template <store S, executor E, class... Fs>
+  requires detail::not_branches<Fs...>
+auto start(S&, E&&, const options&, Fs&&...) {
+  detail::reject_branches<Fs...>();
+  return execution<int>{};
 }
 
 }  // namespace quorum

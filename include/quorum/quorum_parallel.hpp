@@ -33,6 +33,23 @@ template <detail::branch_range R>
   return std::move(ex).get();
 }
 
+/// The same on an executor of yours (a pool_executor kept for the service's life), with the
+/// default store. An rvalue executor is owned for the call.
+template <detail::executor_only E, detail::branch... Fs>
+[[nodiscard]] auto quorum_parallel(E&& ex, const options& o, Fs&&... fs) {
+  auto h = start(std::forward<E>(ex), o, std::forward<Fs>(fs)...);
+  h.join();
+  return std::move(h).get();
+}
+
+template <detail::executor_only E, detail::branch_range R>
+[[nodiscard]] auto quorum_parallel(E&& ex, const options& o, R&& range) {
+  auto h = detail::start_branches<void>(nullptr, std::forward<E>(ex), o,
+                                        detail::call_branches(std::forward<R>(range)));
+  h.join();
+  return std::move(h).get();
+}
+
 /// The same, recording into a store of yours (the store comes first).
 template <store S, detail::branch... Fs>
 [[nodiscard]] auto quorum_parallel(S& st, const options& o, Fs&&... fs) {
@@ -63,6 +80,32 @@ template <store S, executor E, detail::branch_range R>
                                   detail::call_branches(std::forward<R>(range)));
   h.join();
   return std::move(h).get();
+}
+
+/// A call whose branches are not callables of a form quorum accepts: one readable error.
+template <class... Fs>
+  requires detail::not_branches<Fs...>
+auto quorum_parallel(const options&, Fs&&...) {
+  detail::reject_branches<Fs...>();
+  return result<int>{};  // deduced after the assertion, which is then the first error
+}
+template <store S, class... Fs>
+  requires detail::not_branches<Fs...>
+auto quorum_parallel(S&, const options&, Fs&&...) {
+  detail::reject_branches<Fs...>();
+  return result<int>{};  // deduced after the assertion, which is then the first error
+}
+template <detail::executor_only E, class... Fs>
+  requires detail::not_branches<Fs...>
+auto quorum_parallel(E&&, const options&, Fs&&...) {
+  detail::reject_branches<Fs...>();
+  return result<int>{};
+}
+template <store S, executor E, class... Fs>
+  requires detail::not_branches<Fs...>
+auto quorum_parallel(S&, E&&, const options&, Fs&&...) {
+  detail::reject_branches<Fs...>();
+  return result<int>{};
 }
 
 }  // namespace quorum

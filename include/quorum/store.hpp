@@ -88,7 +88,8 @@ struct execution_record {
 /// decision (on_late = return_early). Every store here does so.
 /// The concept checks the calls; quorum::check_store (store_check.hpp) checks these promises.
 template <class S>
-concept store = requires(S& s, const execution_spec& spec, typename S::handle h,
+concept store = requires { typename S::handle; } &&  // first: a non-store fails here, in one line
+                requires(S& s, const execution_spec& spec, typename S::handle h,
                          std::size_t branch, outcome o) {
   requires std::copyable<typename S::handle>;
   { s.open(spec) } -> std::same_as<typename S::handle>;
@@ -400,7 +401,8 @@ class shard_array {
 // What open() throws when the id is held, the same words from every store.
 [[noreturn]] inline void throw_duplicate_id(const std::string& id) {
   throw duplicate_execution_id("quorum::options.execution_id = \"" + id +
-                               "\" is already held by this store");
+                               "\" is already held by this store (an id is held from the "
+                               "store's open() until its close())");
 }
 
 // What every store's open() checks first: a rule resolved for the spec's N, as

@@ -61,7 +61,7 @@ struct pack_result {
 template <class F, class... Fs>
 struct pack_result<F, Fs...> {
   static_assert(have_common_result<F, Fs...>,
-                "quorum: the branches return types with no common type; make them return the "
+                "quorum: the branches' return types have no common type; make them return the "
                 "same type (or one all the others convert to)");
   using type = std::decay_t<std::common_type_t<branch_return_t<F>, branch_return_t<Fs>...>>;
 };

@@ -513,7 +513,9 @@ class redis_store {
     auto r = command(argv, k.exec);
     if (detail::redis::starts_with(r.get(), "QUORUM_DUPLICATE"))
       throw duplicate_execution_id("quorum::options.execution_id = \"" + k.id +
-                                   "\" is already held by the redis_store at " + opt_.address);
+                                   "\" is already held by the redis_store at " + opt_.address +
+                                   " (its keys stay until they expire, redis_options.ttl, or "
+                                   "are deleted by close() with delete_on_close)");
     check(r.get(), "open");
     return std::make_shared<const execution_keys>(std::move(k));
   }
