@@ -57,8 +57,9 @@ class log_store {
     return h->rec;
   }
   void close(handle h) {
+    const std::string id = h->rec.id;  // a copy: the entry erase() destroys holds h->rec.id
     std::lock_guard lk(m_);
-    entries_.erase(h->rec.id);
+    entries_.erase(id);
   }
 
  private:

@@ -9,6 +9,10 @@
 // order: a `late` event can arrive before the `decided` event that the deciding thread is about
 // to emit. Timestamps come from the execution's clock. An observer that throws is caught,
 // counted in result::observer_errors and never breaks the execution.
+// The observer must not destroy, move-assign over, join() or get() the handle of the execution
+// it observes: those wait for the threads that call the observer (a call from a branch's thread
+// waits for itself), and from the deadline's timer thread they would free the execution while
+// the call that is running still uses it. decided(), cancel() and record() are fine.
 // With no observer set, no event is built at all (not even the clock is read).
 #pragma once
 

@@ -13,8 +13,9 @@ namespace quorum {
 
 /// The one decision an execution makes. Exactly one is ever made per execution.
 enum class decision {
-  quorum_met,   ///< the policy held: at least K successes were recorded
-  unreachable,  ///< the policy can no longer hold: more than N-K failures were recorded
+  quorum_met,   ///< the policy held: at least K successes were recorded (K votes, when weighted)
+  unreachable,  ///< the policy can no longer hold: more than N-K failures were recorded (so many
+                ///< votes failed that the rest cannot reach the threshold, when weighted)
   timed_out,    ///< the deadline passed while neither held
   cancelled,    ///< cancel() (or the handle's destructor) came first
 };
