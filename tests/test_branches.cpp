@@ -366,6 +366,43 @@ TEST_CASE("an executor without a store runs the branches with the default store"
   }
 }
 
+namespace {
+struct wrong_branch {  // takes an int: no form quorum accepts
+  int operator()(int x) const { return x; }
+};
+struct right_branch {
+  int operator()() const { return 1; }
+};
+
+// Whether quorum_parallel / start accept these arguments, asked as generic code would.
+template <class... A>
+constexpr bool parallel_accepts = requires(A&&... a) { quorum::quorum_parallel(std::forward<A>(a)...); };
+template <class... A>
+constexpr bool start_accepts = requires(A&&... a) { quorum::start(std::forward<A>(a)...); };
+}  // namespace
+
+TEST_CASE("a requires test of a call with a wrong branch or a const executor is false, not an error") {
+  // The deleted overloads that word the error for a wrong branch must leave such a test false
+  // (an overload whose body asserted made it a hard error), and a const pool, whose execute()
+  // is not const, is no executor in the executor-only form either.
+  using opts = const quorum::options&;
+  using pool = quorum::pool_executor&;
+  using const_pool = const quorum::pool_executor&;
+  using store = quorum::memory_store&;
+  static_assert(parallel_accepts<opts, right_branch>);
+  static_assert(!parallel_accepts<opts, wrong_branch>);
+  static_assert(!parallel_accepts<store, opts, wrong_branch>);
+  static_assert(!parallel_accepts<pool, opts, wrong_branch>);
+  static_assert(!parallel_accepts<store, pool, opts, wrong_branch>);
+  static_assert(parallel_accepts<pool, opts, right_branch>);
+  static_assert(!parallel_accepts<const_pool, opts, right_branch>);
+  static_assert(!parallel_accepts<store, const_pool, opts, right_branch>);
+  static_assert(start_accepts<pool, opts, right_branch>);
+  static_assert(!start_accepts<opts, wrong_branch>);
+  static_assert(!start_accepts<const_pool, opts, right_branch>);
+  CHECK(true);
+}
+
 TEST_CASE("a store passed in is used for the record and forgets it after the execution") {
   quorum::memory_store store;
   auto r = quorum::quorum_parallel(store, {.quorum = 1, .execution_id = "x"}, [] { return 1; });

@@ -418,23 +418,20 @@ auto start_branches(S* store, E&& exec, const options& o, B branches) {
   return start_with<T, SS, B, X, S>(store, std::forward<E>(exec), o, std::move(branches));
 }
 
-// Arguments after the options that are neither branches nor one range of branches: the
-// overloads below taking them exist only to say so in one error, instead of the compiler
-// listing why each real overload did not match.
+// Arguments after the options that are neither branches nor one range of branches. The
+// deleted overloads taking them exist only so that such a call fails with one error that shows
+// their declaration, and the comment on it that says what a branch may be, instead of the
+// compiler listing why each real overload did not match. Deleted, not a static_assert: a
+// `requires` test of such a call must stay false, not fail the compilation.
 template <class... Fs>
 concept not_branches = sizeof...(Fs) > 0 && !(branch<Fs> && ...) &&
                        !(sizeof...(Fs) == 1 && (branch_range<Fs> && ...));
 
-template <class... Fs>
-constexpr void reject_branches() {
-  static_assert(sizeof...(Fs) == 0,  // always false where it is instantiated
-                "quorum: each branch must be callable as T(), T(std::stop_token) or "
-                "T(quorum::branch_context&), or give one range of such callables");
-}
-
 // An executor that is not also a store (the overloads taking both tell them apart by this).
+// E as deduced, reference and const kept, as `executor E` is checked elsewhere: a const
+// executor whose execute() is not const is no executor.
 template <class E>
-concept executor_only = executor<std::remove_cvref_t<E>> && !store<std::remove_cvref_t<E>>;
+concept executor_only = executor<E> && !store<std::remove_cvref_t<E>>;
 
 }  // namespace detail
 
@@ -491,29 +488,15 @@ auto start(S& st, E&& ex, const options& o, R&& range) {
 }
 
 /// A call whose branches are not callables of a form quorum accepts: one readable error.
-template <class... Fs>
-  requires detail::not_branches<Fs...>
-auto start(const options&, Fs&&...) {
-  detail::reject_branches<Fs...>();
-  return execution<int>{};  // deduced after the assertion, which is then the first error
-}
-template <store S, class... Fs>
-  requires detail::not_branches<Fs...>
-auto start(S&, const options&, Fs&&...) {
-  detail::reject_branches<Fs...>();
-  return execution<int>{};  // deduced after the assertion, which is then the first error
-}
-template <detail::executor_only E, class... Fs>
-  requires detail::not_branches<Fs...>
-auto start(E&&, const options&, Fs&&...) {
-  detail::reject_branches<Fs...>();
-  return execution<int>{};
-}
-template <store S, executor E, class... Fs>
-  requires detail::not_branches<Fs...>
-auto start(S&, E&&, const options&, Fs&&...) {
-  detail::reject_branches<Fs...>();
-  return execution<int>{};
-}
+// clang-format off
+template <class... Fs> requires detail::not_branches<Fs...>
+void start(const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+template <store S, class... Fs> requires detail::not_branches<Fs...>
+void start(S&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+template <detail::executor_only E, class... Fs> requires detail::not_branches<Fs...>
+void start(E&&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+template <store S, executor E, class... Fs> requires detail::not_branches<Fs...>
+void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+// clang-format on
 
 }  // namespace quorum

@@ -83,29 +83,15 @@ template <store S, executor E, detail::branch_range R>
 }
 
 /// A call whose branches are not callables of a form quorum accepts: one readable error.
-template <class... Fs>
-  requires detail::not_branches<Fs...>
-auto quorum_parallel(const options&, Fs&&...) {
-  detail::reject_branches<Fs...>();
-  return result<int>{};  // deduced after the assertion, which is then the first error
-}
-template <store S, class... Fs>
-  requires detail::not_branches<Fs...>
-auto quorum_parallel(S&, const options&, Fs&&...) {
-  detail::reject_branches<Fs...>();
-  return result<int>{};  // deduced after the assertion, which is then the first error
-}
-template <detail::executor_only E, class... Fs>
-  requires detail::not_branches<Fs...>
-auto quorum_parallel(E&&, const options&, Fs&&...) {
-  detail::reject_branches<Fs...>();
-  return result<int>{};
-}
-template <store S, executor E, class... Fs>
-  requires detail::not_branches<Fs...>
-auto quorum_parallel(S&, E&&, const options&, Fs&&...) {
-  detail::reject_branches<Fs...>();
-  return result<int>{};
-}
+// clang-format off
+template <class... Fs> requires detail::not_branches<Fs...>
+void quorum_parallel(const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+template <store S, class... Fs> requires detail::not_branches<Fs...>
+void quorum_parallel(S&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+template <detail::executor_only E, class... Fs> requires detail::not_branches<Fs...>
+void quorum_parallel(E&&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+template <store S, executor E, class... Fs> requires detail::not_branches<Fs...>
+void quorum_parallel(S&, E&&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+// clang-format on
 
 }  // namespace quorum
