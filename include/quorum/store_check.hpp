@@ -45,10 +45,11 @@ namespace quorum {
 struct store_check_options {
   std::size_t threads = 4;    ///< threads of the concurrent checks (2 at least)
   /// Executions of each concurrent check, per thread for the open-record-close one. A race is
-  /// caught only when the machine happens to interleave the threads inside it: two stores whose
-  /// record() took no lock at all passed 50 rounds in half and in all of their runs on two
-  /// cores, 250 rounds in a third, and 1,000 rounds in none (20 runs each). About 0.1 s for an
-  /// in-process store (-O2); a store with round trips (Redis) may want fewer.
+  /// caught only when the machine happens to interleave the threads inside it. Of two stores
+  /// whose record() took no lock at all, on two cores, one passed 50 rounds in half of its runs
+  /// and the other in all of them; at 250 rounds the first passed a third of its runs, at 1,000
+  /// neither passed any (20 runs each). About 0.1 s for an in-process store (-O2); a store with
+  /// round trips (Redis) may want fewer.
   std::size_t rounds = 1000;
   /// Every execution id the check opens starts with this, then a tag of this call's own
   /// (unique in the process, random across processes).
