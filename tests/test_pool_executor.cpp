@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,35 @@ TEST_CASE("a pool runs every task it is given on its own worker threads") {
   CHECK(ids.count(std::this_thread::get_id()) == 0);
   CHECK(ids.size() <= 2);
   CHECK(pool.errors() == 0);
+}
+
+// Each round trip lets the workers run out of work and go to sleep, and races the next
+// submission against their going to sleep: a wake-up the pool lost would leave a task queued
+// with every worker asleep, and this test would hang (ctest's timeout reports it).
+TEST_CASE("sleeping workers wake for every submission, one task or a batch at a time") {
+  for (std::size_t workers : {std::size_t{1}, std::size_t{2}}) {
+    CAPTURE(workers);
+    quorum::pool_executor pool(workers);
+    std::atomic<std::uint32_t> ran{0};
+    constexpr std::uint32_t rounds = 5000;
+    for (std::uint32_t i = 1; i <= rounds; ++i) {
+      if (i % 2 == 0) {
+        pool.execute([&] {
+          ran.fetch_add(1, std::memory_order_release);
+          ran.notify_one();
+        });
+      } else {  // a batch the submitter leaves to the workers (it never calls run_one)
+        auto b = pool.bulk_execute(1, [&](std::size_t) {
+          ran.fetch_add(1, std::memory_order_release);
+          ran.notify_one();
+        });
+      }
+      for (auto r = ran.load(std::memory_order_acquire); r != i;
+           r = ran.load(std::memory_order_acquire))
+        ran.wait(r, std::memory_order_acquire);
+    }
+    CHECK(ran.load() == rounds);
+  }
 }
 
 TEST_CASE("a bulk submission runs task i exactly once for every i") {

@@ -26,8 +26,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -129,7 +129,7 @@ class pool_executor {
     try {
       for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
     } catch (...) {
-      shut_down();  // the workers already started would otherwise wait on cv_ for ever
+      shut_down();  // the workers already started would otherwise wait on wake_ for ever
       throw;
     }
   }
@@ -177,8 +177,9 @@ class pool_executor {
     {
       std::lock_guard lk(m_);
       stopping_ = true;
+      wake_.fetch_add(1, std::memory_order_relaxed);
     }
-    cv_.notify_all();
+    wake_.notify_all();
     workers_.clear();  // jthread: join
   }
 
@@ -188,14 +189,15 @@ class pool_executor {
       std::lock_guard lk(m_);
       q_.push_back(std::move(j));
       wake = std::min(idle_, n);
+      if (wake != 0) wake_.fetch_add(1, std::memory_order_relaxed);
     }
     // One notify per worker we need and that sleeps, none for workers already busy (they
     // look at the queue again before sleeping, under the mutex, so nothing is missed).
     if (wake == 0) return;
     if (wake >= workers_.size())
-      cv_.notify_all();
+      wake_.notify_all();
     else
-      for (std::size_t i = 0; i < wake; ++i) cv_.notify_one();
+      for (std::size_t i = 0; i < wake; ++i) wake_.notify_one();
   }
 
   void work() noexcept {
@@ -204,7 +206,10 @@ class pool_executor {
       if (q_.empty()) {
         if (stopping_) return;
         ++idle_;
-        cv_.wait(lk);
+        const std::uint32_t seen = wake_.load(std::memory_order_relaxed);
+        lk.unlock();
+        wake_.wait(seen, std::memory_order_relaxed);  // returns once wake_ is no longer `seen`
+        lk.lock();
         --idle_;
         continue;
       }
@@ -221,9 +226,20 @@ class pool_executor {
   }
 
   std::mutex m_;
-  std::condition_variable cv_;
+  // Sleeping workers wait for this word to change; push() and shut_down() change it, under
+  // m_, and then notify. Not a std::condition_variable: glibc's (2.36 here) can block the
+  // notifying thread, in pthread_cond_signal/broadcast, until waiters it woke earlier have
+  // been scheduled; that thread is the caller of start(), which on a busy machine then slept
+  // in the submission itself (a quarter of all context switches of BM_Throughput/quorum_pool,
+  // each one on the submitter; perf record -e context-switches).
+  // No wake-up is lost: a worker reads the word under m_ before it unlocks, so a push that
+  // wakes it takes m_ after that read and changes the word after it; the wait then returns at
+  // once, or the notify that follows the change wakes it (a notify unblocks every waiter that
+  // saw a value older than a change that happened-before the notify). relaxed: the word only
+  // says "look again"; what there is to see (the queue) is read under m_, which orders it.
+  std::atomic<std::uint32_t> wake_{0};
   std::deque<std::shared_ptr<job_base>> q_;  // guarded by m_
-  std::size_t idle_ = 0;                     // workers waiting on cv_; guarded by m_
+  std::size_t idle_ = 0;                     // workers waiting on wake_; guarded by m_
   bool stopping_ = false;                    // guarded by m_
   std::atomic<std::size_t> errors_{0};
   std::vector<std::jthread> workers_;  // last: started after the members they use
