@@ -5,9 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <latch>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <quorum/quorum.hpp>
 
@@ -48,6 +51,37 @@ TEST_CASE("wait returns at the decision while a straggler that ignores its stop 
   CHECK(r.branches[0].status == branch_status::succeeded);
   CHECK(r.branches[0].late);
   CHECK(r.successes() == 2);  // the late success is never counted
+  CHECK(r.values() == std::vector<int>{1, 2});  // nor is its value
+  CHECK(*r.branches[0].value == 0);
+}
+
+namespace {
+template <class R>
+concept has_values = requires(R r) { r.values(); };
+}  // namespace
+
+TEST_CASE("values() are the counted successes' values in branch order, copied or moved out") {
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(
+      store, quorum::inline_executor{}, {.quorum = 2},
+      [] { return std::make_unique<int>(1); },
+      []() -> std::unique_ptr<int> { throw std::runtime_error("down"); },
+      [] { return std::make_unique<int>(3); },
+      [] { return std::make_unique<int>(4); });  // never runs: decided at branch 2
+  REQUIRE(r.decision == decision::quorum_met);
+  static_assert(!has_values<decltype(r)>, "a move-only value cannot be copied out");
+  auto v = std::move(r).values();
+  REQUIRE(v.size() == r.successes());
+  CHECK(*v[0] == 1);
+  CHECK(*v[1] == 3);
+  CHECK(r.branches[0].value.has_value());  // moved from, still present
+  CHECK(*r.branches[0].value == nullptr);
+
+  auto copied = quorum::quorum_parallel({.quorum = 1}, [] { return std::string("a"); });
+  CHECK(copied.values() == std::vector<std::string>{"a"});
+  CHECK(copied.values() == std::vector<std::string>{"a"});  // a copy leaves them in place
+  static_assert(!has_values<quorum::result<void>>);
+  static_assert(has_values<quorum::result<int>>);
 }
 
 TEST_CASE("with on_late = return_early, get returns at the decision and shows stragglers running") {

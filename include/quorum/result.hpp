@@ -2,11 +2,14 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace quorum {
@@ -114,10 +117,36 @@ struct result {
     for (const auto& b : branches) n += b.late ? 1 : 0;
     return n;
   }
+  /// The values of the successes that counted (successes(): not late), in branch order: for a
+  /// quorum read, the answers to compare. Copies them; `std::move(r).values()` moves them out
+  /// instead. Not for T = void.
+  [[nodiscard]] std::vector<T> values() const&
+    requires(!std::is_void_v<T> && std::copy_constructible<T>)
+  {
+    std::vector<T> v;
+    v.reserve(successes());
+    for (const auto& b : branches)
+      if (counted(b)) v.push_back(*b.value);
+    return v;
+  }
+  [[nodiscard]] std::vector<T> values() &&
+    requires(!std::is_void_v<T>)
+  {
+    std::vector<T> v;
+    v.reserve(successes());
+    for (auto& b : branches)
+      if (counted(b)) v.push_back(std::move(*b.value));
+    return v;
+  }
+
   /// True when the execution reached its quorum.
   [[nodiscard]] bool ok() const noexcept { return decision == quorum::decision::quorum_met; }
 
  private:
+  // A success that counted holds a value: the branch returned one before the decision.
+  [[nodiscard]] static bool counted(const branch_result<T>& b) noexcept {
+    return b.status == branch_status::succeeded && !b.late && b.value.has_value();
+  }
   [[nodiscard]] std::size_t count(branch_status s) const noexcept {
     std::size_t n = 0;
     for (const auto& b : branches) n += (b.status == s && !b.late) ? 1 : 0;
