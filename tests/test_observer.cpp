@@ -492,6 +492,49 @@ TEST_CASE("an observer that throws is counted in observer_errors and never break
   }
 }
 
+TEST_CASE("join() or get() of its own execution, called by its observer, throws, not hangs") {
+  // Before the check, join() from the deciding branch's thread waited for that thread itself.
+  quorum::manual_clock clk;
+  std::latch go(1);
+  quorum::execution<int>* self = nullptr;  // written before `go` opens, read by the observer
+  std::string join_error;
+  quorum::options o{.quorum = 1, .deadline = clk.now() + 1s};
+  o.clock = &clk;
+  o.observer = [&](const quorum::event& e) {
+    if (e.kind != kind::decided) return;
+    try {
+      self->join();
+    } catch (const std::logic_error& x) {
+      join_error = x.what();
+    }
+    (void)self->get();  // throws: kept as the observer's error
+  };
+
+  SUBCASE("on the deciding branch's thread") {
+    auto ex = quorum::start(o, [&] {
+      go.wait();
+      return 1;
+    });
+    self = &ex;
+    go.count_down();
+    auto r = ex.get();
+    CHECK(r.decision == quorum::decision::quorum_met);
+    CHECK(r.observer_errors == 1);
+    CHECK(quorum::describe(r.observer_error).find("get() from the execution's own observer") !=
+          std::string::npos);
+  }
+  SUBCASE("on the deadline's timer thread") {
+    auto ex = quorum::start(o, wait_for_stop);
+    self = &ex;
+    clk.wait_for_sleepers(1);  // the branch's wait is on the clock too: it is running
+    clk.advance(1s);
+    auto r = ex.get();
+    CHECK(r.decision == quorum::decision::timed_out);
+    CHECK(r.observer_errors == 1);
+  }
+  CHECK(join_error.find("join() from the execution's own observer") != std::string::npos);
+}
+
 TEST_CASE("events of one branch arrive in order while branches run on many threads" *
           doctest::timeout(60)) {
   constexpr std::size_t n = 12;

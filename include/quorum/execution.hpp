@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iterator>
 #include <limits>
@@ -84,9 +86,11 @@ execution {
     if (st_) st_->cancel();
   }
 
-  /// Block until every branch ended (stragglers included).
+  /// Block until every branch ended (stragglers included). Throws std::logic_error when
+  /// called from this execution's own observer (it would wait for the call making it).
   void join() {
     auto& c = live();
+    refuse_in_observer("join()");
     c.wait_finished();
     c.finalize();
   }
@@ -108,6 +112,7 @@ execution {
  private:
   result<T> result_of(bool take) {
     auto& c = live();
+    refuse_in_observer("get()");
     if (c.on_late == late_completion::join) {
       join();
     } else {
@@ -125,8 +130,26 @@ execution {
     return *st_;
   }
 
+  // What the observer contract forbids, refused where it is asked for: the call would wait for
+  // the thread calling it. An observer's exception is kept in result::observer_error.
+  void refuse_in_observer(const char* what) const {
+    if (detail::observing == st_.get())
+      throw std::logic_error(std::string("quorum::execution: ") + what +
+                             " from the execution's own observer would wait for the observer "
+                             "call itself (see observer.hpp)");
+  }
+
   void reset() noexcept {
     if (!st_) return;
+    if (detail::observing == st_.get()) [[unlikely]] {
+      // Destroying or assigning over the handle of the execution being observed cannot throw
+      // and cannot go on: it would wait for this very call, or free the state under it.
+      std::fputs("quorum::execution: the handle of an execution was destroyed or assigned over "
+                 "by that execution's own observer, which would wait for the observer call "
+                 "itself or free the execution under it (see observer.hpp); aborting\n",
+                 stderr);
+      std::abort();
+    }
     st_->cancel();
     st_->wait_finished();
     st_->finalize();

@@ -46,6 +46,26 @@ inline const std::vector<std::string>& default_names() {
   return table;
 }
 
+// The execution whose observer this thread is running now (see core::deliver), or null. The
+// handle reads it to refuse, clearly, what the observer contract forbids: joining, taking the
+// result of, or destroying the execution being observed, which would wait for the very call
+// that is running (or, on the deadline's timer thread, free the state under it). A pointer
+// with a constant initialiser: no guard on access, one store per observer call.
+inline thread_local const void* observing = nullptr;
+
+// Sets `observing` for the span of one observer call; an observer that starts an execution of
+// its own, with an observer of its own, restores the outer one when that call returns.
+class observing_scope {
+ public:
+  explicit observing_scope(const void* state) noexcept : prev_(observing) { observing = state; }
+  observing_scope(const observing_scope&) = delete;
+  observing_scope& operator=(const observing_scope&) = delete;
+  ~observing_scope() { observing = prev_; }
+
+ private:
+  const void* prev_;
+};
+
 // d * i, saturating at nanoseconds::max() (a hedge delay times a large branch index).
 inline std::chrono::nanoseconds times(std::chrono::nanoseconds d, std::size_t i) noexcept {
   using ns = std::chrono::nanoseconds;
@@ -320,6 +340,7 @@ class core {
     try {
       event e{k,      id, branch, branch ? name(*branch) : std::string_view{},
               attempt, clk->now(), d, status, std::move(error)};
+      const observing_scope scope(this);
       obs(e);
     } catch (...) {
       std::lock_guard lk(err_m);
