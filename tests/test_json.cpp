@@ -126,6 +126,41 @@ TEST_CASE("floating, boolean and string values are written; other types are null
   CHECK(json_valid(quorum::to_json(inf)));
 }
 
+namespace {
+enum class color { red, green };
+struct reply {
+  std::string text;
+  int version = 0;
+};
+template <class R, class P>
+concept projectable = requires(const R& r, const P& p) { quorum::to_json(r, p); };
+}  // namespace
+
+TEST_CASE("a projection writes a value of any type as a number, a bool or a string") {
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 2},
+                                   [] { return reply{"say \"hi\"", 7}; },
+                                   [] { return reply{"bye", 8}; });
+  const auto text = quorum::to_json(r, [](const reply& x) { return x.text; });
+  CHECK(json_valid(text));
+  CHECK(text.find(R"("value":"say \"hi\"")") != std::string::npos);  // escaped as a string
+  CHECK(text.find(R"("value":"bye")") != std::string::npos);
+  const auto version = quorum::to_json(r, [](const reply& x) { return x.version; });
+  CHECK(version.find(R"("value":7)") != std::string::npos);
+  CHECK(quorum::to_json(r).find(R"("value":null)") != std::string::npos);  // without: null
+
+  auto c = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1},
+                                   [] { return color::green; });
+  const auto named = quorum::to_json(
+      c, [](color x) -> std::string_view { return x == color::red ? "red" : "green"; });
+  CHECK(named.find(R"("value":"green")") != std::string::npos);
+
+  // Only for results with values, and only with a callable taking the value.
+  static_assert(!projectable<quorum::result<void>, quorum::detail::json_identity>);
+  static_assert(!projectable<quorum::result<int>, int>);
+  static_assert(projectable<quorum::result<int>, quorum::detail::json_identity>);
+}
+
 TEST_CASE("a branch returning a null C string is written as null") {
   // Regression (cold review): std::string_view(nullptr) read through a null pointer.
   auto r = quorum::quorum_parallel(quorum::options{.quorum = 2}, []() -> const char* { return nullptr; },

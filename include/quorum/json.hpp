@@ -7,13 +7,14 @@
 // successful/failed_processes hold the outcomes recorded before the decision (the ones that
 // counted), so the record never contradicts the decision. Late outcomes are listed apart.
 // "value" is absent for void branches; numbers, bools and strings are written, a value of any
-// other type as null. elapsed_ms and the branches' times are null when not stamped
+// other type as null, unless to_json(r, projection) maps it to one of those. elapsed_ms and the branches' times are null when not stamped
 // (options.timestamps).
 #pragma once
 
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -113,11 +114,23 @@ void json_value(std::string& out, const T& v) {
   }
 }
 
-}  // namespace detail
+// The types json_value writes as themselves (the others as null).
+template <class V>
+inline constexpr bool json_scalar =
+    std::is_arithmetic_v<V> || std::is_null_pointer_v<V> ||
+    std::is_convertible_v<const V&, std::string_view>;
 
-/// The result as one line of JSON (see the top of this header for the fields).
-template <class T>
-[[nodiscard]] std::string to_json(const result<T>& r) {
+// The projection to_json(r) uses: the value itself.
+struct json_identity {
+  template <class V>
+  const V& operator()(const V& v) const noexcept {
+    return v;
+  }
+};
+
+// The JSON text of r, each value written as value_of(value).
+template <class T, class Projection>
+std::string to_json_with(const result<T>& r, const Projection& value_of) {
   using detail::json_string;
   std::string out;
   out.reserve(256 + 128 * r.branches.size());
@@ -173,7 +186,7 @@ template <class T>
     if constexpr (!std::is_void_v<T>) {
       out += ",\"value\":";
       if (b.value)
-        detail::json_value(out, *b.value);
+        detail::json_value(out, value_of(*b.value));
       else
         out += "null";
     }
@@ -191,6 +204,27 @@ template <class T>
   }
   out += "]}";
   return out;
+}
+
+}  // namespace detail
+
+/// The result as one line of JSON (see the top of this header for the fields).
+template <class T>
+[[nodiscard]] std::string to_json(const result<T>& r) {
+  return detail::to_json_with(r, detail::json_identity{});
+}
+
+/// The same, each branch's value written as `value_of(value)`: for a value type to_json does
+/// not write (a struct, an enum), a projection to a number, a bool or a string, which is then
+/// written (and escaped) as those are, e.g. `to_json(r, [](const reply& x) { return x.text; })`.
+template <class T, class Projection>
+  requires(!std::is_void_v<T> && std::invocable<const Projection&, const T&>)
+[[nodiscard]] std::string to_json(const result<T>& r, const Projection& value_of) {
+  using V = std::remove_cvref_t<std::invoke_result_t<const Projection&, const T&>>;
+  static_assert(detail::json_scalar<V>,
+                "quorum::to_json: the projection must return a number, a bool or a string "
+                "(anything convertible to std::string_view)");
+  return detail::to_json_with(r, value_of);
 }
 
 }  // namespace quorum
