@@ -535,6 +535,90 @@ TEST_CASE("join() or get() of its own execution, called by its observer, throws,
   CHECK(join_error.find("join() from the execution's own observer") != std::string::npos);
 }
 
+TEST_CASE("wait() on its own execution, from the deciding branch's event before the decision, throws") {
+  // The deciding branch reports `succeeded` before it publishes the decision: a wait() there
+  // waited for its own thread (found by a review; it hung).
+  std::latch go(1);
+  quorum::execution<int>* self = nullptr;
+  std::string wait_error, wait_for_error;
+  bool decided_then = true;
+  quorum::options o{.quorum = 1};
+  o.observer = [&](const quorum::event& e) {
+    if (e.kind != kind::succeeded) return;
+    decided_then = self->decided();
+    try {
+      self->wait();
+    } catch (const std::logic_error& x) {
+      wait_error = x.what();
+    }
+    try {
+      (void)self->wait_for(1h);
+    } catch (const std::logic_error& x) {
+      wait_for_error = x.what();
+    }
+  };
+  auto ex = quorum::start(o, [&] {
+    go.wait();
+    return 1;
+  });
+  self = &ex;
+  go.count_down();
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK_FALSE(decided_then);
+  CHECK(wait_error.find("wait() from the execution's own observer") != std::string::npos);
+  CHECK(wait_for_error.find("wait_until() or wait_for()") != std::string::npos);
+  CHECK(r.observer_errors == 0);  // both caught by the observer itself
+}
+
+TEST_CASE("an observer's own execution is refused from a nested execution's observer too") {
+  // Inside A's `decided` call, an execution B runs inline with an observer of its own, which
+  // calls A.join(): that waits for A's observer call on this same thread (found by a review).
+  quorum::memory_store store;
+  std::latch go(1);
+  quorum::execution<int>* a = nullptr;
+  std::size_t inner_errors = 0;
+  std::string inner_error;
+  quorum::options outer{.quorum = 1};
+  outer.observer = [&](const quorum::event& e) {
+    if (e.kind != kind::decided) return;
+    quorum::options inner{.quorum = 1};
+    inner.observer = [&](const quorum::event& f) {
+      if (f.kind == kind::decided) a->join();  // throws
+    };
+    auto b = quorum::quorum_parallel(store, quorum::inline_executor{}, inner, [] { return 2; });
+    inner_errors = b.observer_errors;
+    inner_error = quorum::describe(b.observer_error);
+  };
+  auto ex = quorum::start(outer, [&] {
+    go.wait();
+    return 1;
+  });
+  a = &ex;
+  go.count_down();
+  auto r = ex.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.observer_errors == 0);
+  CHECK(inner_errors == 1);
+  CHECK(inner_error.find("join() from the execution's own observer") != std::string::npos);
+}
+
+TEST_CASE("an observer may wait for, join and destroy another execution") {
+  quorum::memory_store store;
+  std::size_t joined = 0;
+  quorum::options o{.quorum = 1};
+  o.observer = [&](const quorum::event& e) {
+    if (e.kind != kind::decided) return;
+    auto other = quorum::start(store, quorum::thread_executor{}, {.quorum = 1}, [] { return 3; });
+    other.wait();
+    other.join();
+    joined += other.get().successes();
+  };  // `other` is destroyed here, inside the observer call
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, o, [] { return 1; });
+  CHECK(r.observer_errors == 0);
+  CHECK(joined == 1);
+}
+
 TEST_CASE("events of one branch arrive in order while branches run on many threads" *
           doctest::timeout(60)) {
   constexpr std::size_t n = 12;

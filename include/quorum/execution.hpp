@@ -65,14 +65,25 @@ execution {
   /// True once the decision is made.
   [[nodiscard]] bool decided() const { return live().decided(); }
 
-  /// Block until the decision (not until every branch ended).
-  void wait() const { live().wait_decided(); }
+  /// Block until the decision (not until every branch ended). From this execution's own
+  /// observer, before the decision, throws std::logic_error: the observer may be called by the
+  /// very branch whose record is about to decide (as for wait_until and wait_for).
+  void wait() const {
+    auto& c = live();
+    if (!c.decided()) {
+      refuse_in_observer("wait()");
+      c.wait_decided();
+    }
+  }
   /// Block until the decision or until `t` on the execution's clock; true when decided. It
   /// wakes with the stop request that follows the decision: after an observer's `decided` call
   /// has returned (wait() wakes at the decision itself).
   bool wait_until(time_point t) const {
     auto& c = live();
-    if (!c.decided()) c.clk->sleep_until(t, c.stop.get_token());
+    if (!c.decided()) {
+      refuse_in_observer("wait_until() or wait_for()");
+      c.clk->sleep_until(t, c.stop.get_token());
+    }
     return c.decided();
   }
   /// Block until the decision or for `d` on the execution's clock; true when decided.
@@ -133,7 +144,7 @@ execution {
   // What the observer contract forbids, refused where it is asked for: the call would wait for
   // the thread calling it. An observer's exception is kept in result::observer_error.
   void refuse_in_observer(const char* what) const {
-    if (detail::observing == st_.get())
+    if (detail::observing_scope::inside(st_.get()))
       throw std::logic_error(std::string("quorum::execution: ") + what +
                              " from the execution's own observer would wait for the observer "
                              "call itself (see observer.hpp)");
@@ -141,7 +152,7 @@ execution {
 
   void reset() noexcept {
     if (!st_) return;
-    if (detail::observing == st_.get()) [[unlikely]] {
+    if (detail::observing_scope::inside(st_.get())) [[unlikely]] {
       // Destroying or assigning over the handle of the execution being observed cannot throw
       // and cannot go on: it would wait for this very call, or free the state under it.
       std::fputs("quorum::execution: the handle of an execution was destroyed or assigned over "

@@ -12,10 +12,13 @@
 // The observer must not destroy, move-assign over, join() or get() the handle of the execution
 // it observes: those wait for the threads that call the observer (a call from a branch's thread
 // waits for itself), and from the deadline's timer thread they would free the execution while
-// the call that is running still uses it. decided(), cancel() and record() are fine. The
-// handle checks: join() and get() called from its own execution's observer throw
-// std::logic_error (kept as result::observer_error, like any exception of the observer), and
-// destroying or assigning over it there, which cannot throw, aborts the process with a message.
+// the call that is running still uses it. Nor may it wait for the decision (wait(), wait_for(),
+// wait_until()): the call may come from the branch whose record is about to decide, before it
+// has published the decision. decided(), cancel() and record() are fine. The handle checks,
+// through every observer call running on the thread (an observer may start an execution with
+// an observer of its own): join(), get() and, before the decision, the waits throw
+// std::logic_error (kept as result::observer_error, like any exception of the observer);
+// destroying or assigning over the handle, which cannot throw, aborts with a message.
 // With no observer set, no event is built at all (not even the clock is read).
 #pragma once
 

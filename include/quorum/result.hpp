@@ -119,7 +119,7 @@ struct result {
   }
   /// The values of the successes that counted (successes(): not late), in branch order: for a
   /// quorum read, the answers to compare. Copies them; `std::move(r).values()` moves them out
-  /// instead. Not for T = void.
+  /// instead (r's branches then hold moved-from values). Not for T = void.
   [[nodiscard]] std::vector<T> values() const&
     requires(!std::is_void_v<T> && std::copy_constructible<T>)
   {

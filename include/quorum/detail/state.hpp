@@ -46,24 +46,36 @@ inline const std::vector<std::string>& default_names() {
   return table;
 }
 
-// The execution whose observer this thread is running now (see core::deliver), or null. The
-// handle reads it to refuse, clearly, what the observer contract forbids: joining, taking the
-// result of, or destroying the execution being observed, which would wait for the very call
-// that is running (or, on the deadline's timer thread, free the state under it). A pointer
-// with a constant initialiser: no guard on access, one store per observer call.
-inline thread_local const void* observing = nullptr;
+// The executions whose observers this thread is running now, innermost first (see
+// core::deliver), as a chain of observing_scope objects on this thread's stack. An observer may
+// start an execution of its own with an observer of its own, so there may be several. The
+// handle reads the chain to refuse, clearly, what the observer contract forbids: waiting for,
+// taking the result of, or destroying an execution from one of its observer calls, which
+// would wait for that very call (or, on the deadline's timer thread, free the state under it).
+// A pointer with a constant initialiser: no guard on access; one store on entering and one on
+// leaving each observer call, none without an observer.
+class observing_scope;
+inline thread_local const observing_scope* observing = nullptr;
 
-// Sets `observing` for the span of one observer call; an observer that starts an execution of
-// its own, with an observer of its own, restores the outer one when that call returns.
 class observing_scope {
  public:
-  explicit observing_scope(const void* state) noexcept : prev_(observing) { observing = state; }
+  explicit observing_scope(const void* state) noexcept : state_(state), outer_(observing) {
+    observing = this;
+  }
   observing_scope(const observing_scope&) = delete;
   observing_scope& operator=(const observing_scope&) = delete;
-  ~observing_scope() { observing = prev_; }
+  ~observing_scope() { observing = outer_; }
+
+  // True when this thread is inside an observer call of the execution whose state this is.
+  [[nodiscard]] static bool inside(const void* state) noexcept {
+    for (const observing_scope* s = observing; s != nullptr; s = s->outer_)
+      if (s->state_ == state) return true;
+    return false;
+  }
 
  private:
-  const void* prev_;
+  const void* state_;
+  const observing_scope* outer_;
 };
 
 // d * i, saturating at nanoseconds::max() (a hedge delay times a large branch index).
