@@ -120,6 +120,19 @@ int wait_for_stop(quorum::branch_context& ctx) {
   return -1;
 }
 
+// Runs one branch returning 1 under `o`, with `self` pointing at its handle before the branch
+// can report anything, so that the observer can call the handle.
+quorum::result<int> run_observed(const quorum::options& o, quorum::execution<int>*& self) {
+  std::latch go(1);  // declared first: the handle joins the branch before it goes
+  auto ex = quorum::start(o, [&] {
+    go.wait();
+    return 1;
+  });
+  self = &ex;
+  go.count_down();
+  return ex.get();
+}
+
 }  // namespace
 
 TEST_CASE("without an observer no event is built: the clock is read once less per event") {
@@ -495,8 +508,7 @@ TEST_CASE("an observer that throws is counted in observer_errors and never break
 TEST_CASE("join() or get() of its own execution, called by its observer, throws, not hangs") {
   // Before the check, join() from the deciding branch's thread waited for that thread itself.
   quorum::manual_clock clk;
-  std::latch go(1);
-  quorum::execution<int>* self = nullptr;  // written before `go` opens, read by the observer
+  quorum::execution<int>* self = nullptr;  // set by run_observed before the branch reports
   std::string join_error;
   quorum::options o{.quorum = 1, .deadline = clk.now() + 1s};
   o.clock = &clk;
@@ -511,13 +523,7 @@ TEST_CASE("join() or get() of its own execution, called by its observer, throws,
   };
 
   SUBCASE("on the deciding branch's thread") {
-    auto ex = quorum::start(o, [&] {
-      go.wait();
-      return 1;
-    });
-    self = &ex;
-    go.count_down();
-    auto r = ex.get();
+    auto r = run_observed(o, self);
     CHECK(r.decision == quorum::decision::quorum_met);
     CHECK(r.observer_errors == 1);
     CHECK(quorum::describe(r.observer_error).find("get() from the execution's own observer") !=
@@ -538,7 +544,6 @@ TEST_CASE("join() or get() of its own execution, called by its observer, throws,
 TEST_CASE("wait() on its own execution, from the deciding branch's event before the decision, throws") {
   // The deciding branch reports `succeeded` before it publishes the decision: a wait() there
   // waited for its own thread (found by a review; it hung).
-  std::latch go(1);
   quorum::execution<int>* self = nullptr;
   std::string wait_error, wait_for_error;
   bool decided_then = true;
@@ -557,13 +562,7 @@ TEST_CASE("wait() on its own execution, from the deciding branch's event before 
       wait_for_error = x.what();
     }
   };
-  auto ex = quorum::start(o, [&] {
-    go.wait();
-    return 1;
-  });
-  self = &ex;
-  go.count_down();
-  auto r = ex.get();
+  auto r = run_observed(o, self);
   CHECK(r.decision == quorum::decision::quorum_met);
   CHECK_FALSE(decided_then);
   CHECK(wait_error.find("wait() from the execution's own observer") != std::string::npos);
@@ -575,7 +574,6 @@ TEST_CASE("an observer's own execution is refused from a nested execution's obse
   // Inside A's `decided` call, an execution B runs inline with an observer of its own, which
   // calls A.join(): that waits for A's observer call on this same thread (found by a review).
   quorum::memory_store store;
-  std::latch go(1);
   quorum::execution<int>* a = nullptr;
   std::size_t inner_errors = 0;
   std::string inner_error;
@@ -590,13 +588,7 @@ TEST_CASE("an observer's own execution is refused from a nested execution's obse
     inner_errors = b.observer_errors;
     inner_error = quorum::describe(b.observer_error);
   };
-  auto ex = quorum::start(outer, [&] {
-    go.wait();
-    return 1;
-  });
-  a = &ex;
-  go.count_down();
-  auto r = ex.get();
+  auto r = run_observed(outer, a);
   CHECK(r.decision == quorum::decision::quorum_met);
   CHECK(r.observer_errors == 0);
   CHECK(inner_errors == 1);
