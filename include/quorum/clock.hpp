@@ -234,7 +234,9 @@ class manual_clock final : public clock {
     fire(t);
   }
 
-  /// Threads blocked in sleep_until right now.
+  /// Threads blocked in sleep_until right now: branches waiting (ctx.sleep_for, retries,
+  /// hedges) and callers of execution::wait_for / wait_until on this clock alike. A test that
+  /// waits for its branches to sleep should not also have a thread in wait_for on the clock.
   [[nodiscard]] std::size_t sleepers() const {
     std::lock_guard lk(m_);
     return sleepers_;
