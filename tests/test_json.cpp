@@ -4,6 +4,7 @@
 
 #include <clocale>
 #include <cstdlib>
+#include <functional>
 #include <latch>
 #include <stdexcept>
 #include <string>
@@ -156,9 +157,9 @@ TEST_CASE("a projection writes a value of any type as a number, a bool or a stri
   CHECK(named.find(R"("value":"green")") != std::string::npos);
 
   // Only for results with values, and only with a callable taking the value.
-  static_assert(!projectable<quorum::result<void>, quorum::detail::json_identity>);
+  static_assert(!projectable<quorum::result<void>, std::identity>);
   static_assert(!projectable<quorum::result<int>, int>);
-  static_assert(projectable<quorum::result<int>, quorum::detail::json_identity>);
+  static_assert(projectable<quorum::result<int>, std::identity>);
 }
 
 TEST_CASE("a branch returning a null C string is written as null") {

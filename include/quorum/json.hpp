@@ -7,8 +7,8 @@
 // successful/failed_processes hold the outcomes recorded before the decision (the ones that
 // counted), so the record never contradicts the decision. Late outcomes are listed apart.
 // "value" is absent for void branches; numbers, bools and strings are written, a value of any
-// other type as null, unless to_json(r, projection) maps it to one of those. elapsed_ms and the branches' times are null when not stamped
-// (options.timestamps).
+// other type as null, unless to_json(r, projection) maps it to one of those. elapsed_ms and
+// the branches' times are null when not stamped (options.timestamps).
 #pragma once
 
 #include <charconv>
@@ -17,6 +17,7 @@
 #include <concepts>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -120,18 +121,9 @@ inline constexpr bool json_scalar =
     std::is_arithmetic_v<V> || std::is_null_pointer_v<V> ||
     std::is_convertible_v<const V&, std::string_view>;
 
-// The projection to_json(r) uses: the value itself.
-struct json_identity {
-  template <class V>
-  const V& operator()(const V& v) const noexcept {
-    return v;
-  }
-};
-
 // The JSON text of r, each value written as value_of(value).
 template <class T, class Projection>
 std::string to_json_with(const result<T>& r, const Projection& value_of) {
-  using detail::json_string;
   std::string out;
   out.reserve(256 + 128 * r.branches.size());
   auto list = [&](auto pred) {
@@ -166,7 +158,7 @@ std::string to_json_with(const result<T>& r, const Projection& value_of) {
   if (r.timestamps == timestamps::none)
     out += "null";  // not stamped
   else
-    detail::json_ms(out, r.decided_at - r.started);
+    json_ms(out, r.decided_at - r.started);
   out += ",\"branches\":[";
   for (std::size_t i = 0; i < r.branches.size(); ++i) {
     const auto& b = r.branches[i];
@@ -186,18 +178,18 @@ std::string to_json_with(const result<T>& r, const Projection& value_of) {
     if constexpr (!std::is_void_v<T>) {
       out += ",\"value\":";
       if (b.value)
-        detail::json_value(out, value_of(*b.value));
+        json_value(out, value_of(*b.value));
       else
         out += "null";
     }
     out += ",\"started_ms\":";
     if (b.started)
-      detail::json_ms(out, *b.started - r.started);
+      json_ms(out, *b.started - r.started);
     else
       out += "null";
     out += ",\"finished_ms\":";
     if (b.finished)
-      detail::json_ms(out, *b.finished - r.started);
+      json_ms(out, *b.finished - r.started);
     else
       out += "null";
     out += '}';
@@ -211,7 +203,7 @@ std::string to_json_with(const result<T>& r, const Projection& value_of) {
 /// The result as one line of JSON (see the top of this header for the fields).
 template <class T>
 [[nodiscard]] std::string to_json(const result<T>& r) {
-  return detail::to_json_with(r, detail::json_identity{});
+  return detail::to_json_with(r, std::identity{});
 }
 
 /// The same, each branch's value written as `value_of(value)`: for a value type to_json does
