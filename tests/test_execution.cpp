@@ -6,6 +6,7 @@
 #include <chrono>
 #include <latch>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -203,6 +204,62 @@ TEST_CASE("get() && takes the result: a later get() throws std::logic_error") {
   // NOLINTNEXTLINE(bugprone-use-after-move): get() && leaves the handle valid, its result gone
   CHECK(ex.valid());
   CHECK_THROWS_AS((void)ex.get(), std::logic_error);
+}
+
+TEST_CASE("join() or get() of its own execution, called by one of its branches, throws, not hangs") {
+  // Either would wait for every branch, the calling one included: it waited for itself.
+  quorum::execution<int>* self = nullptr;
+  std::latch go(1);  // declared first: the handle joins the branch before it goes
+  std::string join_error, get_error;
+  auto ex = quorum::start({.quorum = 1}, [&] {
+    go.wait();  // self is set
+    try {
+      self->join();
+    } catch (const std::logic_error& x) {
+      join_error = x.what();
+    }
+    try {
+      (void)self->get();
+    } catch (const std::logic_error& x) {
+      get_error = x.what();
+    }
+    return 1;
+  });
+  self = &ex;
+  go.count_down();
+  auto r = ex.get();
+  CHECK(r.decision == decision::quorum_met);
+  CHECK(join_error.find("join() from one of the execution's own branches") != std::string::npos);
+  CHECK(get_error.find("get() from one of the execution's own branches") != std::string::npos);
+}
+
+TEST_CASE("a branch may wait for its own execution's decision and take a return_early result") {
+  // Neither waits for the calling branch: another branch decides.
+  quorum::execution<int>* self = nullptr;
+  std::latch go(1);  // self is set
+  std::optional<decision> seen;
+  std::optional<branch_status> own_status;
+  quorum::options o{.quorum = 1};
+  o.on_late = quorum::late_completion::return_early;
+  std::latch second_running(1);  // the first branch decides only once the second has started
+  auto ex = quorum::start(o, [&] {
+    second_running.wait();
+    return 1;
+  }, [&] {
+    go.wait();
+    second_running.count_down();
+    self->wait();
+    auto r = self->get();
+    seen = r.decision;
+    own_status = r.branches[1].status;
+    return 2;
+  });
+  self = &ex;
+  go.count_down();
+  ex.join();  // from here, not from the branch: the branch's writes are visible after it
+  CHECK(seen == decision::quorum_met);
+  CHECK(own_status == branch_status::running);
+  CHECK(ex.get().branches[1].status == branch_status::succeeded);
 }
 
 TEST_CASE("the execution id is the one given, or a generated unique one") {

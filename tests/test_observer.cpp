@@ -595,6 +595,39 @@ TEST_CASE("an observer's own execution is refused from a nested execution's obse
   CHECK(inner_error.find("join() from the execution's own observer") != std::string::npos);
 }
 
+TEST_CASE("cancel() from the deciding branch's succeeded event does not count that branch as running") {
+  // The branch has done its work and is only reporting it. It used to count as left running, so
+  // a stop_requested event went out with no branch left to stop (found by a review).
+  quorum::execution<int>* self = nullptr;
+  event_log log;
+  quorum::options o{.quorum = 1};
+  o.observer = [&, logged = log.observer()](const quorum::event& e) {
+    logged(e);
+    if (e.kind == kind::succeeded) self->cancel();  // the store has decided: it publishes that
+  };
+
+  SUBCASE("no other branch: no stop_requested") {
+    auto r = run_observed(o, self);
+    CHECK(r.decision == quorum::decision::quorum_met);
+    CHECK(r.decided_by == 0u);
+    CHECK(log.count(kind::decided) == 1);
+    CHECK(log.count(kind::stop_requested) == 0);
+  }
+  SUBCASE("another branch still running: stop_requested as usual") {
+    std::latch go(1);
+    auto ex = quorum::start(o, [&] {
+      go.wait();
+      return 1;
+    }, [](quorum::branch_context& ctx) { return wait_for_stop(ctx); });
+    self = &ex;
+    go.count_down();
+    auto r = ex.get();
+    CHECK(r.decision == quorum::decision::quorum_met);
+    CHECK(log.count(kind::stop_requested) == 1);
+    CHECK(r.branches[1].status == quorum::branch_status::cancelled);
+  }
+}
+
 TEST_CASE("an observer may wait for, join and destroy another execution") {
   quorum::memory_store store;
   std::size_t joined = 0;

@@ -98,18 +98,19 @@ execution {
   }
 
   /// Block until every branch ended (stragglers included). Throws std::logic_error when
-  /// called from this execution's own observer (it would wait for the call making it).
+  /// called from this execution's own observer or one of its own branches (it would wait for
+  /// the call making it).
   void join() {
-    auto& c = live();
-    refuse_in_observer("join()");
-    c.wait_finished();
-    c.finalize();
+    refuse_in_call("join()");
+    join_now();
   }
 
   /// The result. With on_late = join (the default) waits for every branch; with return_early
   /// returns at the decision, unfinished branches showing as running. Rethrows an error the
-  /// store raised. Callable more than once: the values are copied (moved when T is not
-  /// copyable; once only when T can be neither copied nor moved without a possible throw).
+  /// store raised. Throws std::logic_error from the execution's own observer, and with
+  /// on_late = join from one of its own branches (it would wait for that branch). Callable
+  /// more than once: the values are copied (moved when T is not copyable; once only when T
+  /// can be neither copied nor moved without a possible throw).
   [[nodiscard]] result<T> get() & { return result_of(false); }
 
   /// The same on a handle about to go away, `std::move(h).get()` or `start(...).get()`: the
@@ -123,10 +124,11 @@ execution {
  private:
   result<T> result_of(bool take) {
     auto& c = live();
-    refuse_in_observer("get()");
     if (c.on_late == late_completion::join) {
-      join();
+      refuse_in_call("get()");
+      join_now();
     } else {
+      refuse_in_observer("get()");
       c.wait_decided();
       c.wait_recorded();  // a counted record's error, if it raised one, is seen below
     }
@@ -141,22 +143,41 @@ execution {
     return *st_;
   }
 
-  // What the observer contract forbids, refused where it is asked for: the call would wait for
-  // the thread calling it. An observer's exception is kept in result::observer_error.
+  void join_now() {
+    auto& c = live();
+    c.wait_finished();
+    c.finalize();
+  }
+
+  // What would wait for the very call making it, refused where it is asked for: waiting from
+  // the execution's own observer (the contract forbids it; an observer's exception is kept in
+  // result::observer_error), and waiting for every branch from one of its own branches. The
+  // test of an empty chain (no call into user code on this thread, the usual case) is inline.
   void refuse_in_observer(const char* what) const {
-    if (detail::observing_scope::inside(st_.get()))
-      throw std::logic_error(std::string("quorum::execution: ") + what +
-                             " from the execution's own observer would wait for the observer "
-                             "call itself (see observer.hpp)");
+    if (detail::calls_here != nullptr && detail::call_scope::observing(st_.get())) [[unlikely]]
+      refuse(what, "the execution's own observer would wait for the observer call itself "
+                   "(see observer.hpp)");
+  }
+  void refuse_in_call(const char* what) const {
+    if (detail::calls_here == nullptr) [[likely]]
+      return;
+    refuse_in_observer(what);
+    if (detail::call_scope::find(st_.get()) != nullptr)
+      refuse(what, "one of the execution's own branches would wait for that branch itself");
+  }
+  [[noreturn, gnu::noinline]] static void refuse(const char* what, const char* why) {
+    throw std::logic_error(std::string("quorum::execution: ") + what + " from " + why);
   }
 
   void reset() noexcept {
     if (!st_) return;
-    if (detail::observing_scope::inside(st_.get())) [[unlikely]] {
-      // Destroying or assigning over the handle of the execution being observed cannot throw
-      // and cannot go on: it would wait for this very call, or free the state under it.
+    if (detail::calls_here != nullptr && detail::call_scope::find(st_.get()) != nullptr)
+        [[unlikely]] {
+      // Destroying or assigning over the handle from the execution's own observer or branch
+      // cannot throw and cannot go on: it would wait for this very call, or free the state
+      // under it.
       std::fputs("quorum::execution: the handle of an execution was destroyed or assigned over "
-                 "by that execution's own observer, which would wait for the observer call "
+                 "by that execution's own observer or branch, which would wait for that call "
                  "itself or free the execution under it (see observer.hpp); aborting\n",
                  stderr);
       std::abort();

@@ -46,36 +46,50 @@ inline const std::vector<std::string>& default_names() {
   return table;
 }
 
-// The executions whose observers this thread is running now, innermost first (see
-// core::deliver), as a chain of observing_scope objects on this thread's stack. An observer may
-// start an execution of its own with an observer of its own, so there may be several. The
-// handle reads the chain to refuse, clearly, what the observer contract forbids: waiting for,
-// taking the result of, or destroying an execution from one of its observer calls, which
-// would wait for that very call (or, on the deadline's timer thread, free the state under it).
+// The calls into user code this thread is making for executions now, innermost first, as a
+// chain of call_scope objects on its stack: a branch's callable (core::run) or an observer call
+// (core::deliver). An observer or a branch may start an execution of its own, so there may be
+// several. The handle reads the chain to refuse, clearly, what would wait for the very call
+// making it: waiting for, taking the result of, or destroying an execution from one of its
+// observer calls (on the deadline's timer thread that would also free the state under the
+// call), and joining, taking the joined result of, or destroying it from one of its branches.
 // A pointer with a constant initialiser: no guard on access; one store on entering and one on
-// leaving each observer call, none without an observer.
-class observing_scope;
-inline thread_local const observing_scope* observing = nullptr;
+// leaving each call.
+class call_scope;
+inline thread_local const call_scope* calls_here = nullptr;
 
-class observing_scope {
+class call_scope {
  public:
-  explicit observing_scope(const void* state) noexcept : state_(state), outer_(observing) {
-    observing = this;
-  }
-  observing_scope(const observing_scope&) = delete;
-  observing_scope& operator=(const observing_scope&) = delete;
-  ~observing_scope() { observing = outer_; }
+  // A branch's callable, or an observer call for an event of kind `k`.
+  static constexpr int branch = -1;
 
-  // True when this thread is inside an observer call of the execution whose state this is.
-  [[nodiscard]] static bool inside(const void* state) noexcept {
-    for (const observing_scope* s = observing; s != nullptr; s = s->outer_)
-      if (s->state_ == state) return true;
+  call_scope(const void* state, int what) noexcept
+      : state_(state), what_(what), outer_(calls_here) {
+    calls_here = this;
+  }
+  call_scope(const call_scope&) = delete;
+  call_scope& operator=(const call_scope&) = delete;
+  ~call_scope() { calls_here = outer_; }
+
+  // The innermost call this thread is making for the execution whose state this is, if any.
+  [[nodiscard]] static const call_scope* find(const void* state) noexcept {
+    for (const call_scope* s = calls_here; s != nullptr; s = s->outer_)
+      if (s->state_ == state) return s;
+    return nullptr;
+  }
+  // True when this thread is inside an observer call of that execution (at any depth).
+  [[nodiscard]] static bool observing(const void* state) noexcept {
+    for (const call_scope* s = calls_here; s != nullptr; s = s->outer_)
+      if (s->state_ == state && s->what_ != branch) return true;
     return false;
   }
 
+  [[nodiscard]] int what() const noexcept { return what_; }
+
  private:
   const void* state_;
-  const observing_scope* outer_;
+  int what_;
+  const call_scope* outer_;
 };
 
 // d * i, saturating at nanoseconds::max() (a hedge delay times a large branch index).
@@ -352,7 +366,7 @@ class core {
     try {
       event e{k,      id, branch, branch ? name(*branch) : std::string_view{},
               attempt, clk->now(), d, status, std::move(error)};
-      const observing_scope scope(this);
+      const call_scope scope(this, static_cast<int>(k));
       obs(e);
     } catch (...) {
       std::lock_guard lk(err_m);
@@ -360,6 +374,15 @@ class core {
       ++observer_errors;
       any_error.store(true, std::memory_order_release);
     }
+  }
+
+  // True inside an observer call for a branch's `succeeded` or `failed` event, on that
+  // branch's thread: the branch has done its work and is only reporting it, so a decision
+  // published from here (cancel()) does not count it among the branches left running.
+  [[nodiscard]] bool reporting_here() const noexcept {
+    const call_scope* c = call_scope::find(this);
+    return c != nullptr && (c->what() == static_cast<int>(event_kind::succeeded) ||
+                            c->what() == static_cast<int>(event_kind::failed));
   }
 
   // Implemented by state<>, which knows the store.
@@ -596,7 +619,7 @@ class state final : public core<T> {
     if (t.decided_now) this->publish(decision::timed_out, std::nullopt);
   }
 
-  void cancel() noexcept override { cancel_from(false); }
+  void cancel() noexcept override { cancel_from(this->reporting_here()); }
 
   // Decide cancelled in the store, then here. If the store cannot even do that, decide here
   // alone (the store's error reaches the caller through get()). `from_branch`: see publish().
@@ -688,6 +711,7 @@ class state final : public core<T> {
       try {
         branch_context ctx(borrow_token, this->name(i), i, attempt, token, this->deadline,
                            *this->clk);
+        const call_scope scope(static_cast<const core<T>*>(this), call_scope::branch);
         if constexpr (std::is_void_v<T>)
           branches_->call(i, ctx);
         else

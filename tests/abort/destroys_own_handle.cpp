@@ -1,8 +1,10 @@
-// Breaks the observer contract in the one way a throw cannot refuse: the observer destroys (or
-// assigns over) the handle of the execution it observes. That used to wait for itself (on a
-// branch's thread) or free the execution under the running call (on the deadline's timer
-// thread). The handle must now abort with a message; cmake/quorum_expect_abort.cmake runs this
-// program and passes only on that. argv[1] picks the thread: "branch" or "timer".
+// Destroys (or assigns over) the handle of an execution from inside one of its own calls, the
+// one misuse a throw cannot refuse: from its observer (which the observer contract forbids), or
+// from one of its branches. That used to wait for itself (on a branch's thread) or free the
+// execution under the running call (on the deadline's timer thread). The handle must now abort
+// with a message; cmake/quorum_expect_abort.cmake runs this program and passes only on that.
+// argv[1] picks the call: "branch" (the observer, on the deciding branch's thread), "timer"
+// (the observer, on the deadline's timer thread) or "own_branch" (a branch's callable).
 #include <chrono>
 #include <cstdio>
 #include <latch>
@@ -50,6 +52,20 @@ void on_timer_thread() {
   never.wait();
 }
 
+// Reset by the branch's own callable.
+void in_own_branch() {
+  std::optional<quorum::execution<int>> h;
+  std::latch go(1);
+  h.emplace(quorum::start({.quorum = 1}, [&] {
+    go.wait();
+    h.reset();
+    return 1;
+  }));
+  go.count_down();
+  std::latch never(1);
+  never.wait();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,8 +74,10 @@ int main(int argc, char** argv) {
     on_branch_thread();
   } else if (which == "timer") {
     on_timer_thread();
+  } else if (which == "own_branch") {
+    in_own_branch();
   } else {
-    std::fputs("usage: observer_destroys_handle branch|timer\n", stderr);
+    std::fputs("usage: destroys_own_handle branch|timer|own_branch\n", stderr);
     return 2;
   }
   return 0;  // not reached
