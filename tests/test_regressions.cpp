@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <stop_token>
 #include <string>
+#include <thread>
 
 #include "support.hpp"
 
@@ -339,4 +340,94 @@ TEST_CASE("a history that knows no start places no deadline") {
   const auto t = h.snapshot();
   CHECK_FALSE(t.deadline.has_value());
   CHECK(quorum::to_json(t).find("\"deadline_ms\":null") != std::string::npos);
+}
+
+namespace {
+
+// memory_store whose cancel() reply comes only after every branch has recorded (late, since
+// the cancel is applied first): the slow reply of a remote store, at its worst moment.
+struct slow_cancel_reply_store {
+  using handle = quorum::memory_store::handle;
+  quorum::memory_store inner;
+  std::latch applied{1};       // the cancel is in the store; the branches may record
+  std::latch both_recorded{2};  // counted down by the observer's `late` events
+
+  handle open(const quorum::execution_spec& s) { return inner.open(s); }
+  quorum::tally record(handle h, std::size_t i, quorum::outcome o) { return inner.record(h, i, o); }
+  quorum::tally expire(handle h) { return inner.expire(h); }
+  quorum::tally cancel(handle h) {
+    auto t = inner.cancel(h);
+    applied.count_down();
+    both_recorded.wait();
+    return t;
+  }
+  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
+  void close(handle h) { inner.close(h); }
+};
+
+}  // namespace
+
+TEST_CASE("get() returns a cancel() decided on another thread only once it is published" *
+          doctest::description("found by a review; the test repeats a race, TSan sees it at once")) {
+  // The canceller's store step decided, every branch then recorded late and finished, and get()
+  // returned before the canceller wrote the decision: a data race, with decided_at still at
+  // the clock's epoch and the decision `cancelled` only because that is the default.
+  static_assert(quorum::store<slow_cancel_reply_store>);
+  for (int round = 0; round < 50; ++round) {
+    slow_cancel_reply_store store;
+    quorum::options o{.quorum = 2};
+    o.observer = [&](const quorum::event& e) {
+      if (e.kind == quorum::event_kind::late) store.both_recorded.count_down();
+    };
+    auto branch = [&] {
+      store.applied.wait();
+      return 1;
+    };
+    auto h = quorum::start(store, o, branch, branch);
+    std::jthread canceller([&] { h.cancel(); });
+    auto r = h.get();
+    CHECK(h.decided());
+    CHECK(r.decision == quorum::decision::cancelled);
+    CHECK(r.late() == 2);
+    REQUIRE(r.decided_at != quorum::clock::time_point{});
+  }
+}
+
+// The next two ran the deadline's work (the store's expire, the observer's calls) on the real
+// clock's timer thread, which every execution of the process shares (found by a review). Each
+// hung before the fix; now that work runs on a thread of the execution's own.
+
+TEST_CASE("an observer of a timed-out execution may run an execution with a deadline of its own") {
+  // The inner execution's deadline waited for the timer thread, busy in the outer observer.
+  test_support::stop_waiter w;
+  auto blocked = [&](std::stop_token st) -> int { w.block(st); };
+  std::optional<quorum::decision> inner;
+  quorum::options o{.quorum = 1, .timeout = 1ms};
+  o.observer = [&](const quorum::event& e) {
+    if (e.kind != quorum::event_kind::decided) return;
+    inner = quorum::quorum_parallel({.quorum = 1, .timeout = 1ms}, blocked).decision;
+  };
+  auto r = quorum::quorum_parallel(o, blocked);
+  CHECK(r.decision == quorum::decision::timed_out);
+  CHECK(inner == quorum::decision::timed_out);
+  CHECK(r.observer_errors == 0);
+}
+
+TEST_CASE("a deadline's observer that blocks does not hold up another execution's deadline") {
+  // B's deadline waited for the timer thread, blocked in A's observer until B decided.
+  test_support::stop_waiter w;
+  auto blocked = [&](std::stop_token st) -> int { w.block(st); };
+  std::latch a_observing(1), release_a(1);
+  quorum::options oa{.quorum = 1, .timeout = 1ms};
+  oa.observer = [&](const quorum::event& e) {
+    if (e.kind != quorum::event_kind::decided) return;
+    a_observing.count_down();
+    release_a.wait();
+  };
+  auto a = quorum::start(oa, blocked);
+  a_observing.wait();  // A's deadline came, and its observer holds on
+  auto b = quorum::quorum_parallel({.quorum = 1, .timeout = 1ms}, blocked);
+  CHECK(b.decision == quorum::decision::timed_out);
+  release_a.count_down();
+  CHECK(a.get().decision == quorum::decision::timed_out);
 }

@@ -69,6 +69,15 @@ class clock {
 
   /// Block until `at` or until `st` is stopped. Returns true when `at` was reached.
   virtual bool sleep_until(time_point at, std::stop_token st) = 0;
+
+  /// True when schedule()'s callbacks all run on one thread, shared by every timer of the
+  /// process (steady_clock's). An execution whose deadline comes then does the deadline's work
+  /// (the store's expire, the observer's calls, the stop callbacks) on a thread of its own, so
+  /// that this work can neither hold up the deadlines of other executions nor wait for one (an
+  /// observer that runs an execution of its own). False by default: manual_clock runs due
+  /// callbacks on the thread that moves its time, and the decision is made before advance()
+  /// returns.
+  [[nodiscard]] virtual bool shared_timer_thread() const noexcept { return false; }
 };
 
 namespace detail {
@@ -160,6 +169,8 @@ class steady_clock final : public clock {
     static detail::timer_thread& thread = *new detail::timer_thread;
     return thread.schedule(at, std::move(fn));
   }
+
+  [[nodiscard]] bool shared_timer_thread() const noexcept override { return true; }
 
   bool sleep_until(time_point at, std::stop_token st) override {
     if (st.stop_requested()) return false;

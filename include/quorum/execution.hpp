@@ -146,6 +146,7 @@ execution {
   void join_now() {
     auto& c = live();
     c.wait_finished();
+    c.wait_published();
     c.finalize();
   }
 
@@ -184,6 +185,7 @@ execution {
     }
     st_->cancel();
     st_->wait_finished();
+    st_->wait_published();
     st_->finalize();
     st_->close();
     st_->release();

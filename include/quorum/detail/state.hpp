@@ -12,6 +12,7 @@
 #include <random>
 #include <stop_token>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -238,12 +239,32 @@ class core {
   // remaining branches to stop. `from_branch`: the caller is a branch that has not finished yet
   // (it does not count as a branch left running).
   void publish(quorum::decision d, std::optional<std::size_t> by, bool from_branch = false) noexcept {
+    if (claim()) publish_claimed(d, by, from_branch);
+  }
+
+  // Take the one right to publish the decision; false when another has it.
+  bool claim() noexcept {
     if (solo) {
-      if (claimed.load(std::memory_order_relaxed)) return;
+      if (claimed.load(std::memory_order_relaxed)) return false;
       claimed.store(true, std::memory_order_relaxed);
-    } else if (claimed.exchange(true, std::memory_order_acq_rel)) {
-      return;
+      return true;
     }
+    return !claimed.exchange(true, std::memory_order_acq_rel);
+  }
+
+  // After every branch finished, before the decision is read: a cancel() on another thread may
+  // have claimed it and still be waiting for the store's reply (see cancel_from). Every other
+  // publisher published before its branch finished, or before finalize() waits out the timer.
+  // The claim is seen here when it matters: a branch that found it (its own claim failed, an
+  // acq_rel exchange reading it) or whose record the store ordered after the canceller's step
+  // finished after that, and the acquire load that saw every branch finish orders this load
+  // after the claim. wait_decided's acquire then pairs with publish's release of the bit.
+  void wait_published() const noexcept {
+    if (claimed.load(std::memory_order_acquire)) wait_decided();
+  }
+
+  void publish_claimed(quorum::decision d, std::optional<std::size_t> by,
+                       bool from_branch) noexcept {
     dec = d;
     decided_by = by;
     if (exec_times()) decided_at = clk->now();
@@ -604,7 +625,26 @@ class state final : public core<T> {
     }
     // The timer is cancelled (waiting for a callback in flight) in finalize(), before this
     // state can go away, so the raw pointer is safe.
-    timer_ = this->clk->schedule(*this->deadline, [this]() noexcept { on_deadline(); });
+    timer_ = this->clk->schedule(*this->deadline, [this]() noexcept { on_timer(); });
+  }
+
+  // The deadline came, on the clock's timer thread. When every timer of the process shares
+  // that thread (clock::shared_timer_thread), the work moves to a thread this state owns,
+  // joined in finalize(): done there, a slow store or observer held up every other
+  // execution's deadline, and an observer running an execution with a deadline of its own
+  // waited for ever for the thread it was blocking (found by a review). The thread is made
+  // only for a deadline that comes before the decision.
+  void on_timer() noexcept {
+    if (this->decided()) return;
+    if (this->clk->shared_timer_thread()) {
+      try {
+        deadline_work_ = std::jthread([this] { on_deadline(); });
+        return;
+      } catch (...) {
+        // No thread to be had: do the work here, as a clock with its own threads would.
+      }
+    }
+    on_deadline();
   }
 
   void on_deadline() noexcept {
@@ -623,29 +663,38 @@ class state final : public core<T> {
 
   // Decide cancelled in the store, then here. If the store cannot even do that, decide here
   // alone (the store's error reaches the caller through get()). `from_branch`: see publish().
+  // The right to publish is claimed before the store step, not after it: from the moment the
+  // store holds the decision until it is published here, `claimed` tells a thread that saw
+  // every branch finish that a decision is on its way (wait_published). A cancel() from another
+  // thread whose store reply was slow let get() read the decision before it was written (found
+  // by a review). When a branch or the deadline holds the claim, it publishes what the store
+  // decided, and the cancel has nothing to add.
   void cancel_from(bool from_branch) noexcept {
-    if (this->decided()) return;
+    if (this->decided() || !this->claim()) return;
     tally t;
     try {
       t = store_->cancel(h_);
     } catch (...) {
       this->note_store_error(std::current_exception());
-      this->publish(decision::cancelled, std::nullopt, from_branch);
+      this->publish_claimed(decision::cancelled, std::nullopt, from_branch);
       return;
     }
-    if (t.decided_now) {
-      this->publish(decision::cancelled, std::nullopt, from_branch);
-    } else if (t.decision) {
-      // The store had decided already, but not through a tally this process saw: a record
-      // whose reply was lost after the store applied it (the store error that brought us
-      // here). Nobody else would publish that decision, and wait() would never return:
-      // publish the store's (publish() is once-only if a branch races us to it).
-      this->publish(*t.decision, t.decided_by, from_branch);
+    if (!t.decided_now && t.decision) {
+      // The store had decided already: by a branch whose record came after the claim (it
+      // cannot publish now), or through a tally this process never saw (a record whose reply
+      // was lost after the store applied it: the store error that brought us here). Publish
+      // the store's decision.
+      this->publish_claimed(*t.decision, t.decided_by, from_branch);
+    } else {
+      // Decided cancelled now; or a store that says neither, against its contract: the claim
+      // is held, so decide here rather than leave every wait() waiting.
+      this->publish_claimed(decision::cancelled, std::nullopt, from_branch);
     }
   }
 
   void finalize() noexcept override {
-    timer_.cancel();
+    timer_.cancel();  // after it, deadline_work_ is never written again (see on_timer)
+    if (deadline_work_.joinable()) deadline_work_.join();
     batch_ = {};  // the batch's tasks hold this state: let go of them (every branch ended)
     if constexpr (!std::is_reference_v<X>) {
       if (exec_) {
@@ -807,6 +856,7 @@ class state final : public core<T> {
   std::conditional_t<std::is_reference_v<X>, X, std::optional<X>> exec_;
   typename bulk::type batch_{};  // touched only by the thread that joins
   timer timer_;
+  std::jthread deadline_work_;  // written by timer_'s callback; see on_timer
 };
 
 }  // namespace quorum::detail
