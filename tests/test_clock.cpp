@@ -7,6 +7,7 @@
 #include <memory>
 #include <ratio>
 #include <latch>
+#include <stdexcept>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -155,4 +156,31 @@ TEST_CASE("manual_clock advances by any duration without wrapping around") {
   CHECK(fired == 1);
   clk.advance(1s);  // at the end of time already: stays there
   CHECK(clk.now() == quorum::clock::time_point::max());
+}
+
+TEST_CASE("wait_for_sleepers after an advance waits for the next sleep, not the one just ended") {
+  // A retry test: wait for the first retry wait, advance past it, wait for the second. The
+  // woken sleeper still counted until its thread ran, so the second rendezvous often returned
+  // at once, the second advance came before the second wait began, and get() hung (found by
+  // a user trial: 14 hangs in 20 runs).
+  for (int round = 0; round < 50; ++round) {
+    quorum::manual_clock clk;
+    quorum::options o{.quorum = 1};
+    o.clock = &clk;
+    o.retry.max_attempts = 3;
+    o.retry.interval = 100ms;
+    o.retry.backoff_rate = 2.0;
+    auto ex = quorum::start(o, [](quorum::branch_context& ctx) {
+      if (ctx.attempt() < 3) throw std::runtime_error("not yet");
+      return static_cast<int>(ctx.attempt());
+    });
+    clk.wait_for_sleepers(1);
+    CHECK(clk.sleepers() == 1);
+    clk.advance(100ms);  // from here the first sleeper counts no more, run or not
+    clk.wait_for_sleepers(1);
+    clk.advance(200ms);
+    auto r = ex.get();
+    REQUIRE(r.decision == quorum::decision::quorum_met);
+    CHECK(r.branches[0].attempts == 3);
+  }
 }

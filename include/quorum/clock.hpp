@@ -9,13 +9,15 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <iterator>
 #include <limits>
-#include <type_traits>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "detail/timer_queue.hpp"
@@ -215,10 +217,10 @@ class manual_clock final : public clock {
 
   bool sleep_until(time_point at, std::stop_token st) override {
     std::unique_lock lk(m_);
-    ++sleepers_;
+    const auto mine = sleeping_.insert(at);
     cv_.notify_all();  // wake wait_for_sleepers
     cv_.wait(lk, st, [&] { return now_ >= at; });
-    --sleepers_;
+    sleeping_.erase(mine);
     return now_ >= at && !st.stop_requested();
   }
 
@@ -248,15 +250,18 @@ class manual_clock final : public clock {
   /// Threads blocked in sleep_until right now: branches waiting (ctx.sleep_for, retries,
   /// hedges) and callers of execution::wait_for / wait_until on this clock alike. A test that
   /// waits for its branches to sleep should not also have a thread in wait_for on the clock.
+  /// A sleeper whose time advance() or set() reached counts no more from that moment, though
+  /// its thread may not have run yet: so wait_for_sleepers(1), advance(), wait_for_sleepers(1)
+  /// waits for the next sleep (a retry's second wait), not for the one just ended.
   [[nodiscard]] std::size_t sleepers() const {
     std::lock_guard lk(m_);
-    return sleepers_;
+    return asleep();
   }
 
   /// Block until at least n threads are blocked in sleep_until (a test's rendezvous).
   void wait_for_sleepers(std::size_t n) {
     std::unique_lock lk(m_);
-    cv_.wait(lk, [&] { return sleepers_ >= n; });
+    cv_.wait(lk, [&] { return asleep() >= n; });
   }
 
  private:
@@ -267,10 +272,15 @@ class manual_clock final : public clock {
     cv_.notify_all();
   }
 
+  // Under m_: the sleepers whose time is still to come.
+  [[nodiscard]] std::size_t asleep() const {
+    return static_cast<std::size_t>(std::distance(sleeping_.upper_bound(now_), sleeping_.end()));
+  }
+
   mutable std::mutex m_;
   std::condition_variable_any cv_;
   time_point now_;
-  std::size_t sleepers_ = 0;
+  std::multiset<time_point> sleeping_;  // under m_: the wake time of each thread in sleep_until
   detail::timer_queue q_;
 };
 
