@@ -215,6 +215,29 @@ TEST_CASE(
     CHECK(names_value(msg, "5"));
     CHECK(names_value(msg, "3"));
   }
+  SUBCASE("one name for three branches: singular") {
+    auto msg = rejected_everywhere({.quorum = 1, .names = {"a"}});
+    CHECK(contains(msg, "has 1 name for 3 branches"));
+  }
+}
+
+TEST_CASE("an empty std::function or a null function pointer is rejected naming its index") {
+  // It used to run, throw std::bad_function_call (or crash, for a pointer), and count as a
+  // failure (found by a user trial).
+  std::vector<std::function<int()>> range{[] { return 1; }, {}, [] { return 3; }};
+  auto msg = rejection([&] { (void)quorum::quorum_parallel({.quorum = 1}, range); });
+  CHECK(contains(msg, "branch 1 (counting from 0) is an empty std::function"));
+
+  int (*none)() = nullptr;
+  msg = rejection([&] { (void)quorum::quorum_parallel({.quorum = 1}, [] { return 1; }, none); });
+  CHECK(contains(msg, "branch 1 (counting from 0)"));
+
+  msg = rejection([&] { (void)quorum::start({.quorum = 1}, std::function<int()>{}); });
+  CHECK(contains(msg, "branch 0 (counting from 0)"));
+
+  auto moved = range;  // a range given up is moved into the execution: checked there too
+  msg = rejection([&] { (void)quorum::start({.quorum = 1}, std::move(moved)); });
+  CHECK(contains(msg, "branch 1 (counting from 0)"));
 }
 
 // ---- time ---------------------------------------------------------------------------------------
@@ -224,6 +247,17 @@ TEST_CASE(
   auto msg = rejected_everywhere({.quorum = 1, .timeout = ns(-1234567)});
   CHECK(contains(msg, "options.timeout"));
   CHECK(contains(msg, "-1234567"));
+}
+
+TEST_CASE("a negative duration is named in the largest unit that holds it exactly") {
+  CHECK(contains(rejected_everywhere({.quorum = 1, .timeout = -5ms}), "timeout = -5ms is"));
+  CHECK(contains(rejected_everywhere({.quorum = 1, .timeout = -90s}), "timeout = -90s is"));
+  CHECK(contains(rejected_everywhere({.quorum = 1, .timeout = -2h}), "timeout = -2h is"));
+  CHECK(contains(rejected_everywhere({.quorum = 1, .hedge_delay = -1500us}),
+                 "hedge_delay = -1500us is"));
+  CHECK(contains(rejected_everywhere({.quorum = 1, .retry = {.max_attempts = 2,
+                                                             .interval = -3min}}),
+                 "interval = -3min is"));
 }
 
 TEST_CASE("the most negative timeout is rejected too") {

@@ -262,6 +262,19 @@ TEST_CASE("a branch may wait for its own execution's decision and take a return_
   CHECK(ex.get().branches[1].status == branch_status::succeeded);
 }
 
+TEST_CASE("a second get() of values that cannot be copied throws instead of showing them moved-from") {
+  // The first get() & moved them out; the second reported the branches `succeeded` with
+  // moved-from values, null pointers here (found by a user trial).
+  quorum::memory_store store;
+  auto ex = quorum::start(store, quorum::inline_executor{}, {.quorum = 2},
+                          [] { return std::make_unique<int>(1); },
+                          [] { return std::make_unique<int>(2); });
+  auto first = ex.get();
+  REQUIRE(first.branches[1].value.has_value());
+  CHECK(**first.branches[1].value == 2);
+  CHECK_THROWS_WITH_AS((void)ex.get(), doctest::Contains("taken already"), std::logic_error);
+}
+
 TEST_CASE("the execution id is the one given, or a generated unique one") {
   auto a = quorum::start({.quorum = 1, .execution_id = "order-42"}, [] {});
   CHECK(a.id() == "order-42");

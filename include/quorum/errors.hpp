@@ -2,7 +2,10 @@
 #pragma once
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -42,6 +45,27 @@ inline std::string number_text(double v) {
   std::string s(buf, end);
   if (std::isfinite(v) && s.find_first_of(".e") == std::string::npos) s += ".0";
   return s;
+}
+
+// A duration as an invalid_options message names it: in the largest unit that holds it
+// exactly, so that -5ms reads "-5ms", not "-5000000ns".
+inline std::string duration_text(std::chrono::nanoseconds d) {
+  struct unit {
+    std::int64_t ns;
+    const char* name;
+  };
+  static constexpr unit units[] = {{3'600'000'000'000, "h"}, {60'000'000'000, "min"},
+                                   {1'000'000'000, "s"},      {1'000'000, "ms"},
+                                   {1'000, "us"}};
+  const std::int64_t v = d.count();
+  for (const auto& u : units)
+    if (v != 0 && v % u.ns == 0) return std::to_string(v / u.ns) + u.name;
+  return std::to_string(v) + "ns";
+}
+
+// "1 name", "3 names".
+inline std::string count_text(std::size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 }  // namespace detail

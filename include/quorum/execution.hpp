@@ -109,8 +109,8 @@ execution {
   /// returns at the decision, unfinished branches showing as running. Rethrows an error the
   /// store raised. Throws std::logic_error from the execution's own observer, and with
   /// on_late = join from one of its own branches (it would wait for that branch). Callable
-  /// more than once: the values are copied (moved when T is not copyable; once only when T
-  /// can be neither copied nor moved without a possible throw).
+  /// more than once when T can be copied (the values are copied); when it cannot, the values
+  /// are moved out and a later get() throws std::logic_error, as after get() &&.
   [[nodiscard]] result<T> get() & { return result_of(false); }
 
   /// The same on a handle about to go away, `std::move(h).get()` or `start(...).get()`: the
@@ -134,7 +134,9 @@ execution {
     }
     if (auto e = c.first_store_error()) std::rethrow_exception(e);
     if (c.taken)
-      throw std::logic_error("quorum::execution: the result was taken already, by get() &&");
+      throw std::logic_error(
+          "quorum::execution: the result was taken already, by get() && or by a get() that "
+          "moved out values that cannot be copied");
     return c.make_result(take);
   }
 
@@ -199,6 +201,12 @@ namespace detail {
 
 inline constexpr std::size_t max_branches = (std::size_t{1} << 31) - 1;
 
+// A stop source with a stop state, made out of line: libstdc++ 12's default constructor
+// passes the object under construction to its state's constructor, and g++ 12 inlining it at
+// -O1/-O2 warns that the object "may be used uninitialized" (a false positive that a user's
+// -Werror turned into a failed build, found by a user trial).
+[[gnu::noinline]] inline std::stop_source new_stop_source() { return std::stop_source{}; }
+
 // Check every option against N before anything runs; returns the resolved rule.
 inline rule validate(const options& o, std::size_t n) {
   if (n == 0) throw invalid_options("quorum: no branches: give at least one callable");
@@ -206,14 +214,15 @@ inline rule validate(const options& o, std::size_t n) {
     throw invalid_options("quorum: " + std::to_string(n) + " branches is above the limit of " +
                           std::to_string(max_branches));
   if (o.timeout && o.timeout->count() < 0)
-    throw invalid_options("quorum::options.timeout = " + std::to_string(o.timeout->count()) +
-                          "ns is negative");
+    throw invalid_options("quorum::options.timeout = " + duration_text(*o.timeout) +
+                          " is negative");
   if (!o.names.empty() && o.names.size() != n)
-    throw invalid_options("quorum::options.names has " + std::to_string(o.names.size()) +
-                          " names for " + std::to_string(n) + " branches");
+    throw invalid_options("quorum::options.names has " +
+                          count_text(o.names.size(), "name", "names") + " for " +
+                          count_text(n, "branch", "branches"));
   if (o.hedge_delay.count() < 0)
-    throw invalid_options("quorum::options.hedge_delay = " + std::to_string(o.hedge_delay.count()) +
-                          "ns is negative");
+    throw invalid_options("quorum::options.hedge_delay = " + duration_text(o.hedge_delay) +
+                          " is negative");
   o.retry.validate();
   if (o.policy) {
     if (o.quorum != 0)
@@ -283,7 +292,7 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   // can request a stop that any branch would see, so the stop state is not even allocated.
   constexpr bool inline_exec = std::is_same_v<std::remove_cvref_t<X>, inline_executor>;
   if (!inline_exec || c.deadline) {
-    c.stop = std::stop_source{};
+    c.stop = new_stop_source();
     c.token = c.stop.get_token();
   }
 
@@ -354,6 +363,10 @@ template <class T, class S, class B, class X, class Store>
 execution<T> start_with(Store* store, X&& exec, const options& o, B&& branches) {
   const std::size_t n = branches.size();
   rule r = validate(o, n);
+  if (const std::size_t i = branches.first_empty(); i < n)
+    throw invalid_options("quorum: branch " + std::to_string(i) +
+                          " (counting from 0) is an empty std::function or a null function "
+                          "pointer: there is nothing to call");
   using state_t = state<T, S, B, X>;
   std::shared_ptr<state_t> st;
   if constexpr (std::is_same_v<Store, void>)

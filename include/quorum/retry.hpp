@@ -37,14 +37,14 @@ struct retry {
     if (max_attempts == 0)
       throw invalid_options("quorum::retry.max_attempts = 0: at least one attempt is needed");
     if (interval.count() < 0)
-      throw invalid_options("quorum::retry.interval = " + std::to_string(interval.count()) +
-                            "ns is negative");
+      throw invalid_options("quorum::retry.interval = " + detail::duration_text(interval) +
+                            " is negative");
     if (!(backoff_rate >= 1.0) || !std::isfinite(backoff_rate))
       throw invalid_options("quorum::retry.backoff_rate = " + detail::number_text(backoff_rate) +
                             " must be a finite number >= 1");
     if (max_delay && max_delay->count() < 0)
-      throw invalid_options("quorum::retry.max_delay = " + std::to_string(max_delay->count()) +
-                            "ns is negative");
+      throw invalid_options("quorum::retry.max_delay = " + detail::duration_text(*max_delay) +
+                            " is negative");
   }
 
   /// The wait before attempt `next` (2 for the first retry): interval * backoff^(next-2),

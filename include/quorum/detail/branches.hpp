@@ -77,6 +77,27 @@ T invoke_branch(F& f, branch_context& ctx) {
     return static_cast<T>(std::invoke(f));
 }
 
+// A callable that can be empty: a std::function, or a pointer to a function. An empty one
+// is refused before any branch runs (launch); any other callable is never empty, and costs
+// no test at all.
+template <class F>
+struct is_std_function : std::false_type {};
+template <class R, class... A>
+struct is_std_function<std::function<R(A...)>> : std::true_type {};
+
+template <class F>
+[[nodiscard]] bool empty_callable(const F& f) noexcept {
+  using D = std::remove_cvref_t<F>;
+  if constexpr (is_std_function<D>::value || std::is_pointer_v<D>)
+    return !f;
+  else
+    return false;
+}
+
+template <class F>
+inline constexpr bool may_be_empty =
+    is_std_function<std::remove_cvref_t<F>>::value || std::is_pointer_v<std::remove_cvref_t<F>>;
+
 // A pack of callables, indexed at run time through a table of function pointers.
 template <class T, class... Fs>
 class pack_branches {
@@ -100,6 +121,21 @@ class pack_branches {
   [[nodiscard]] static constexpr std::size_t size() noexcept { return sizeof...(Fs); }
   T call(std::size_t i, branch_context& ctx) { return table[i](fs_, ctx); }
 
+  // The index of the first empty callable, or size() when none is.
+  [[nodiscard]] std::size_t first_empty() const noexcept {
+    if constexpr ((may_be_empty<Fs> || ...)) {
+      return std::apply(
+          [](const auto&... f) {
+            std::size_t i = 0;
+            (void)((empty_callable(f) || (++i, false)) || ...);
+            return i;
+          },
+          fs_);
+    } else {
+      return size();
+    }
+  }
+
  private:
   tuple_t fs_;
 };
@@ -111,6 +147,16 @@ class vector_branches {
   explicit vector_branches(std::vector<F> fs) : fs_(std::move(fs)) {}
   [[nodiscard]] std::size_t size() const noexcept { return fs_.size(); }
   T call(std::size_t i, branch_context& ctx) { return invoke_branch<T>(fs_[i], ctx); }
+
+  // The index of the first empty callable, or size() when none is.
+  [[nodiscard]] std::size_t first_empty() const noexcept {
+    std::size_t i = 0;
+    if constexpr (may_be_empty<F>)
+      while (i < fs_.size() && !empty_callable(fs_[i])) ++i;
+    else
+      i = fs_.size();
+    return i;
+  }
 
  private:
   std::vector<F> fs_;
@@ -125,6 +171,17 @@ class borrowed_branches {
  public:
   borrowed_branches(It first, std::size_t n) : first_(std::move(first)), n_(n) {}
   [[nodiscard]] std::size_t size() const noexcept { return n_; }
+
+  // The index of the first empty callable, or size() when none is.
+  [[nodiscard]] std::size_t first_empty() const {
+    std::size_t i = 0;
+    if constexpr (may_be_empty<std::iter_reference_t<It>>)
+      while (i < n_ && !empty_callable(first_[static_cast<std::iter_difference_t<It>>(i)])) ++i;
+    else
+      i = n_;
+    return i;
+  }
+
   T call(std::size_t i, branch_context& ctx) {
     auto& f = first_[static_cast<std::iter_difference_t<It>>(i)];
     if constexpr (AsConst)

@@ -153,8 +153,8 @@ class core {
   // notifies a 32-bit atomic directly, a narrower one through a process-wide proxy counter
   // (a locked increment of a shared cache line on every notify, waiter or not).
   std::unique_ptr<std::atomic<std::uint32_t>[]> phases;
-  // The result was taken (by get() &&, or values that could only be moved out): a later
-  // get() has nothing left to return.
+  // The result was taken (by get() &&, or by a get() that moved out values that cannot be
+  // copied): a later get() has nothing left to return.
   bool taken = false;
 
   // Requested at the decision. launch() makes a real one unless nothing could ever observe a
@@ -533,17 +533,15 @@ class core {
   template <class V>
   void take_value(std::optional<V>& v, std::optional<V>& from, bool take) {
     if (!from) return;
-    if constexpr (std::is_nothrow_move_constructible_v<V>) {
-      if (take || !std::is_copy_constructible_v<V>) {
-        v.emplace(std::move(*from));
-        return;
-      }
-    }
-    if constexpr (std::is_copy_constructible_v<V>) {
-      v.emplace(*from);
-    } else {
+    if constexpr (!std::is_copy_constructible_v<V>) {
+      // Moved out, whichever get() asked: a later get() would find moved-from values and
+      // report them as the branches' (found by a user trial), so it is refused instead.
       taken = true;
       v.emplace(std::move(*from));
+    } else if (take && std::is_nothrow_move_constructible_v<V>) {
+      v.emplace(std::move(*from));
+    } else {
+      v.emplace(*from);
     }
   }
 };
