@@ -397,15 +397,41 @@ TEST_CASE("get() returns a cancel() decided on another thread only once it is pu
 // clock's timer thread, which every execution of the process shares (found by a review). Each
 // hung before the fix; now that work runs on a thread of the execution's own.
 
+namespace {
+
+// The real clock's timers, but a time that stands still at its start: a timeout's deadline is
+// never already past when start() arms it (a loaded machine can take a millisecond between
+// the two), so it always comes through the shared timer thread, which is what these test.
+class standing_clock final : public quorum::clock {
+ public:
+  [[nodiscard]] time_point now() const noexcept override { return t0_; }
+  [[nodiscard]] quorum::timer schedule(time_point at, std::function<void()> fn) override {
+    return quorum::steady_clock::instance().schedule(at, std::move(fn));
+  }
+  bool sleep_until(time_point at, std::stop_token st) override {
+    return quorum::steady_clock::instance().sleep_until(at, std::move(st));
+  }
+  [[nodiscard]] bool shared_timer_thread() const noexcept override { return true; }
+
+ private:
+  time_point t0_ = quorum::steady_clock::instance().now();
+};
+
+}  // namespace
+
 TEST_CASE("an observer of a timed-out execution may run an execution with a deadline of its own") {
   // The inner execution's deadline waited for the timer thread, busy in the outer observer.
   test_support::stop_waiter w;
   auto blocked = [&](std::stop_token st) -> int { w.block(st); };
   std::optional<quorum::decision> inner;
+  standing_clock clk;
   quorum::options o{.quorum = 1, .timeout = 1ms};
+  o.clock = &clk;
   o.observer = [&](const quorum::event& e) {
     if (e.kind != quorum::event_kind::decided) return;
-    inner = quorum::quorum_parallel({.quorum = 1, .timeout = 1ms}, blocked).decision;
+    quorum::options io{.quorum = 1, .timeout = 1ms};
+    io.clock = &clk;  // its deadline is due at once, and comes through the timer thread
+    inner = quorum::quorum_parallel(io, blocked).decision;
   };
   auto r = quorum::quorum_parallel(o, blocked);
   CHECK(r.decision == quorum::decision::timed_out);
@@ -418,7 +444,9 @@ TEST_CASE("a deadline's observer that blocks does not hold up another execution'
   test_support::stop_waiter w;
   auto blocked = [&](std::stop_token st) -> int { w.block(st); };
   std::latch a_observing(1), release_a(1);
+  standing_clock clk;  // A's deadline is never past at its start: its observer is never this thread
   quorum::options oa{.quorum = 1, .timeout = 1ms};
+  oa.clock = &clk;
   oa.observer = [&](const quorum::event& e) {
     if (e.kind != quorum::event_kind::decided) return;
     a_observing.count_down();
@@ -426,7 +454,9 @@ TEST_CASE("a deadline's observer that blocks does not hold up another execution'
   };
   auto a = quorum::start(oa, blocked);
   a_observing.wait();  // A's deadline came, and its observer holds on
-  auto b = quorum::quorum_parallel({.quorum = 1, .timeout = 1ms}, blocked);
+  quorum::options ob{.quorum = 1, .timeout = 1ms};
+  ob.clock = &clk;
+  auto b = quorum::quorum_parallel(ob, blocked);
   CHECK(b.decision == quorum::decision::timed_out);
   release_a.count_down();
   CHECK(a.get().decision == quorum::decision::timed_out);
