@@ -275,6 +275,56 @@ TEST_CASE("a second get() of values that cannot be copied throws instead of show
   CHECK_THROWS_WITH_AS((void)ex.get(), doctest::Contains("taken already"), std::logic_error);
 }
 
+TEST_CASE("options.cancel_on: a stop request on the caller's token cancels the execution") {
+  test_support::stop_waiter w;
+  auto blocked = [&](std::stop_token st) -> int { w.block(st); };
+  std::stop_source outside;
+  quorum::options o{.quorum = 2};
+  o.cancel_on = outside.get_token();
+
+  SUBCASE("while its branches run, on threads") {
+    std::latch running(2);
+    auto ex = quorum::start(o, [&](std::stop_token st) -> int {
+      running.count_down();
+      w.block(st);
+    }, [&](std::stop_token st) -> int {
+      running.count_down();
+      w.block(st);
+    });
+    running.wait();
+    CHECK_FALSE(ex.decided());
+    outside.request_stop();
+    auto r = ex.get();
+    CHECK(r.decision == decision::cancelled);
+    CHECK(w.stopped.load() == 2);
+  }
+  SUBCASE("while a branch runs on inline_executor, from another thread") {
+    std::jthread requester;
+    auto r = quorum::quorum_parallel(quorum::inline_executor{}, o, [&](std::stop_token st) -> int {
+      requester = std::jthread([&] { outside.request_stop(); });
+      w.block(st);  // the request must reach this branch's token: nothing else ends it
+    }, blocked);
+    CHECK(r.decision == decision::cancelled);
+    CHECK(r.branches[1].status == branch_status::cancelled);  // never ran
+    CHECK(w.stopped.load() == 1);
+  }
+  SUBCASE("requested before start: no branch runs") {
+    outside.request_stop();
+    std::atomic<int> ran{0};
+    auto count = [&] { return ++ran; };
+    auto a = quorum::quorum_parallel(o, count, count);
+    auto b = quorum::quorum_parallel(quorum::inline_executor{}, o, count, count);
+    CHECK(a.decision == decision::cancelled);
+    CHECK(b.decision == decision::cancelled);
+    CHECK(ran.load() == 0);
+  }
+  SUBCASE("after the execution: nothing happens") {
+    auto r = quorum::quorum_parallel(o, [] { return 1; }, [] { return 2; });
+    outside.request_stop();  // the callback is gone with the execution (ASan: no use after free)
+    CHECK(r.decision == decision::quorum_met);
+  }
+}
+
 TEST_CASE("the execution id is the one given, or a generated unique one") {
   auto a = quorum::start({.quorum = 1, .execution_id = "order-42"}, [] {});
   CHECK(a.id() == "order-42");

@@ -291,7 +291,8 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   // seen by the next branch through decided(), before it starts). Without a deadline nothing
   // can request a stop that any branch would see, so the stop state is not even allocated.
   constexpr bool inline_exec = std::is_same_v<std::remove_cvref_t<X>, inline_executor>;
-  if (!inline_exec || c.deadline) {
+  const bool outside_stop = o.cancel_on.stop_possible();
+  if (!inline_exec || c.deadline || outside_stop) {
     c.stop = new_stop_source();
     c.token = c.stop.get_token();
   }
@@ -317,19 +318,24 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
     for (std::size_t j = 0; j < c.n; ++j) c.skip(j);
     throw;
   }
+  // Registered now that the record is open and the handle cleans up: a request already made
+  // cancels here, before any branch is handed out.
+  if (outside_stop) c.outside_stop.emplace(o.cancel_on, typename core<T>::cancel_on_stop{&c});
   if constexpr (inline_exec) {
     // Every branch runs here, on this thread, one after another (see core::solo): called
     // directly, as inline_executor::execute would, without a task object per branch.
     // solo is written only when there is no deadline: with one, the timer thread may already
     // read it (in publish()), and it must keep the value it had before the timer was armed.
-    if (!c.deadline) c.solo = true;
+    // Nor with options::cancel_on, whose stop request may cancel from any thread.
+    const bool solo = !c.deadline && !outside_stop;
+    if (solo) c.solo = true;
     for (std::size_t i = 0; i < c.n; ++i) {
       if (c.decided())
         c.skip(i);
       else
         s->run(i);
     }
-    if (!c.deadline) c.solo = false;
+    if (solo) c.solo = false;
   } else if constexpr (state<T, S, B, X>::bulk::value) {
     try {
       st->submit_bulk(st);  // one submission; a branch decided-before runs as skip()

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,11 @@ struct options {
   /// and decision and each branch's start and end, two clock reads per execution and two per
   /// branch. `execution` drops the branches' (JSON writes them as null); `none` drops all four.
   quorum::timestamps timestamps = quorum::timestamps::all;
+  /// A stop request on this token cancels the execution, as execution::cancel() does: the
+  /// caller's own cancellation (the incoming request's token, a std::jthread's) reaches the
+  /// branches without a std::stop_callback of the caller's. Already requested at start: the
+  /// execution decides `cancelled` and runs no branch. No effect once the handle has joined.
+  std::stop_token cancel_on{};
 };
 
 }  // namespace quorum

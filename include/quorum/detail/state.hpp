@@ -406,6 +406,14 @@ class core {
                             c->what() == static_cast<int>(event_kind::failed));
   }
 
+  // options::cancel_on: registered by launch() once the record is open and the handle exists,
+  // unregistered by finalize() (its destructor waits for a cancel() running on another thread).
+  struct cancel_on_stop {
+    core* c;
+    void operator()() const noexcept { c->cancel(); }
+  };
+  std::optional<std::stop_callback<cancel_on_stop>> outside_stop;
+
   // Implemented by state<>, which knows the store.
   virtual bool help_one() noexcept = 0;  // run one unclaimed branch here; false if none
   virtual void cancel() noexcept = 0;
@@ -691,6 +699,7 @@ class state final : public core<T> {
   }
 
   void finalize() noexcept override {
+    this->outside_stop.reset();
     timer_.cancel();  // after it, deadline_work_ is never written again (see on_timer)
     if (deadline_work_.joinable()) deadline_work_.join();
     batch_ = {};  // the batch's tasks hold this state: let go of them (every branch ended)
