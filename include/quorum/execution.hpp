@@ -287,9 +287,10 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   if (c.on_late == late_completion::return_early)
     c.phases = std::make_unique<std::atomic<std::uint32_t>[]>(c.n);  // all pending
   // On inline_executor every branch runs inside start(), one after another, before the handle
-  // exists: a stop request could only come from the deadline's timer (the decision itself is
-  // seen by the next branch through decided(), before it starts). Without a deadline nothing
-  // can request a stop that any branch would see, so the stop state is not even allocated.
+  // exists: a stop request could only come from the deadline's timer or options::cancel_on (the
+  // decision itself is seen by the next branch through decided(), before it starts). Without
+  // either, nothing can request a stop that any branch would see, so the stop state is not
+  // even allocated.
   constexpr bool inline_exec = std::is_same_v<std::remove_cvref_t<X>, inline_executor>;
   const bool outside_stop = o.cancel_on.stop_possible();
   if (!inline_exec || c.deadline || outside_stop) {

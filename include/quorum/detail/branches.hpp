@@ -86,17 +86,16 @@ template <class R, class... A>
 struct is_std_function<std::function<R(A...)>> : std::true_type {};
 
 template <class F>
+inline constexpr bool may_be_empty =
+    is_std_function<std::remove_cvref_t<F>>::value || std::is_pointer_v<std::remove_cvref_t<F>>;
+
+template <class F>
 [[nodiscard]] bool empty_callable(const F& f) noexcept {
-  using D = std::remove_cvref_t<F>;
-  if constexpr (is_std_function<D>::value || std::is_pointer_v<D>)
+  if constexpr (may_be_empty<F>)
     return !f;
   else
     return false;
 }
-
-template <class F>
-inline constexpr bool may_be_empty =
-    is_std_function<std::remove_cvref_t<F>>::value || std::is_pointer_v<std::remove_cvref_t<F>>;
 
 // A pack of callables, indexed at run time through a table of function pointers.
 template <class T, class... Fs>
