@@ -461,3 +461,67 @@ TEST_CASE("a deadline's observer that blocks does not hold up another execution'
   release_a.count_down();
   CHECK(a.get().decision == quorum::decision::timed_out);
 }
+
+namespace {
+
+// memory_store whose expire() returns only once a cancel() has reached the store: the
+// deadline's decision is in the store, and a cancel() on another thread claims the right to
+// publish before the deadline's publish() can.
+struct expire_waits_for_cancel_store {
+  using handle = quorum::memory_store::handle;
+  quorum::memory_store inner;
+  std::latch expired{1};    // the store holds timed_out: the branch may record (late)
+  std::latch cancelled{1};  // a cancel() claimed and reached the store: expire may return
+
+  handle open(const quorum::execution_spec& s) { return inner.open(s); }
+  quorum::tally record(handle h, std::size_t i, quorum::outcome o) { return inner.record(h, i, o); }
+  quorum::tally expire(handle h) {
+    auto t = inner.expire(h);
+    expired.count_down();
+    cancelled.wait();
+    return t;
+  }
+  quorum::tally cancel(handle h) {
+    auto t = inner.cancel(h);  // not decided now: the store holds timed_out
+    cancelled.count_down();
+    return t;
+  }
+  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
+  void close(handle h) { inner.close(h); }
+};
+
+}  // namespace
+
+TEST_CASE("get() waits for a cancel() that took over the deadline's publication" *
+          doctest::description("found by a review; the test repeats a race")) {
+  // The deadline's expire decided in the store; the branch recorded late and finished; get()
+  // checked for a claimed decision (none yet) and then waited for the deadline's callback; a
+  // cancel() claimed, so the deadline's publish() gave up, and get() read the decision while
+  // the cancel wrote it. get() now checks once the deadline's callback is over. Here the
+  // cancel always takes over the publication; whether it claims before or after get()'s check
+  // is left to the threads (the review's reproducer forced "after" with sleeps).
+  static_assert(quorum::store<expire_waits_for_cancel_store>);
+  for (int round = 0; round < 30; ++round) {
+    expire_waits_for_cancel_store store;
+    quorum::manual_clock clk;
+    quorum::options o{.quorum = 1, .timeout = 1s};
+    o.clock = &clk;
+    std::latch recorded(1);
+    o.observer = [&](const quorum::event& e) {
+      if (e.kind == quorum::event_kind::late) recorded.count_down();
+    };
+    auto h = quorum::start(store, o, [&] {
+      store.expired.wait();
+      return 1;
+    });
+    std::jthread deadline([&] { clk.advance(2s); });  // its expire waits in the store
+    std::jthread canceller([&] {  // claims before the deadline's publish, always
+      recorded.wait();
+      h.cancel();
+    });
+    auto r = h.get();
+    REQUIRE(h.decided());
+    CHECK(r.decision == quorum::decision::timed_out);  // the store's, published by the cancel
+    CHECK(r.decided_at == clk.now());
+  }
+}

@@ -148,8 +148,8 @@ execution {
   void join_now() {
     auto& c = live();
     c.wait_finished();
-    c.wait_published();
     c.finalize();
+    c.wait_published();  // after finalize(): see core::wait_published
   }
 
   // What would wait for the very call making it, refused where it is asked for: waiting from
@@ -187,8 +187,8 @@ execution {
     }
     st_->cancel();
     st_->wait_finished();
-    st_->wait_published();
     st_->finalize();
+    st_->wait_published();
     st_->close();
     st_->release();
     st_.reset();

@@ -252,13 +252,17 @@ class core {
     return !claimed.exchange(true, std::memory_order_acq_rel);
   }
 
-  // After every branch finished, before the decision is read: a cancel() on another thread may
-  // have claimed it and still be waiting for the store's reply (see cancel_from). Every other
-  // publisher published before its branch finished, or before finalize() waits out the timer.
-  // The claim is seen here when it matters: a branch that found it (its own claim failed, an
-  // acq_rel exchange reading it) or whose record the store ordered after the canceller's step
-  // finished after that, and the acquire load that saw every branch finish orders this load
-  // after the claim. wait_decided's acquire then pairs with publish's release of the bit.
+  // After every branch finished and finalize() (the timer cancelled, waiting for a callback in
+  // flight; the deadline's own thread joined), before the decision is read: a cancel() on
+  // another thread may have claimed it and still be waiting for the store's reply (see
+  // cancel_from). Every other publisher has published by then: a branch before it finished,
+  // the deadline before finalize() returned. Not before finalize(): a cancel() could claim
+  // between this check and the deadline's publish (which then finds the claim taken), and the
+  // decision would be read while the cancel still writes it (found by a review). The claim is
+  // seen here whenever it matters: a branch or the deadline that found it (its own claim failed,
+  // an acq_rel exchange reading it), or whose record the store ordered after the canceller's
+  // step, ended before this load (the acquire that saw every branch finish; the timer's and the
+  // thread's join). wait_decided's acquire then pairs with publish's release of the bit.
   void wait_published() const noexcept {
     if (claimed.load(std::memory_order_acquire)) wait_decided();
   }
