@@ -525,3 +525,50 @@ TEST_CASE("get() waits for a cancel() that took over the deadline's publication"
     CHECK(r.decided_at == clk.now());
   }
 }
+
+namespace {
+
+// memory_store whose cancel() fails without applying, after a branch's record has decided:
+// the request was lost, and the store holds the branch's decision.
+struct cancel_lost_after_record_store {
+  using handle = quorum::memory_store::handle;
+  quorum::memory_store inner;
+  std::latch cancel_sent{1};  // the branch may record
+  std::latch recorded{1};     // counted down by the observer's `succeeded` event
+
+  handle open(const quorum::execution_spec& s) { return inner.open(s); }
+  quorum::tally record(handle h, std::size_t i, quorum::outcome o) { return inner.record(h, i, o); }
+  quorum::tally expire(handle h) { return inner.expire(h); }
+  quorum::tally cancel(handle) {
+    cancel_sent.count_down();
+    recorded.wait();
+    throw std::runtime_error("connection lost");
+  }
+  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
+  void close(handle h) { inner.close(h); }
+};
+
+}  // namespace
+
+TEST_CASE("a cancel() whose store call fails publishes the decision the store made meanwhile") {
+  // The cancel had claimed the right to publish; a branch's record then decided quorum_met in
+  // the store, and its publish found the claim taken; the cancel's store call failed, and it
+  // published `cancelled`, against the store's record (found by a review).
+  static_assert(quorum::store<cancel_lost_after_record_store>);
+  cancel_lost_after_record_store store;
+  std::optional<quorum::decision> announced;
+  quorum::options o{.quorum = 1};
+  o.observer = [&](const quorum::event& e) {
+    if (e.kind == quorum::event_kind::succeeded) store.recorded.count_down();
+    if (e.kind == quorum::event_kind::decided) announced = e.decision;
+  };
+  auto h = quorum::start(store, o, [&] {
+    store.cancel_sent.wait();  // the cancel has claimed
+    return 1;
+  });
+  h.cancel();  // this thread: claims, then its store call fails after the branch's record
+  CHECK(h.decided());
+  CHECK(announced == quorum::decision::quorum_met);
+  CHECK(h.record().decision == quorum::decision::quorum_met);
+  CHECK_THROWS_WITH_AS((void)h.get(), "connection lost", std::runtime_error);
+}

@@ -686,7 +686,18 @@ class state final : public core<T> {
       t = store_->cancel(h_);
     } catch (...) {
       this->note_store_error(std::current_exception());
-      this->publish_claimed(decision::cancelled, std::nullopt, from_branch);
+      // The store may have decided meanwhile: a branch's record whose publish found this claim
+      // taken. If the record can still be read, its decision stands over a cancel the store
+      // may never have applied (found by a review); if not, decide cancelled here alone.
+      std::optional<decision> d;
+      std::optional<std::size_t> by;
+      try {
+        auto rec = store_->snapshot(h_);
+        d = rec.decision;
+        by = rec.decided_by;
+      } catch (...) {
+      }
+      this->publish_claimed(d.value_or(decision::cancelled), d ? by : std::nullopt, from_branch);
       return;
     }
     if (!t.decided_now && t.decision) {
