@@ -120,20 +120,26 @@ TEST_CASE("a deadline the clock passes while start() schedules it still decides 
 }
 
 namespace {
-// A memory_store whose record() goes through `Record(inner, h, branch, outcome)`: a store
-// failing in the one way a test wants.
-template <class Record>
-struct memory_store_with_record {
+// memory_store behind the six calls of quorum::store: a test's store derives from it and
+// redefines the one call it makes fail, wait or race (the derived call hides this one).
+struct memory_store_forwarder {
   using handle = quorum::memory_store::handle;
   quorum::memory_store inner;
   handle open(const quorum::execution_spec& s) { return inner.open(s); }
-  quorum::tally record(handle h, std::size_t b, quorum::outcome o) {
-    return Record{}(inner, h, b, o);
-  }
+  quorum::tally record(handle h, std::size_t b, quorum::outcome o) { return inner.record(h, b, o); }
   quorum::tally expire(handle h) { return inner.expire(h); }
   quorum::tally cancel(handle h) { return inner.cancel(h); }
   quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
   void close(handle h) { inner.close(h); }
+};
+
+// A memory_store whose record() goes through `Record(inner, h, branch, outcome)`: a store
+// failing in the one way a test wants.
+template <class Record>
+struct memory_store_with_record : memory_store_forwarder {
+  quorum::tally record(handle h, std::size_t b, quorum::outcome o) {
+    return Record{}(inner, h, b, o);
+  }
 };
 
 // Branch 0's outcome cannot be recorded.
@@ -346,23 +352,15 @@ namespace {
 
 // memory_store whose cancel() reply comes only after every branch has recorded (late, since
 // the cancel is applied first): the slow reply of a remote store, at its worst moment.
-struct slow_cancel_reply_store {
-  using handle = quorum::memory_store::handle;
-  quorum::memory_store inner;
+struct slow_cancel_reply_store : memory_store_forwarder {
   std::latch applied{1};       // the cancel is in the store; the branches may record
   std::latch both_recorded{2};  // counted down by the observer's `late` events
-
-  handle open(const quorum::execution_spec& s) { return inner.open(s); }
-  quorum::tally record(handle h, std::size_t i, quorum::outcome o) { return inner.record(h, i, o); }
-  quorum::tally expire(handle h) { return inner.expire(h); }
   quorum::tally cancel(handle h) {
     auto t = inner.cancel(h);
     applied.count_down();
     both_recorded.wait();
     return t;
   }
-  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
-  void close(handle h) { inner.close(h); }
 };
 
 }  // namespace
@@ -467,14 +465,9 @@ namespace {
 // memory_store whose expire() returns only once a cancel() has reached the store: the
 // deadline's decision is in the store, and a cancel() on another thread claims the right to
 // publish before the deadline's publish() can.
-struct expire_waits_for_cancel_store {
-  using handle = quorum::memory_store::handle;
-  quorum::memory_store inner;
+struct expire_waits_for_cancel_store : memory_store_forwarder {
   std::latch expired{1};    // the store holds timed_out: the branch may record (late)
   std::latch cancelled{1};  // a cancel() claimed and reached the store: expire may return
-
-  handle open(const quorum::execution_spec& s) { return inner.open(s); }
-  quorum::tally record(handle h, std::size_t i, quorum::outcome o) { return inner.record(h, i, o); }
   quorum::tally expire(handle h) {
     auto t = inner.expire(h);
     expired.count_down();
@@ -486,8 +479,6 @@ struct expire_waits_for_cancel_store {
     cancelled.count_down();
     return t;
   }
-  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
-  void close(handle h) { inner.close(h); }
 };
 
 }  // namespace
@@ -530,22 +521,14 @@ namespace {
 
 // memory_store whose cancel() fails without applying, after a branch's record has decided:
 // the request was lost, and the store holds the branch's decision.
-struct cancel_lost_after_record_store {
-  using handle = quorum::memory_store::handle;
-  quorum::memory_store inner;
+struct cancel_lost_after_record_store : memory_store_forwarder {
   std::latch cancel_sent{1};  // the branch may record
   std::latch recorded{1};     // counted down by the observer's `succeeded` event
-
-  handle open(const quorum::execution_spec& s) { return inner.open(s); }
-  quorum::tally record(handle h, std::size_t i, quorum::outcome o) { return inner.record(h, i, o); }
-  quorum::tally expire(handle h) { return inner.expire(h); }
   quorum::tally cancel(handle) {
     cancel_sent.count_down();
     recorded.wait();
     throw std::runtime_error("connection lost");
   }
-  quorum::execution_record snapshot(handle h) { return inner.snapshot(h); }
-  void close(handle h) { inner.close(h); }
 };
 
 }  // namespace
