@@ -23,18 +23,26 @@ std::atomic<long> aligned_alive{0};
 std::atomic<long> plain_alive{0};  // the other allocations (the tables of a locked-path record)
 }  // namespace
 
+// Every operator delete hands the pointer to a function that is not inlined: at -O2, g++ 12
+// follows an inlined replacement into its std::free (or into the unsized operator delete that
+// the sized one calls) and takes that for a mismatch with the operator new that made the
+// pointer (-Wmismatched-new-delete).
+namespace {
+[[gnu::noinline]] void release(void* p, std::atomic<long>& alive) noexcept {
+  if (p == nullptr) return;
+  alive.fetch_sub(1);
+  std::free(p);
+}
+}  // namespace
+
 void* operator new(std::size_t n) {
   void* p = std::malloc(n == 0 ? 1 : n);
   if (p == nullptr) throw std::bad_alloc();
   plain_alive.fetch_add(1);
   return p;
 }
-void operator delete(void* p) noexcept {
-  if (p == nullptr) return;
-  plain_alive.fetch_sub(1);
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+void operator delete(void* p) noexcept { release(p, plain_alive); }
+void operator delete(void* p, std::size_t) noexcept { release(p, plain_alive); }
 
 void* operator new(std::size_t n, std::align_val_t a) {
   const auto al = static_cast<std::size_t>(a);
@@ -43,12 +51,10 @@ void* operator new(std::size_t n, std::align_val_t a) {
   aligned_alive.fetch_add(1);
   return p;
 }
-void operator delete(void* p, std::align_val_t) noexcept {
-  if (p == nullptr) return;
-  aligned_alive.fetch_sub(1);
-  std::free(p);
+void operator delete(void* p, std::align_val_t) noexcept { release(p, aligned_alive); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  release(p, aligned_alive);
 }
-void operator delete(void* p, std::size_t, std::align_val_t a) noexcept { operator delete(p, a); }
 
 namespace {
 
