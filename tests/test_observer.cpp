@@ -614,12 +614,19 @@ TEST_CASE("cancel() from the deciding branch's succeeded event does not count th
     CHECK(log.count(kind::stop_requested) == 0);
   }
   SUBCASE("another branch still running: stop_requested as usual") {
+    // Branch 1 must be running when branch 0 decides: one that starts after the decision ends
+    // at once, unstarted, and then no branch is left to stop (seen at -O2).
     std::latch go(1);
+    std::latch running(1);
     auto ex = quorum::start(o, [&] {
       go.wait();
       return 1;
-    }, [](quorum::branch_context& ctx) { return wait_for_stop(ctx); });
+    }, [&](quorum::branch_context& ctx) {
+      running.count_down();
+      return wait_for_stop(ctx);
+    });
     self = &ex;
+    running.wait();
     go.count_down();
     auto r = ex.get();
     CHECK(r.decision == quorum::decision::quorum_met);
