@@ -10,10 +10,12 @@
 #include <optional>
 #include <quorum/history.hpp>
 #include <quorum/quorum.hpp>
+#include <quorum/store_check.hpp>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "support.hpp"
 
@@ -554,4 +556,40 @@ TEST_CASE("a cancel() whose store call fails publishes the decision the store ma
   CHECK(announced == quorum::decision::quorum_met);
   CHECK(h.record().decision == quorum::decision::quorum_met);
   CHECK_THROWS_WITH_AS((void)h.get(), "connection lost", std::runtime_error);
+}
+
+namespace {
+// A store whose handle has no default constructor: the concept allows it (it asks only
+// std::copyable), and check_store accepts it.
+struct handle_without_default_store : memory_store_forwarder {
+  struct handle {
+    explicit handle(quorum::memory_store::handle h) : inner(h) {}
+    quorum::memory_store::handle inner;
+  };
+  handle open(const quorum::execution_spec& s) { return handle(inner.open(s)); }
+  quorum::tally record(handle h, std::size_t b, quorum::outcome o) {
+    return inner.record(h.inner, b, o);
+  }
+  quorum::tally expire(handle h) { return inner.expire(h.inner); }
+  quorum::tally cancel(handle h) { return inner.cancel(h.inner); }
+  quorum::execution_record snapshot(handle h) { return inner.snapshot(h.inner); }
+  void close(handle h) { inner.close(h.inner); }
+};
+static_assert(quorum::store<handle_without_default_store>);
+static_assert(!std::is_default_constructible_v<handle_without_default_store::handle>);
+}  // namespace
+
+TEST_CASE("a store whose handle cannot be default-constructed runs executions") {
+  // The execution held the handle as a default-constructed member, so such a store, which the
+  // concept and check_store accept, failed to compile deep in the library (found by a user).
+  handle_without_default_store store;
+  auto r = quorum::quorum_parallel(store, {.quorum = 2}, [] { return 1; }, [] { return 2; },
+                                   []() -> int { throw std::runtime_error("down"); });
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(r.successes() == 2);
+  auto h = quorum::start(store, quorum::thread_executor{},
+                         {.quorum = 1, .timeout = std::chrono::hours(1)}, [] { return 3; });
+  CHECK(h.get().decision == quorum::decision::quorum_met);
+  CHECK(h.record().decision == quorum::decision::quorum_met);
+  CHECK(quorum::check_store(store).empty());
 }

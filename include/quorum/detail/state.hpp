@@ -622,10 +622,7 @@ class state final : public core<T> {
 
   bool help_one() noexcept override { return batch_.run_one(); }
 
-  void open(const execution_spec& spec) {
-    h_ = store_->open(spec);
-    opened_ = true;
-  }
+  void open(const execution_spec& spec) { h_.emplace(store_->open(spec)); }
 
   void arm_deadline() {
     if (!this->deadline) return;
@@ -660,7 +657,7 @@ class state final : public core<T> {
   void on_deadline() noexcept {
     tally t;
     try {
-      t = store_->expire(h_);
+      t = store_->expire(*h_);
     } catch (...) {
       this->note_store_error(std::current_exception());
       this->publish(decision::timed_out, std::nullopt);
@@ -683,7 +680,7 @@ class state final : public core<T> {
     if (this->decided() || !this->claim()) return;
     tally t;
     try {
-      t = store_->cancel(h_);
+      t = store_->cancel(*h_);
     } catch (...) {
       this->note_store_error(std::current_exception());
       // The store may have decided meanwhile: a branch's record whose publish found this claim
@@ -692,7 +689,7 @@ class state final : public core<T> {
       std::optional<decision> d;
       std::optional<std::size_t> by;
       try {
-        auto rec = store_->snapshot(h_);
+        auto rec = store_->snapshot(*h_);
         d = rec.decision;
         by = rec.decided_by;
       } catch (...) {
@@ -735,24 +732,24 @@ class state final : public core<T> {
   }
 
   void close() noexcept override {
-    if (!opened_) return;
-    opened_ = false;
+    if (!h_) return;
     try {
-      store_->close(h_);
+      store_->close(*h_);
     } catch (...) {
       this->note_store_error(std::current_exception());
     }
+    h_.reset();
   }
 
   execution_record snapshot() override {
-    if (!opened_) return {};
-    return store_->snapshot(h_);
+    if (!h_) return {};
+    return store_->snapshot(*h_);
   }
 
   // The task body of branch i. Never throws.
   void run(std::size_t i) noexcept {
     auto& s = this->out[i];
-    const std::stop_token& token = this->token;
+    const std::stop_token& tok = this->token;  // not named token: the member is (-Wshadow)
     if (this->hedge.count() > 0 && i > 0) {
       // Decided already (on inline_executor, by an earlier branch: its token may be one that
       // never stops, so the wait below would not end early): never start, never wait.
@@ -762,7 +759,7 @@ class state final : public core<T> {
     // decided() as well as the token: publish() sets the decided bit, then emits `decided`
     // (an observer may take its time), and only then requests stop. A branch whose turn comes
     // in between must not start either (acquire load: pairs with publish's release).
-    if (token.stop_requested() || this->decided()) return this->skip(i);
+    if (tok.stop_requested() || this->decided()) return this->skip(i);
 
     if (this->branch_times()) s.started = this->clk->now();
     this->set_phase(i, phase::running);
@@ -780,7 +777,7 @@ class state final : public core<T> {
     for (;;) {
       ++attempt;
       try {
-        branch_context ctx(borrow_token, this->name(i), i, attempt, token, this->deadline,
+        branch_context ctx(borrow_token, this->name(i), i, attempt, tok, this->deadline,
                            *this->clk);
         const call_scope scope(static_cast<const core<T>*>(this), call_scope::branch);
         if constexpr (std::is_void_v<T>)
@@ -791,24 +788,24 @@ class state final : public core<T> {
         break;
       } catch (...) {
         err = std::current_exception();
-        stopped = token.stop_requested();
+        stopped = tok.stop_requested();
       }
       // decided() as well as the token, as before the first attempt: no new attempt starts
       // between the decision and its stop request (an observer may hold `decided`).
-      if (stopped || token.stop_requested() || this->decided() ||
+      if (stopped || tok.stop_requested() || this->decided() ||
           !this->rt.should_retry(attempt, err))
         break;
       this->emit(event_kind::attempt_failed, i, attempt, std::nullopt, branch_status::failed, err);
       bool woke = false;
       try {
         auto d = this->rt.delay_before(attempt + 1, jitter_rng());
-        woke = this->clk->sleep_until(saturating_add(this->clk->now(), d), token);
+        woke = this->clk->sleep_until(saturating_add(this->clk->now(), d), tok);
       } catch (...) {
       }
       if (!woke || this->decided()) {  // stopped or decided meanwhile: the last error stands
         // cancelled only when the stop request is what ended the wait: a wait that ran out
         // while publish() was between the decided bit and the request stays failed.
-        stopped = !woke && token.stop_requested();
+        stopped = !woke && tok.stop_requested();
         break;
       }
       this->emit(event_kind::retry_started, i, attempt + 1);
@@ -857,9 +854,9 @@ class state final : public core<T> {
   tally record(std::size_t i, outcome o, bool& recorded) noexcept {
     try {
       if constexpr (exclusive_recording<S>) {
-        if (this->solo) return store_->record(h_, i, o, exclusive);  // see core::solo
+        if (this->solo) return store_->record(*h_, i, o, exclusive);  // see core::solo
       }
-      return store_->record(h_, i, o);
+      return store_->record(*h_, i, o);
     } catch (...) {
       recorded = false;
       this->note_store_error(std::current_exception());
@@ -871,8 +868,9 @@ class state final : public core<T> {
 
   std::optional<S> own_store_;
   S* store_;
-  typename S::handle h_{};
-  bool opened_ = false;
+  // Engaged from open() to close(). In an optional, because the store concept does not ask
+  // a handle to be default-constructible.
+  std::optional<typename S::handle> h_;
   std::optional<B> branches_;
   // The caller's executor (X a reference), or the one this execution owns (see finalize()).
   std::conditional_t<std::is_reference_v<X>, X, std::optional<X>> exec_;
