@@ -156,7 +156,7 @@ struct timeline {
  private:
   [[nodiscard]] std::size_t count(branch_status s) const noexcept {
     std::size_t n = 0;
-    for (const auto& b : branches) n += (b.status == s && !b.late) ? 1 : 0;
+    for (const auto& b : branches) n += (b.status == s && !b.late) ? 1u : 0u;
     return n;
   }
 };
@@ -443,7 +443,7 @@ inline std::string printable(std::string_view s, std::size_t max_chars = std::st
 // Code points in valid UTF-8 (what printable() returns).
 inline std::size_t code_points(std::string_view s) noexcept {
   std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xc0) != 0x80 ? 1 : 0;
+  for (const char c : s) n += (static_cast<unsigned char>(c) & 0xc0u) != 0x80u ? 1u : 0u;
   return n;
 }
 

@@ -84,7 +84,7 @@ inline std::size_t columns(std::string_view s) noexcept {
         in(0x202a, 0x202e) || in(0x2060, 0x2064) || in(0x20d0, 0x20ff) || in(0xfe00, 0xfe0f) ||
         in(0xfe20, 0xfe2f) || cp == 0xfeff || in(0xe0100, 0xe01ef))
       continue;  // combining marks, zero-width and format characters, variation selectors
-    n += is_wide(cp) ? 2 : 1;
+    n += is_wide(cp) ? 2u : 1u;
   }
   return n;
 }
@@ -217,7 +217,7 @@ class live_view {
 
     // Header: the tally against the quorum, and the time left or the decision.
     std::size_t running = 0;
-    for (const auto& b : t.branches) running += b.ended() ? 0 : 1;
+    for (const auto& b : t.branches) running += b.ended() ? 0u : 1u;
     f += bold;
     f += "quorum";
     f += reset;

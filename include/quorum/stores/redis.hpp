@@ -390,8 +390,8 @@ inline std::uint16_t key_slot(std::string_view key) noexcept {
     if (close != key.npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
   }
   std::uint16_t crc = 0;
-  for (unsigned char ch : key) {
-    crc = static_cast<std::uint16_t>(crc ^ (ch << 8));
+  for (const char c : key) {
+    crc = static_cast<std::uint16_t>(crc ^ (static_cast<unsigned char>(c) << 8));
     for (int bit = 0; bit < 8; ++bit)
       crc = static_cast<std::uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
   }
@@ -634,7 +634,8 @@ class redis_store {
           "RIGHT",  "LEFT",  std::string_view(secs, static_cast<std::size_t>(len))};
       // Null: the connection broke; the loop reads the decision again (reconnecting) and
       // blocks again for what is left, not for the whole of `secs` once more.
-      if (auto r = command(blmove, h->exec, deadline, milliseconds(ms))) check(r.get(), "wait");
+      if (auto moved = command(blmove, h->exec, deadline, milliseconds(ms)))
+        check(moved.get(), "wait");
     }
   }
 
