@@ -1,8 +1,10 @@
 // quorum/observer.hpp — events of an execution, for progress views, logs and timelines.
 //
 // Threading contract: the observer is called from the worker threads running the branches,
-// from the deadline's timer thread and from the thread calling cancel(), possibly at the same
-// time: it must be safe to call concurrently. Events of one branch arrive in order (started,
+// from the deadline's timer thread, from the thread calling cancel() or requesting stop on
+// options::cancel_on's source, and from the thread starting the execution (its branches on
+// inline_executor; a deadline already past at the start; cancel_on already requested),
+// possibly at the same time: it must be safe to call concurrently. Events of one branch arrive in order (started,
 // then attempt_failed/retry_started pairs, then one of succeeded/failed/late; a decision that
 // comes while the branch waits to retry leaves its last attempt_failed without a retry_started,
 // followed by `late` for that attempt). Events of different threads may interleave in any
