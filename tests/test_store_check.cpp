@@ -35,6 +35,7 @@ enum class flaw {
   finish_overrides,          // expire() and cancel() decide even a decided execution
   one_vote_each,             // ignores the rule's votes
   hands_out_held,            // open() of a held id returns the held record (get-or-create)
+  wipes_held,                // open() of a held id empties the held record, then refuses it
   wild_decided_by,           // snapshot() says decided_by 1000, whatever decided
   short_snapshot,            // snapshot() leaves out the last branch
   anonymous_snapshot,        // snapshot() leaves the id out
@@ -59,6 +60,11 @@ class flawed_store {
     if (auto it = entries_.find(s.id); it != entries_.end()) {
       if (flaw_ == flaw::stale_reopen && closed_.erase(&it->second)) return &it->second;
       if (flaw_ == flaw::hands_out_held) return &it->second;
+      if (flaw_ == flaw::wipes_held) {  // the new record built over the held one, then the check
+        it->second.rec.branches.assign(s.branches, quorum::branch_record{});
+        it->second.yes = it->second.no = it->second.successes = it->second.failures = 0;
+        throw quorum::duplicate_execution_id("held: " + s.id);
+      }
       if (flaw_ != flaw::keeps_duplicates) throw quorum::duplicate_execution_id("held: " + s.id);
     }
     auto& e = entries_[s.id + (entries_.count(s.id) ? "'" : "")];
@@ -242,6 +248,7 @@ TEST_CASE("check_store names the promise a flawed store breaks") {
       {flaw::finish_overrides, "expire and cancel decide once, and only an undecided execution"},
       {flaw::one_vote_each, "a weighted rule decides by votes"},
       {flaw::hands_out_held, "a held id is refused, and one opened again after close()"},
+      {flaw::wipes_held, "a held id is refused, and one opened again after close()"},
       {flaw::anonymous_snapshot, "a count rule decides quorum_met at the K-th success"},
       {flaw::at_most_64, "every branch counts, from 1 to 100 branches"},
   };
@@ -356,3 +363,20 @@ TEST_CASE("a check whose third thread cannot start reports it (skipped under a s
   MESSAGE("skipped: the sanitizer's runtime owns pthread_create");
 }
 #endif
+
+TEST_CASE("a refused open() that emptied the held record is reported") {
+  // Regression (user trial): a store that built the new record over the held one, then threw
+  // duplicate_execution_id, passed the check: nothing had been recorded on the held record
+  // before the second open(), so an emptied record looked like an untouched one. In use, the
+  // held execution lost its votes and decided nothing.
+  flawed_store s(flaw::wipes_held);
+  const auto problems = quorum::check_store(s, {.threads = 2, .rounds = 2});
+  INFO(joined(problems));
+  CHECK(problem_of(problems, "a held id is refused") ==
+        "a held id is refused, and one opened again after close() starts empty: record(1, "
+        "success) on the first execution, after the refused open() (which must leave the held "
+        "record as it was) returned {successes 1, failures 0, decision quorum_met, decided_by 1, "
+        "decided_now true, recorded_now true, late false}, expected {successes 1, failures 1, "
+        "decision quorum_met, decided_by 1, decided_now true, recorded_now true, late false}");
+  CHECK(s.size() == 0);
+}

@@ -395,12 +395,17 @@ class store_checker {
     }
   }
 
-  // A held id is refused. Once closed, the store may keep the id (redis_store does, for its
-  // ttl) or free it; if it opens it again, the record starts empty.
+  // A held id is refused, and the refusal leaves the held record as it was. Once closed, the
+  // store may keep the id (redis_store does, for its ttl) or free it; if it opens it again,
+  // the record starts empty.
   void duplicates() {
     const execution_spec first = counted(2, 1);
     std::optional<execution> x;
     x.emplace(*this, first);
+    // A vote the held record must keep through the refused open(): a store that builds the
+    // new record over the held one before it finds the id held loses it.
+    expect(x->record(0, failure), {0, 1, {}, {}, false, true, false},
+           "record(0, failure) on the first execution");
     std::optional<handle> again;
     try {
       again.emplace(s_.open(first));
@@ -430,8 +435,9 @@ class store_checker {
                   (same ? " to the held record itself" : "") +
                   "; it must throw quorum::duplicate_execution_id");
     }
-    expect(x->record(0, success), {1, 0, met, 0, true, true, false},
-           "record(0, success) on the first execution, after the refused open()");
+    expect(x->record(1, success), {1, 1, met, 1, true, true, false},
+           "record(1, success) on the first execution, after the refused open() (which must "
+           "leave the held record as it was)");
     x.reset();  // closes it
     std::optional<handle> h;  // a handle need not be default-constructible
     try {
