@@ -593,3 +593,64 @@ TEST_CASE("a store whose handle cannot be default-constructed runs executions") 
   CHECK(h.record().decision == quorum::decision::quorum_met);
   CHECK(quorum::check_store(store).empty());
 }
+
+namespace {
+// A store whose record() never reports a decision (the memory_store behind it decides, but
+// the tally says nothing of it): against the contract.
+struct hides_decision {
+  quorum::tally operator()(quorum::memory_store& s, quorum::memory_store::handle h,
+                           std::size_t b, quorum::outcome o) const {
+    auto t = s.record(h, b, o);
+    t.decision.reset();
+    t.decided_by.reset();
+    t.decided_now = false;
+    t.late = false;
+    return t;
+  }
+};
+using record_never_decides = memory_store_with_record<hides_decision>;
+
+// A store whose expire() decides nothing.
+struct expire_never_decides : memory_store_forwarder {
+  quorum::tally expire(handle) { return {}; }
+};
+}  // namespace
+
+TEST_CASE("a store that counts every outcome and decides nothing is an error, not a hang" *
+          doctest::timeout(30)) {
+  // Found by a user trial writing a store: with every branch recorded and no decision, wait()
+  // and a return_early get() waited for ever, and join's get() said `cancelled`, the default.
+  record_never_decides store;
+  auto ex = quorum::start(store, quorum::thread_executor{},
+                          {.quorum = 2, .on_late = quorum::late_completion::return_early},
+                          [] { return 1; }, [] { return 2; },
+                          []() -> int { throw std::runtime_error("down"); });
+  ex.wait();  // before the fix: for ever
+  CHECK(ex.decided());
+  CHECK_THROWS_WITH_AS((void)ex.get(),
+                       doctest::Contains("counted every branch's outcome (2 successes, 1 "
+                                         "failures of 3 branches) and decided nothing"),
+                       std::logic_error);
+}
+
+TEST_CASE("a store whose expire() decides nothing still times the execution out" *
+          doctest::timeout(30)) {
+  using namespace std::chrono_literals;
+  quorum::manual_clock clk;
+  expire_never_decides store;
+  test_support::stop_waiter waiter;
+  std::latch running{1};
+  auto ex = quorum::start(store, quorum::thread_executor{},
+                          {.quorum = 1, .timeout = 10ms, .clock = &clk},
+                          [&](std::stop_token st) -> int {
+                            running.count_down();
+                            waiter.block(st);
+                          });
+  running.wait();
+  clk.advance(10ms);
+  REQUIRE(ex.decided());  // before the fix: nothing decided, and the branch was never stopped
+  ex.join();
+  CHECK(waiter.stopped.load() == 1);
+  CHECK_THROWS_WITH_AS((void)ex.get(), doctest::Contains("decided nothing at expire()"),
+                       std::logic_error);
+}

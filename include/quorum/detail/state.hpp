@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -663,7 +664,14 @@ class state final : public core<T> {
       this->publish(decision::timed_out, std::nullopt);
       return;
     }
-    if (t.decided_now) this->publish(decision::timed_out, std::nullopt);
+    if (t.decided_now) {
+      this->publish(decision::timed_out, std::nullopt);
+    } else if (!t.decision) [[unlikely]] {
+      // expire() must decide an undecided execution; left alone, branches that run until
+      // stopped would never be stopped. Decide here, and keep the breach as the store's error.
+      note_contract_breach([] { return std::string("decided nothing at expire()"); });
+      this->publish(decision::timed_out, std::nullopt);
+    }
   }
 
   void cancel() noexcept override { cancel_from(this->reporting_here()); }
@@ -835,6 +843,8 @@ class state final : public core<T> {
     // store decided. publish() wakes every turn once the decision is there to be seen.
     if (err && this->hedge.count() > 0 && !t.late && !t.decision && recorded)
       this->wake_turns(true);
+    if (!t.decision && t.successes + t.failures >= this->n && recorded) [[unlikely]]
+      recorded = undecided_with_every_outcome(t);
     if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
     // The outcome could not be recorded, so the record can no longer decide truthfully: cancel
     // it, in the store too, so that a store others read (Redis) is not left undecided.
@@ -847,6 +857,31 @@ class state final : public core<T> {
   }
 
  private:
+  // The store counted every outcome and decided nothing: against the store concept (every rule
+  // is decided once all N outcomes are in), and no later step would decide either, so wait()
+  // would wait for ever. Kept as the store's error (get() rethrows it); returns false, so that
+  // the caller cancels as for an outcome the store could not record.
+  [[gnu::noinline]] bool undecided_with_every_outcome(const tally& t) noexcept {
+    note_contract_breach([&] {
+      return "counted every branch's outcome (" + std::to_string(t.successes) + " successes, " +
+             std::to_string(t.failures) + " failures of " + std::to_string(this->n) +
+             " branches) and decided nothing: a rule is decided once every outcome is in";
+    });
+    return false;
+  }
+
+  // Keep "quorum: the store <what>, against the store contract ..." as the store's error.
+  template <class What>
+  void note_contract_breach(What what) noexcept {
+    try {
+      throw std::logic_error("quorum: the store " + what() +
+                             ", against the store contract (see quorum/store.hpp; "
+                             "quorum::check_store finds such a store)");
+    } catch (...) {
+      this->note_store_error(std::current_exception());
+    }
+  }
+
   // The store's record of branch i; on a store error, a tally that decides nothing and
   // `recorded` false. The tally is built in place: assigning one (an aggregate of optionals,
   // written field by field) made the compiler copy it back through wide loads that stalled on
