@@ -25,7 +25,8 @@
 // (BM_StoreContention/mine/{shared,own,lifecycle}/...) from one line in the list below,
 //     bench::register_contention<my_store>("mine");
 // or from that call at static initialisation in a bench/*.cpp of your own that includes
-// "store_bench.hpp" (the body, bench::BM_contention, is there).
+// "store_bench.hpp" (the body, bench::BM_contention, is there). The same file may call
+// bench::register_store_record<my_store>("mine") for a BM_StoreRecord/mine row.
 #include <quorum/quorum.hpp>
 
 #include "store_bench.hpp"

@@ -25,32 +25,11 @@ namespace {
 
 using bench::naive_map_store;
 
-constexpr std::size_t per_thread = bench::store_branches / 2;
-// Per thread. At 10-20 ns a record, 2^17 records last 1-3 ms: the second thread may still be
-// waking from the start barrier while the first is nearly done, so the "contended" figure is
-// partly an uncontended one (one run measured naive_map at 38 ns, another at 163 ns). 2^20
-// keeps both threads recording together for most of the run.
-constexpr std::int64_t iterations = std::int64_t{1} << 20;
-constexpr std::size_t executions = static_cast<std::size_t>(iterations) / per_thread + 1;
+constexpr std::size_t per_thread = bench::record_per_thread;
 
-// The naive map (naive_map_store), the driver that opens and records into any of the stores
-// and the run's set of open executions are in store_bench.hpp, shared with
-// BM_StoreContention.
-template <class S>
-void BM_store(benchmark::State& state) {
-  static bench::store_run<S> run;
-  if (state.thread_index() == 0) run.open(executions);
-  const auto t = static_cast<std::size_t>(state.thread_index());
-  std::size_t k = 0;
-  for (auto _ : state) {
-    const std::size_t e = k / per_thread;
-    const std::size_t i = t + 2 * (k % per_thread);
-    auto r = run.record(e, i);
-    benchmark::DoNotOptimize(r);
-    ++k;
-  }
-  if (state.thread_index() == 0) run.close();
-}
+// The naive map (naive_map_store), the driver that opens and records into any of the stores,
+// the run's set of open executions and the body of these rows (bench::BM_store_record) are in
+// store_bench.hpp, shared with BM_StoreContention; register_store_record adds a store's row.
 
 alignas(64) std::atomic<std::uint64_t> floor_word{0};
 
@@ -64,10 +43,6 @@ void BM_fetch_or(benchmark::State& state) {
   }
 }
 
-void common(benchmark::internal::Benchmark* b, std::int64_t n = iterations) {
-  b->Iterations(n)->Threads(2)->UseRealTime();
-}
-
 // The floor needs no set-up, and at a few ns per operation even 2^20 iterations last a few
 // milliseconds: the second thread is still waking from the start barrier while the first is
 // nearly done, and the "contended" fetch_or runs mostly alone. 2^22 keeps both threads on
@@ -75,15 +50,15 @@ void common(benchmark::internal::Benchmark* b, std::int64_t n = iterations) {
 constexpr std::int64_t floor_iterations = std::int64_t{1} << 22;
 
 const auto registered = [] {
-  common(benchmark::RegisterBenchmark("BM_StoreRecord/memory", BM_store<quorum::memory_store>));
-  common(benchmark::RegisterBenchmark("BM_StoreRecord/sharded", BM_store<quorum::sharded_store>));
-  common(benchmark::RegisterBenchmark("BM_StoreRecord/atomic", BM_store<quorum::atomic_store>));
-  common(
-      benchmark::RegisterBenchmark("BM_StoreRecord/naive_map", BM_store<naive_map_store<false>>));
-  common(benchmark::RegisterBenchmark("BM_StoreRecord/naive_map_presized",
-                                      BM_store<naive_map_store<true>>));
-  common(benchmark::RegisterBenchmark("BM_StoreRecord/fetch_or_floor", BM_fetch_or),
-         floor_iterations);
+  bench::register_store_record<quorum::memory_store>("memory");
+  bench::register_store_record<quorum::sharded_store>("sharded");
+  bench::register_store_record<quorum::atomic_store>("atomic");
+  bench::register_store_record<naive_map_store<false>>("naive_map");
+  bench::register_store_record<naive_map_store<true>>("naive_map_presized");
+  benchmark::RegisterBenchmark("BM_StoreRecord/fetch_or_floor", BM_fetch_or)
+      ->Iterations(floor_iterations)
+      ->Threads(2)
+      ->UseRealTime();
   return true;
 }();
 

@@ -1,7 +1,10 @@
 // bench/store_bench.hpp — what the store benchmarks share: the naive map they are measured
 // against, one way to drive any store (a quorum::store or the naive map), one run's set of
-// open executions, and the BM_StoreContention family (bench_store_contention.cpp registers it;
-// bench_store_record.cpp's BM_StoreRecord uses the same store_run).
+// open executions, the BM_StoreContention family (bench_store_contention.cpp registers it) and
+// BM_StoreRecord's body (bench_store_record.cpp registers it; see there for what it measures).
+// A store of one's own gets both from a bench/*.cpp that includes this header and calls, at
+// static initialisation, register_contention<my_store>("mine") and
+// register_store_record<my_store>("mine").
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -221,7 +224,8 @@ void BM_contention(benchmark::State& state) {
   if (t == 0) run.close();
 }
 
-// Adds BM_StoreContention/<name>/{shared,own} at every thread count of contention_threads().
+// Adds BM_StoreContention/<name>/{shared,own,lifecycle} at every thread count of
+// contention_threads().
 // S: default-constructible and modelling quorum::store (or the naive map above).
 template <class S>
 void register_contention(const std::string& name) {
@@ -239,6 +243,44 @@ void register_contention(const std::string& name) {
     b->UseRealTime();
     for (int threads : contention_threads()) b->Threads(threads);
   }
+}
+
+// BM_StoreRecord: two threads record into one shared execution at a time, thread t branches
+// t, t+2, ..., t+14 of execution e, then e + 1 (see bench_store_record.cpp).
+inline constexpr std::size_t record_per_thread = store_branches / 2;
+// Per thread. At 10-20 ns a record, 2^17 records last 1-3 ms: the second thread may still be
+// waking from the start barrier while the first is nearly done, so the "contended" figure is
+// partly an uncontended one (one run measured naive_map at 38 ns, another at 163 ns). 2^20
+// keeps both threads recording together for most of the run.
+inline constexpr std::int64_t record_iterations = std::int64_t{1} << 20;
+
+template <class S>
+void BM_store_record(benchmark::State& state) {
+  constexpr std::size_t executions =
+      static_cast<std::size_t>(record_iterations) / record_per_thread + 1;
+  static store_run<S> run;
+  if (state.thread_index() == 0) run.open(executions);
+  const auto t = static_cast<std::size_t>(state.thread_index());
+  std::size_t k = 0;
+  for (auto _ : state) {
+    const std::size_t e = k / record_per_thread;
+    const std::size_t i = t + 2 * (k % record_per_thread);
+    auto r = run.record(e, i);
+    benchmark::DoNotOptimize(r);
+    ++k;
+  }
+  if (state.thread_index() == 0) run.close();
+}
+
+// Adds BM_StoreRecord/<name> (its full name ends in /threads:2). S: default-constructible and
+// modelling quorum::store (or the naive map above).
+template <class S>
+void register_store_record(const std::string& name) {
+  static_assert(std::default_initializable<S>, "register_store_record: S is made with S{}");
+  benchmark::RegisterBenchmark(("BM_StoreRecord/" + name).c_str(), BM_store_record<S>)
+      ->Iterations(record_iterations)
+      ->Threads(2)
+      ->UseRealTime();
 }
 
 }  // namespace bench
