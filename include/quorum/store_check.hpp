@@ -295,15 +295,24 @@ class store_checker {
   execution_spec counted(std::size_t n, std::size_t k) { return spec(n, at_least(k).resolve(n)); }
 
   void expect(const tally& t, const expected_tally& w, std::string_view step) {
-    const bool same = t.successes == w.successes && t.failures == w.failures &&
-                      t.decision == w.decision && t.decided_by == w.decided_by &&
-                      t.decided_now == w.decided_now &&
-                      (!w.recorded_now || t.recorded_now == *w.recorded_now) &&
-                      (!w.late || t.late == *w.late);
-    if (same) return;
+    // The fields that differ, named after the two tallies, so that one wrong field of seven
+    // need not be found by eye.
+    std::string differ;
+    const auto field = [&](bool same, const char* name) {
+      if (!same) differ += (differ.empty() ? "" : ", ") + std::string(name);
+    };
+    field(t.successes == w.successes, "successes");
+    field(t.failures == w.failures, "failures");
+    field(t.decision == w.decision, "decision");
+    field(t.decided_by == w.decided_by, "decided_by");
+    field(t.decided_now == w.decided_now, "decided_now");
+    field(!w.recorded_now || t.recorded_now == *w.recorded_now, "recorded_now");
+    field(!w.late || t.late == *w.late, "late");
+    if (differ.empty()) return;
     tally want{w.successes, w.failures, w.decision, w.decided_by, w.decided_now,
                w.recorded_now.value_or(t.recorded_now), w.late.value_or(t.late)};
-    fail(std::string(step) + " returned " + describe(t) + ", expected " + describe(want));
+    fail(std::string(step) + " returned " + describe(t) + ", expected " + describe(want) +
+         " (differs in " + differ + ")");
   }
 
   // x's snapshot, against what it should hold.
