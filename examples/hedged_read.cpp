@@ -54,7 +54,7 @@ int main() {
   }
 
   for (const auto& b : r.branches) {
-    if (!b.started) {
+    if (b.attempts == 0) {  // never started (`b.started` is empty also with timestamps off)
       std::printf("  %-9s never asked (cancelled)\n", b.name.c_str());
       continue;
     }

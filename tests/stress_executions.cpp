@@ -543,7 +543,9 @@ plan draw_plan(std::uint64_t index, rng& r, const shared_env& env,
       break;
   }
   if (r.chance(0.15)) {
-    for (std::size_t i = 0; i < n; ++i) p.opts.names.push_back(draw_text(r));
+    // made distinct by their index: names must differ, and two drawn texts may be alike
+    for (std::size_t i = 0; i < n; ++i)
+      p.opts.names.push_back(draw_text(r) + "#" + std::to_string(i));
   }
 
   // time

@@ -221,6 +221,20 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("two branches of one name are rejected naming the name and both branches") {
+  // A user trial gave three branches the name "a": accepted, and to_json's lists of
+  // processes could not tell them apart.
+  auto msg = rejected_everywhere({.quorum = 1, .names = {"a", "b", "a"}});
+  CHECK(msg ==
+        "quorum::options.names: \"a\" names branch 0 and branch 2 (counting from 0): each branch "
+        "needs a name of its own");
+  msg = rejected_everywhere({.quorum = 1, .names = {"x", "", ""}});
+  CHECK(contains(msg, "\"\" names branch 1 and branch 2"));
+  CHECK_NOTHROW((void)quorum::quorum_parallel({.quorum = 1, .names = {"a", "A", "a "}},
+                                              [] { return 1; }, [] { return 2; },
+                                              [] { return 3; }));
+}
+
 TEST_CASE("an empty std::function or a null function pointer is rejected naming its index") {
   // It used to run, throw std::bad_function_call (or crash, for a pointer), and count as a
   // failure (found by a user trial).
@@ -682,7 +696,10 @@ TEST_CASE("random bytes in ids, names, errors and string values always give vali
   quorum::memory_store store;
   for (int round = 0; round < 300; ++round) {
     const std::string id = random_bytes(24);
-    std::vector<std::string> names{random_bytes(8), random_bytes(8), random_bytes(8)};
+    // Distinct by their first byte: two random names may be alike (two empty ones), and names
+    // must differ.
+    std::vector<std::string> names{'0' + random_bytes(8), '1' + random_bytes(8),
+                                   '2' + random_bytes(8)};
     const std::string value = random_bytes(16), error = random_bytes(16);
     auto r = quorum::quorum_parallel(
         store, quorum::inline_executor{},

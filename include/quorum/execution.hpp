@@ -1,6 +1,7 @@
 // quorum/execution.hpp — start(): run branches without blocking, through an RAII handle.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -207,6 +209,21 @@ inline constexpr std::size_t max_branches = (std::size_t{1} << 31) - 1;
 // -Werror turned into a failed build, found by a user trial).
 [[gnu::noinline]] inline std::stop_source new_stop_source() { return std::stop_source{}; }
 
+// Two branches of one name would be one in whatever is written by name (to_json's lists of
+// processes, a history's rows): refused, naming both.
+[[gnu::noinline]] inline void check_unique_names(const std::vector<std::string>& names) {
+  std::vector<std::size_t> order(names.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return names[a] < names[b]; });
+  for (std::size_t k = 1; k < order.size(); ++k)
+    if (names[order[k]] == names[order[k - 1]])
+      throw invalid_options("quorum::options.names: \"" + names[order[k]] + "\" names branch " +
+                            std::to_string(order[k - 1]) + " and branch " +
+                            std::to_string(order[k]) +
+                            " (counting from 0): each branch needs a name of its own");
+}
+
 // Check every option against N before anything runs; returns the resolved rule.
 inline rule validate(const options& o, std::size_t n) {
   if (n == 0) throw invalid_options("quorum: no branches: give at least one callable");
@@ -220,6 +237,7 @@ inline rule validate(const options& o, std::size_t n) {
     throw invalid_options("quorum::options.names has " +
                           count_text(o.names.size(), "name", "names") + " for " +
                           count_text(n, "branch", "branches"));
+  if (o.names.size() > 1) check_unique_names(o.names);
   if (o.hedge_delay.count() < 0)
     throw invalid_options("quorum::options.hedge_delay = " + duration_text(o.hedge_delay) +
                           " is negative");

@@ -35,7 +35,8 @@ struct options {
   std::optional<std::chrono::steady_clock::time_point> deadline{};
   /// The record's key; generated (unique) when empty.
   std::string execution_id{};
-  /// Branch names; "Process 1", "Process 2", ... when empty. Otherwise exactly one per branch.
+  /// Branch names; "Process 1", "Process 2", ... when empty. Otherwise exactly one per branch,
+  /// each a different one.
   std::vector<std::string> names{};
   /// A policy other than at_least(quorum): majority(), all(), any(), fraction(p), weighted(...).
   std::optional<quorum::policy> policy{};
