@@ -618,6 +618,13 @@ TEST_CASE(
   auto doc = strict_json::parse(quorum::to_json(r));
   REQUIRE(doc.has_value());
   CHECK(doc->get("branches")->arr.at(0).get("error")->str == "non-standard exception");
+  // A thrown string says what it holds (a user trial found both described as non-standard).
+  CHECK(quorum::describe(error_of(2)) == "a string");
+  CHECK(quorum::describe(error_of(3)) == "raw");
+  CHECK(doc->get("branches")->arr.at(2).get("error")->str == "a string");
+  CHECK(quorum::describe(std::make_exception_ptr(static_cast<const char*>(nullptr))) ==
+        "null C string");
+  CHECK(quorum::describe(std::make_exception_ptr(std::string())) == "empty string");
 }
 
 TEST_CASE(

@@ -70,9 +70,10 @@ inline std::string count_text(std::size_t n, const char* one, const char* many) 
 
 }  // namespace detail
 
-/// A short human-readable description of any exception: what() for std::exception, a fixed text
-/// for other types; empty only for a null exception_ptr (history and the JSON writers read an
-/// empty description as "no error"). Never throws.
+/// A short human-readable description of any exception: what() for std::exception, the text of
+/// a thrown std::string or C string (`throw "disk full"`), a fixed text for other types; empty
+/// only for a null exception_ptr (history and the JSON writers read an empty description as "no
+/// error"). Never throws.
 [[nodiscard]] inline std::string describe(const std::exception_ptr& e) noexcept try {
   if (!e) return {};
   try {
@@ -81,6 +82,13 @@ inline std::string count_text(std::size_t n, const char* one, const char* many) 
     const char* w = x.what();
     if (w == nullptr || *w == '\0') return "empty what()";  // an error all the same
     return w;
+  } catch (const std::string& s) {
+    if (s.empty()) return "empty string";
+    return s;
+  } catch (const char* s) {
+    if (s == nullptr) return "null C string";
+    if (*s == '\0') return "empty string";
+    return s;
   } catch (...) {
     return "non-standard exception";
   }
