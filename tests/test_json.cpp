@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <clocale>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <latch>
@@ -169,6 +170,20 @@ TEST_CASE("a branch returning a null C string is written as null") {
   const auto json = quorum::to_json(r);
   CHECK(json.find("\"value\":null") != std::string::npos);
   CHECK(json.find("\"value\":\"text\"") != std::string::npos);
+}
+
+TEST_CASE("a char value is written as a one-character string; signed and unsigned char as numbers") {
+  // A user trial saw 'x' written as 120.
+  quorum::memory_store store;
+  auto c = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 2},
+                                   [] { return 'x'; }, [] { return '"'; });
+  const auto json = quorum::to_json(c);
+  CHECK(json_valid(json));
+  CHECK(json.find("\"value\":\"x\"") != std::string::npos);
+  CHECK(json.find("\"value\":\"\\\"\"") != std::string::npos);
+  auto u = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1},
+                                   [] { return std::uint8_t{200}; });
+  CHECK(quorum::to_json(u).find("\"value\":200") != std::string::npos);
 }
 
 TEST_CASE("a branch returning nullptr is written as null") {

@@ -6,9 +6,10 @@
 //  "error", "value", "started_ms", "finished_ms"}]}
 // successful/failed_processes hold the outcomes recorded before the decision (the ones that
 // counted), so the record never contradicts the decision. Late outcomes are listed apart.
-// "value" is absent for void branches; numbers, bools and strings are written, a value of any
-// other type as null, unless to_json(r, projection) maps it to one of those. elapsed_ms and
-// the branches' times are null when not stamped (options.timestamps).
+// "value" is absent for void branches; numbers, bools and strings are written (a char as a
+// one-character string), a value of any other type as null, unless to_json(r, projection) maps
+// it to one of those. elapsed_ms and the branches' times are null when not stamped
+// (options.timestamps).
 #pragma once
 
 #include <charconv>
@@ -90,6 +91,9 @@ template <class T>
 void json_value(std::string& out, const T& v) {
   if constexpr (std::is_same_v<T, bool>) {
     out += v ? "true" : "false";
+  } else if constexpr (std::is_same_v<T, char>) {
+    json_string(out, std::string_view(&v, 1));  // a character, not its code (signed and
+                                                // unsigned char stay numbers: int8_t, uint8_t)
   } else if constexpr (std::is_integral_v<T>) {
     out += std::to_string(v);
   } else if constexpr (std::is_floating_point_v<T>) {
