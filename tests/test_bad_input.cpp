@@ -230,6 +230,17 @@ TEST_CASE("two branches of one name are rejected naming the name and both branch
         "needs a name of its own");
   msg = rejected_everywhere({.quorum = 1, .names = {"x", "", ""}});
   CHECK(contains(msg, "\"\" names branch 1 and branch 2"));
+  // Above 16 names the check sorts them instead of comparing every pair.
+  std::vector<std::string> many;
+  for (int i = 0; i < 20; ++i) many.push_back("r" + std::to_string(i));
+  many[17] = "r5";
+  std::vector<std::function<int()>> twenty(20, [] { return 1; });
+  msg = rejection([&] {
+    (void)quorum::quorum_parallel(quorum::options{.quorum = 1, .names = many}, twenty);
+  });
+  CHECK(contains(msg, "\"r5\" names branch 5 and branch 17"));
+  many[17] = "r17";
+  CHECK_NOTHROW((void)quorum::quorum_parallel(quorum::options{.quorum = 1, .names = many}, twenty));
   CHECK_NOTHROW((void)quorum::quorum_parallel({.quorum = 1, .names = {"a", "A", "a "}},
                                               [] { return 1; }, [] { return 2; },
                                               [] { return 3; }));

@@ -654,3 +654,73 @@ TEST_CASE("a store whose expire() decides nothing still times the execution out"
   CHECK_THROWS_WITH_AS((void)ex.get(), doctest::Contains("decided nothing at expire()"),
                        std::logic_error);
 }
+
+TEST_CASE("a decision the store's record() hid is published at the deadline" * doctest::timeout(30)) {
+  // Found by a review: expire() returned the store's decision (not decided_now), and the
+  // deadline published nothing, so the branch that runs until stopped was never stopped and
+  // wait() and join() never returned. The deadline now publishes the store's decision.
+  using namespace std::chrono_literals;
+  quorum::manual_clock clk;
+  record_never_decides store;
+  test_support::stop_waiter waiter;
+  std::latch recorded{1};
+  quorum::options o{.quorum = 1, .timeout = 10ms, .clock = &clk};
+  o.observer = [&](const quorum::event& e) {
+    if (e.kind == quorum::event_kind::succeeded) recorded.count_down();
+  };
+  auto ex = quorum::start(store, quorum::thread_executor{}, o, [] { return 1; },
+                          [&](std::stop_token st) -> int { waiter.block(st); });
+  recorded.wait();  // branch 0's record decided in the store, and said nothing of it
+  CHECK_FALSE(ex.decided());
+  clk.advance(10ms);
+  REQUIRE(ex.decided());  // before the fix: false, for ever
+  ex.join();
+  CHECK(waiter.stopped.load() == 1);
+  CHECK(ex.record().decision == quorum::decision::quorum_met);
+  CHECK(ex.record().decided_by == 0u);
+  // The stopped branch's record then counted both outcomes, again with no decision: kept as
+  // the store's error.
+  CHECK_THROWS_WITH_AS((void)ex.get(), doctest::Contains("decided nothing"), std::logic_error);
+}
+
+namespace {
+// record() counts every branch and decides nothing (a breach) for a failure; cancel() gives a
+// hedged branch woken by mistake the time to start before the decision is published.
+struct failure_breach_store : memory_store_forwarder {
+  std::atomic<bool>* second_started = nullptr;
+  quorum::tally record(handle h, std::size_t b, quorum::outcome o) {
+    auto t = inner.record(h, b, o);
+    if (o == quorum::outcome::failure) {
+      t.failures = 2;
+      t.decision.reset();
+      t.decided_by.reset();
+      t.decided_now = false;
+    }
+    return t;
+  }
+  quorum::tally cancel(handle h) {
+    // Widens the window in which the bug showed; the test passes without it when fixed.
+    for (int i = 0; i < 100000 && !second_started->load(); ++i) std::this_thread::yield();
+    return inner.cancel(h);
+  }
+};
+}  // namespace
+
+TEST_CASE("a record that breaks the contract does not start a hedged branch" *
+          doctest::timeout(30)) {
+  // Found by a review: the failed branch brought the hedged turns forward before the breach
+  // was found, and the next branch started while the cancel was on its way.
+  std::atomic<bool> second_started{false};
+  failure_breach_store store;
+  store.second_started = &second_started;
+  auto ex = quorum::start(store, quorum::thread_executor{},
+                          {.quorum = 1, .hedge_delay = std::chrono::hours(1)},
+                          []() -> int { throw std::runtime_error("down"); },
+                          [&](std::stop_token) -> int {
+                            second_started = true;
+                            return 2;
+                          });
+  ex.join();
+  CHECK_FALSE(second_started.load());  // before the fix: true
+  CHECK_THROWS_WITH_AS((void)ex.get(), doctest::Contains("decided nothing"), std::logic_error);
+}

@@ -212,16 +212,23 @@ inline constexpr std::size_t max_branches = (std::size_t{1} << 31) - 1;
 // Two branches of one name would be one in whatever is written by name (to_json's lists of
 // processes, a history's rows): refused, naming both.
 [[gnu::noinline]] inline void check_unique_names(const std::vector<std::string>& names) {
+  const auto refuse = [&](std::size_t first, std::size_t second) {
+    throw invalid_options("quorum::options.names: \"" + names[second] + "\" names branch " +
+                          std::to_string(first) + " and branch " + std::to_string(second) +
+                          " (counting from 0): each branch needs a name of its own");
+  };
+  if (names.size() <= 16) {  // the usual sizes: every pair, no allocation
+    for (std::size_t j = 1; j < names.size(); ++j)
+      for (std::size_t i = 0; i < j; ++i)
+        if (names[i] == names[j]) refuse(i, j);
+    return;
+  }
   std::vector<std::size_t> order(names.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return names[a] < names[b]; });
   for (std::size_t k = 1; k < order.size(); ++k)
-    if (names[order[k]] == names[order[k - 1]])
-      throw invalid_options("quorum::options.names: \"" + names[order[k]] + "\" names branch " +
-                            std::to_string(order[k - 1]) + " and branch " +
-                            std::to_string(order[k]) +
-                            " (counting from 0): each branch needs a name of its own");
+    if (names[order[k]] == names[order[k - 1]]) refuse(order[k - 1], order[k]);
 }
 
 // Check every option against N before anything runs; returns the resolved rule.

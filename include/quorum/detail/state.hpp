@@ -666,7 +666,13 @@ class state final : public core<T> {
     }
     if (t.decided_now) {
       this->publish(decision::timed_out, std::nullopt);
-    } else if (!t.decision) [[unlikely]] {
+    } else if (t.decision) {
+      // Decided in the store before the deadline. Usually by a branch about to publish it (the
+      // claim lets one of the two through); but a store whose record() hid the decision it
+      // made would leave it unpublished, and branches that run until stopped running for ever
+      // (found by a review). Publishing the store's decision here is true either way.
+      if (!this->decided()) this->publish(*t.decision, t.decided_by);
+    } else [[unlikely]] {
       // expire() must decide an undecided execution; left alone, branches that run until
       // stopped would never be stopped. Decide here, and keep the breach as the store's error.
       note_contract_breach([] { return std::string("decided nothing at expire()"); });
@@ -841,10 +847,12 @@ class state final : public core<T> {
     // that decided, nor one the store could not record (cancel_from below decides): its
     // decision is not published yet, so a turn woken here would see none and start after the
     // store decided. publish() wakes every turn once the decision is there to be seen.
-    if (err && this->hedge.count() > 0 && !t.late && !t.decision && recorded)
-      this->wake_turns(true);
+    // Checked before the turns are woken: a breach is cancelled below as an outcome that was
+    // not recorded, and must not start a hedged branch first (found by a review).
     if (!t.decision && t.successes + t.failures >= this->n && recorded) [[unlikely]]
       recorded = undecided_with_every_outcome(t);
+    if (err && this->hedge.count() > 0 && !t.late && !t.decision && recorded)
+      this->wake_turns(true);
     if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
     // The outcome could not be recorded, so the record can no longer decide truthfully: cancel
     // it, in the store too, so that a store others read (Redis) is not left undecided.
