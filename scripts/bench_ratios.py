@@ -50,6 +50,14 @@ def load(path):
     return data.get("context", {}), figures
 
 
+def load_errors(path):
+    """The benchmarks that ran and failed (SkipWithError): {name: message}."""
+    with open(path) as f:
+        data = json.load(f)
+    return {base_name(b.get("run_name", b["name"])): b.get("error_message", "")
+            for b in data.get("benchmarks", []) if b.get("error_occurred")}
+
+
 def value(figures, name, field="real_time"):
     f = figures.get(name)
     return None if f is None or field not in f else f[field]
@@ -156,7 +164,11 @@ def main():
     context, figures = load(sys.argv[1])
     figures, contention = split_contention(figures)
     table = rows(figures)
-    if all(r is None for _, r, _, _ in table):
+    errors = load_errors(sys.argv[1])
+    # A goal without a ratio whose family has a benchmark that failed is failed, not "not
+    # measured" (the family: BM_ and the row's first word, e.g. BM_StoreRecord/).
+    failed_in = lambda name: sorted(k for k in errors if k.startswith("BM_" + name.split()[0] + "/"))
+    if all(r is None and not failed_in(name) for name, r, _, _ in table):
         # A run filtered to other rows (e.g. --benchmark_filter=BM_StoreContention): a table
         # of twelve "n/a | NO" lines would only look like twelve failures.
         print("No goal can be computed from this run (filtered?): the goal table needs the "
@@ -169,6 +181,10 @@ def main():
         met = 0
         measured = 0
         for name, r, op, goal in table:
+            if r is None and failed_in(name):
+                measured += 1
+                print(f"| {name} | {op} {goal:g} | failed: {', '.join(failed_in(name))} | NO |")
+                continue
             if r is None:
                 print(f"| {name} | {op} {goal:g} | not measured | - |")
                 continue
@@ -182,6 +198,11 @@ def main():
               + (f" ({left} not measured: the run was filtered)" if left else "")
               + f" ({context.get('num_cpus', '?')} CPUs, {context.get('date', '')}; medians when repeated)")
     print()
+    if errors:
+        print("Benchmarks that failed (SkipWithError):")
+        for key in sorted(errors):
+            print(f"  {key}: {errors[key]}")
+        print()
     if contention:
         print_contention(contention)
         print()
