@@ -4,13 +4,13 @@
 // from the deadline's timer thread, from the thread calling cancel() or requesting stop on
 // options::cancel_on's source, and from the thread starting the execution (its branches on
 // inline_executor; a deadline already past at the start; cancel_on already requested),
-// possibly at the same time: it must be safe to call concurrently. Events of one branch arrive in order (started,
-// then attempt_failed/retry_started pairs, then one of succeeded/failed/late; a decision that
-// comes while the branch waits to retry leaves its last attempt_failed without a retry_started,
-// followed by `late` for that attempt). Events of different threads may interleave in any
-// order: a `late` event can arrive before the `decided` event that the deciding thread is about
-// to emit. Timestamps come from the execution's clock. An observer that throws is caught,
-// counted in result::observer_errors and never breaks the execution.
+// possibly at the same time: it must be safe to call concurrently. Events of one branch arrive
+// in order (started, then attempt_failed/retry_started pairs, then one of succeeded/failed/
+// late; a decision that comes while the branch waits to retry leaves its last attempt_failed
+// without a retry_started, followed by `late` for that attempt). Events of different threads
+// may interleave in any order: a `late` event can arrive before the `decided` event that the
+// deciding thread is about to emit. Timestamps come from the execution's clock. An observer
+// that throws is caught, counted in result::observer_errors and never breaks the execution.
 // The observer must not destroy, move-assign over, join() or get() the handle of the execution
 // it observes: those wait for the threads that call the observer (a call from a branch's thread
 // waits for itself), and from the deadline's timer thread they would free the execution while

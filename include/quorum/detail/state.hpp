@@ -843,14 +843,15 @@ class state final : public core<T> {
       this->emit(event_kind::late, i, attempt, std::nullopt, status, err);
     else
       this->emit(err ? event_kind::failed : event_kind::succeeded, i, attempt, std::nullopt, status, err);
+    // Every outcome counted and no decision: the store broke its contract. Cancelled below as
+    // an outcome that was not recorded; checked before the turns are woken, so that it starts
+    // no hedged branch first (found by a review).
+    if (!t.decision && t.successes + t.failures >= this->n && recorded) [[unlikely]]
+      recorded = undecided_with_every_outcome(t);
     // A failure brings every turn still to come forward by one delay (see wait_turn). Not one
     // that decided, nor one the store could not record (cancel_from below decides): its
     // decision is not published yet, so a turn woken here would see none and start after the
     // store decided. publish() wakes every turn once the decision is there to be seen.
-    // Checked before the turns are woken: a breach is cancelled below as an outcome that was
-    // not recorded, and must not start a hedged branch first (found by a review).
-    if (!t.decision && t.successes + t.failures >= this->n && recorded) [[unlikely]]
-      recorded = undecided_with_every_outcome(t);
     if (err && this->hedge.count() > 0 && !t.late && !t.decision && recorded)
       this->wake_turns(true);
     if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
