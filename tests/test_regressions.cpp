@@ -664,13 +664,19 @@ TEST_CASE("a decision the store's record() hid is published at the deadline" * d
   record_never_decides store;
   test_support::stop_waiter waiter;
   std::latch recorded{1};
+  std::latch running{1};
   quorum::options o{.quorum = 1, .timeout = 10ms, .clock = &clk};
   o.observer = [&](const quorum::event& e) {
     if (e.kind == quorum::event_kind::succeeded) recorded.count_down();
   };
   auto ex = quorum::start(store, quorum::thread_executor{}, o, [] { return 1; },
-                          [&](std::stop_token st) -> int { waiter.block(st); });
+                          [&](std::stop_token st) -> int {
+                            running.count_down();
+                            waiter.block(st);
+                          });
   recorded.wait();  // branch 0's record decided in the store, and said nothing of it
+  running.wait();   // branch 1 runs until stopped (one that starts after the decision ends at
+                    // once, unstarted: the ASan run of CI saw it)
   CHECK_FALSE(ex.decided());
   clk.advance(10ms);
   REQUIRE(ex.decided());  // before the fix: false, for ever
