@@ -144,6 +144,13 @@ struct memory_store_with_record : memory_store_forwarder {
   }
 };
 
+// Strips the decision from a store's tally, as a store that breaks its contract would.
+void forget_decision(quorum::tally& t) noexcept {
+  t.decision.reset();
+  t.decided_by.reset();
+  t.decided_now = false;
+}
+
 // Branch 0's outcome cannot be recorded.
 struct fails_for_branch_0 {
   quorum::tally operator()(quorum::memory_store& s, quorum::memory_store::handle h,
@@ -601,9 +608,7 @@ struct hides_decision {
   quorum::tally operator()(quorum::memory_store& s, quorum::memory_store::handle h,
                            std::size_t b, quorum::outcome o) const {
     auto t = s.record(h, b, o);
-    t.decision.reset();
-    t.decided_by.reset();
-    t.decided_now = false;
+    forget_decision(t);
     t.late = false;
     return t;
   }
@@ -698,9 +703,7 @@ struct failure_breach_store : memory_store_forwarder {
     auto t = inner.record(h, b, o);
     if (o == quorum::outcome::failure) {
       t.failures = 2;
-      t.decision.reset();
-      t.decided_by.reset();
-      t.decided_now = false;
+      forget_decision(t);
     }
     return t;
   }
