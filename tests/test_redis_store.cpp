@@ -844,6 +844,106 @@ TEST_CASE("a password-protected server is reached with the configured credential
   CHECK_THROWS_WITH_AS(bad.ping(), doctest::Contains("credentials"), quorum::redis_error);
 }
 
+TEST_CASE("a server that wants a password, and none is configured, says so" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server({.extra_args = {"--requirepass", "s3cret"}});
+  quorum::redis_store store(at(server));
+  CHECK_THROWS_WITH_AS((void)store.open(spec("noauth", 1, quorum::at_least(1))),
+                       doctest::Contains("requires authentication: set redis_options::password"),
+                       quorum::redis_error);
+  CHECK_THROWS_WITH_AS(store.ping(), doctest::Contains("requires authentication"),
+                       quorum::redis_error);
+}
+
+TEST_CASE("a store loads its functions only where they are missing; an account that may not "
+          "load them uses the ones loaded for it" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  admin redis(server.socket_path());
+  auto loads = [&] {
+    auto info = redis({"INFO", "commandstats"});
+    const std::string field = "cmdstat_function|load:calls=";
+    auto at = info.find(field);
+    return at == std::string::npos ? 0 : std::stoi(info.substr(at + field.size()));
+  };
+  {
+    quorum::redis_store first(at(server));
+    auto h = first.open(spec("load-1", 1, quorum::at_least(1)));
+    CHECK(first.record(h, 0, outcome::success).decided_now);
+  }
+  CHECK(loads() == 1);
+  // Before, every new store sent FUNCTION LOAD REPLACE (6 KB, to the AOF and the replicas) on
+  // its first connection, needed or not (found by a user trial).
+  for (int i = 0; i < 3; ++i) {
+    quorum::redis_store again(at(server));
+    auto h = again.open(spec("load-again-" + std::to_string(i), 1, quorum::at_least(1)));
+    CHECK(again.record(h, 0, outcome::success).decided_now);
+  }
+  CHECK(loads() == 1);
+
+  // A worker's account that may do anything but load functions. Before, its store refused to
+  // work at all ("needs Redis 7"), the library being there or not.
+  REQUIRE(redis({"ACL", "SETUSER", "worker", "on", ">pw", "~*", "&*", "+@all",
+                 "-function|load"}) == "OK");
+  auto o = at(server);
+  o.username = "worker";
+  o.password = "pw";
+  quorum::redis_store worker(o);
+  auto h = worker.open(spec("worker", 2, quorum::at_least(2)));
+  CHECK_FALSE(worker.record(h, 0, outcome::success).decided_now);
+  CHECK(worker.record(h, 1, outcome::success).decided_now);
+  CHECK(worker.snapshot(h).decision == decision::quorum_met);
+
+  // With the library gone, it says what to do.
+  REQUIRE(redis({"FUNCTION", "FLUSH"}) == "OK");
+  CHECK_THROWS_WITH_AS((void)worker.open(spec("worker-2", 1, quorum::at_least(1))),
+                       doctest::Contains("may run FUNCTION LOAD"), quorum::redis_error);
+  // And a store of an account that may load them puts them back.
+  quorum::redis_store admin_store(at(server));
+  CHECK_NOTHROW((void)admin_store.open(spec("worker-2", 1, quorum::at_least(1))));
+  CHECK(worker.record(worker.attach("worker-2"), 0, outcome::success).decided_now);
+}
+
+TEST_CASE("the address selects a database: redis://host:port/N, unix://path?db=N" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  admin redis(server.socket_path());
+  auto o = at(server);
+  o.address += "?db=3";
+  quorum::redis_store store(o);
+  auto h = store.open(spec("in-db-3", 1, quorum::at_least(1)));
+  CHECK(store.record(h, 0, outcome::success).decided_now);
+  const auto key = quorum::redis_store::keys_for("in-db-3").exec;
+  // Before, the database in the address was ignored: the keys went to database 0 (found by a
+  // user trial).
+  CHECK(redis({"EXISTS", key}) == "0");
+  REQUIRE(redis({"SELECT", "3"}) == "OK");
+  CHECK(redis({"EXISTS", key}) == "1");
+
+  o.address = server.address() + "?db=99";  // the server has 16
+  quorum::redis_store beyond(o);
+  CHECK_THROWS_WITH_AS(beyond.ping(), doctest::Contains("refused SELECT 99"),
+                       quorum::redis_error);
+}
+
+TEST_CASE("a reply that does not come within command_timeout is named as such" *
+          doctest::timeout(60)) {
+  quorum_test::redis_server server;
+  admin redis(server.socket_path());
+  auto o = at(server);
+  o.command_timeout = 50ms;
+  o.reconnect_for = 0ms;
+  quorum::redis_store store(o);
+  REQUIRE(redis({"CLIENT", "PAUSE", "2000", "ALL"}) == "OK");
+  // Before: "... last error: ...: Resource temporarily unavailable" (found by a user trial).
+  CHECK_THROWS_WITH_AS(store.ping(), doctest::Contains("no reply within command_timeout (50 ms)"),
+                       quorum::redis_error);
+  CHECK_THROWS_WITH_AS(store.ping(), doctest::Contains("after its first failure"),
+                       quorum::redis_error);
+  REQUIRE(redis({"CLIENT", "UNPAUSE"}) == "OK");
+  CHECK_NOTHROW(store.ping());
+}
+
 TEST_CASE("on a Redis Cluster every execution lives on one slot and is reached through any node" *
           doctest::timeout(120)) {
   redis_cluster cluster;
@@ -914,6 +1014,29 @@ TEST_CASE("addresses are redis://host:port or unix://path, durations not negativ
   CHECK_THROWS_AS(quorum::redis_store(with("redis://host:12ab")), quorum::invalid_options);
   CHECK_THROWS_WITH_AS(quorum::redis_store(with("unix://")), doctest::Contains("unix://path"),
                        quorum::invalid_options);
+  CHECK_NOTHROW(quorum::redis_store(with("redis://127.0.0.1:6379/")));
+  CHECK_NOTHROW(quorum::redis_store(with("redis://127.0.0.1:6379/15")));
+  CHECK_NOTHROW(quorum::redis_store(with("unix:///run/redis/redis.sock?db=2")));
+  CHECK_THROWS_WITH_AS(quorum::redis_store(with("redis://host:1/x")),
+                       doctest::Contains("database must be a number"), quorum::invalid_options);
+  CHECK_THROWS_WITH_AS(quorum::redis_store(with("redis://host:1/-1")),
+                       doctest::Contains("database must be a number"), quorum::invalid_options);
+  CHECK_THROWS_WITH_AS(quorum::redis_store(with("unix:///s.sock?timeout=1")),
+                       doctest::Contains("?db=N"), quorum::invalid_options);
+  // Credentials in the address are refused, and not repeated in the message (found by a user
+  // trial: the address was taken as a host name, and the password ended up in the error).
+  for (const char* a : {"redis://:hunter2@127.0.0.1:6379", "redis://me:hunter2@host",
+                        "redis://me:hunt@r2@host:1/3"}) {
+    CAPTURE(a);
+    try {
+      quorum::redis_store refused(with(a));
+      FAIL("accepted");
+    } catch (const quorum::invalid_options& e) {
+      const std::string what = e.what();
+      CHECK(what.find("redis_options::username and ::password") != std::string::npos);
+      CHECK(what.find("hunt") == std::string::npos);
+    }
+  }
   auto negative = with("unix:///run/redis/redis.sock");
   negative.ttl = std::chrono::milliseconds(-1);
   CHECK_THROWS_WITH_AS(quorum::redis_store{negative}, doctest::Contains("ttl"),

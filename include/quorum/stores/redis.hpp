@@ -70,7 +70,8 @@ class redis_error : public std::runtime_error {
 /// How redis_store reaches its server.
 struct redis_options {
   /// "redis://host:port" (port 6379 if left out, "[::1]" for IPv6) or "unix://path"
-  /// ("unix:///run/redis.sock").
+  /// ("unix:///run/redis.sock"); a database other than 0 as "redis://host:port/3" or
+  /// "unix:///run/redis.sock?db=3". Credentials go in username and password, not here.
   std::string address = "redis://127.0.0.1:6379";
   /// Credentials sent with AUTH on every new connection (none when password is empty).
   std::string username{};
@@ -83,7 +84,10 @@ struct redis_options {
   /// Limit for one reply (at least 1 ms); a command that times out counts as a lost
   /// connection (and is resent).
   std::chrono::milliseconds command_timeout = std::chrono::seconds(5);
-  /// How long a call keeps reconnecting and resending before it throws redis_error.
+  /// How long a call keeps reconnecting and resending, from its first failure, before it
+  /// throws redis_error. A frozen server fails an attempt only at command_timeout, so a call
+  /// may take about command_timeout + reconnect_for + command_timeout in all; inside an
+  /// execution that also delays its deadline (docs/redis.md, "Failure behaviour").
   std::chrono::milliseconds reconnect_for = std::chrono::seconds(10);
   /// close() deletes the execution's keys. Off by default: the record stays (for ttl) so that a
   /// coordinator which restarts can read the decision back.
@@ -286,28 +290,57 @@ inline timeval to_timeval(std::chrono::microseconds d) noexcept {
   return tv;
 }
 
-// Where the server is: a unix socket path, or host and port.
+// Where the server is: a unix socket path, or host and port; and the database to select.
 struct endpoint {
   std::string path;
   std::string host;
   int port = 6379;
+  int db = 0;
 };
 
+// "redis://host[:port][/db]", "unix://path[?db=N]". Credentials are not read from the address
+// (redis_options::username and ::password hold them), and an address that carries them is
+// refused without being echoed: error messages end up in logs.
 inline endpoint parse_address(const std::string& a) {
-  auto bad = [&](const char* why) {
-    return invalid_options("quorum::redis_options.address = \"" + a + "\": " + why +
-                           " (expected redis://host:port or unix://path)");
+  std::string shown = a;
+  if (auto at = a.rfind('@'), scheme = a.find("://");
+      at != a.npos && scheme != a.npos && at > scheme)
+    shown = a.substr(0, scheme + 3) + "<hidden>" + a.substr(at);
+  auto bad = [&](const std::string& why) {
+    return invalid_options("quorum::redis_options.address = \"" + shown + "\": " + why +
+                           " (expected redis://host:port[/db] or unix://path[?db=N])");
+  };
+  auto database = [&](std::string_view d) {
+    int db = 0;
+    auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), db);
+    if (d.empty() || ec != std::errc{} || p != d.data() + d.size() || db < 0)
+      throw bad("the database must be a number (0 to the server's `databases` - 1)");
+    return db;
   };
   endpoint ep;
   std::string_view s(a);
   if (s.starts_with("unix://")) {
-    ep.path = s.substr(7);
+    s.remove_prefix(7);
+    if (auto q = s.find('?'); q != s.npos) {
+      auto query = s.substr(q + 1);
+      if (!query.starts_with("db=")) throw bad("the only query it reads is ?db=N");
+      ep.db = database(query.substr(3));
+      s = s.substr(0, q);
+    }
+    ep.path = s;
     if (ep.path.empty()) throw bad("no socket path");
     return ep;
   }
   if (!s.starts_with("redis://")) throw bad("unknown scheme");
   s.remove_prefix(8);
-  if (auto slash = s.find('/'); slash != s.npos) s = s.substr(0, slash);  // "redis://h:p/"
+  if (auto slash = s.find('/'); slash != s.npos) {  // "redis://h:p/" or "redis://h:p/3"
+    auto path = s.substr(slash + 1);
+    s = s.substr(0, slash);
+    if (!path.empty()) ep.db = database(path);
+  }
+  if (s.find('@') != s.npos)
+    throw bad("credentials in the address are not read: set redis_options::username and "
+              "::password");
   std::string_view port;
   if (s.starts_with("[")) {  // [IPv6]:port
     auto close = s.find(']');
@@ -751,7 +784,6 @@ class redis_store {
     const std::string address;  // "redis://host:port" or "unix://path"
     const detail::redis::endpoint ep;
     std::vector<detail::redis::context> idle;
-    bool loaded = false;  // this store loaded the function library there
   };
 
   // The node serving `key`: the configured one, until a MOVED redirection taught the store
@@ -797,9 +829,11 @@ class redis_store {
     n.idle.push_back(std::move(c));
   }
 
-  // Connect, authenticate, and load the function library once per node (again after the
-  // node reported it missing). Returns null with `err` set when the node cannot be reached,
-  // or cannot load the library yet (LOADING, BUSY: retried like a lost connection).
+  // Connect, authenticate and select the database. Returns null with `err` set when the node
+  // cannot be reached. The function library is not loaded here: a command that finds it
+  // missing loads it (see command()), so a store costs a server no FUNCTION LOAD (a write, to
+  // the AOF and every replica) once the library is there, and a worker whose account may only
+  // call the functions can use the library an administrator loaded.
   detail::redis::context connect(node& n, std::string& err) {
     using namespace detail::redis;
     auto tv = to_timeval(opt_.connect_timeout);
@@ -826,40 +860,68 @@ class redis_store {
       a.push_back(opt_.password);
       auto r = send(c.get(), a);
       if (!r) {
-        err = c->errstr;
+        err = io_error(c.get());
         return nullptr;
       }
       if (r->type == REDIS_REPLY_ERROR)
         throw redis_error("quorum::redis_store: " + n.address +
                           " refused the credentials: " + std::string(text(r.get())));
     }
-    bool loaded;
-    {
-      std::lock_guard lk(m_);
-      loaded = n.loaded;
+    if (n.ep.db != 0) {
+      auto db = std::to_string(n.ep.db);
+      std::array<std::string_view, 2> a{"SELECT", db};
+      auto r = send(c.get(), a);
+      if (!r) {
+        err = io_error(c.get());
+        return nullptr;
+      }
+      if (transient(r.get())) {  // LOADING: retried, as any command
+        err = std::string(text(r.get()));
+        return nullptr;
+      }
+      if (r->type == REDIS_REPLY_ERROR)
+        throw redis_error("quorum::redis_store: " + n.address + " refused SELECT " + db + ": " +
+                          std::string(text(r.get())));
     }
-    if (!loaded && !load_library(n, c.get(), err)) return nullptr;
     return c;
   }
 
+  // Load the function library on the node of connection c. False with `err` set when it could
+  // not yet (connection lost, LOADING, BUSY: retried like a lost connection).
   bool load_library(node& n, redisContext* c, std::string& err) {
     std::array<std::string_view, 4> a{"FUNCTION", "LOAD", "REPLACE", detail::redis::library};
     auto r = send(c, a);
     if (!r) {
-      err = c->errstr;
+      err = io_error(c);
       return false;
     }
-    if (detail::redis::transient(r.get())) {  // LOADING, BUSY...: retried, as any command
+    if (detail::redis::transient(r.get())) {
       err = std::string(detail::redis::text(r.get()));
       return false;
     }
-    if (r->type == REDIS_REPLY_ERROR)
+    if (r->type != REDIS_REPLY_ERROR) return true;
+    auto msg = std::string(detail::redis::text(r.get()));
+    if (msg.starts_with("NOPERM") || msg.starts_with("NOAUTH"))
       throw redis_error(
-          "quorum::redis_store needs Redis 7 or later with Lua functions; " + n.address +
-          " answered FUNCTION LOAD with: " + std::string(detail::redis::text(r.get())));
-    std::lock_guard lk(m_);
-    n.loaded = true;
-    return true;
+          "quorum::redis_store: " + n.address +
+          " has not got the store's functions (library quorum4) and would not load them: " +
+          msg +
+          ". Load them once with an account that may run FUNCTION LOAD (a redis_store "
+          "connected as that account loads them at its first call), or allow this account "
+          "FUNCTION LOAD");
+    throw redis_error("quorum::redis_store needs Redis 7 or later with Lua functions; " +
+                      n.address + " answered FUNCTION LOAD with: " + msg);
+  }
+
+  // Why connection c broke, in words: a reply that did not come within command_timeout shows
+  // in hiredis as the socket's EAGAIN ("Resource temporarily unavailable"), which says
+  // nothing of the limit that ran out.
+  std::string io_error(const redisContext* c) const {
+    if (!c->errstr[0]) return "connection lost";
+    if (c->err == REDIS_ERR_IO && std::string_view(c->errstr) == std::strerror(EAGAIN))
+      return "no reply within command_timeout (" + std::to_string(opt_.command_timeout.count()) +
+             " ms)";
+    return c->errstr;
   }
 
   // One command on one connection: ASKING first after an ASK redirection, and a longer
@@ -933,6 +995,23 @@ class redis_store {
     std::snprintf(c->errstr, sizeof c->errstr, "%s", why);
   }
 
+  // An error reply that no command of the store can succeed past, said in words: a server
+  // that wants a password (NOAUTH; or, for a command of more than 10 arguments, a protocol
+  // error, after which it closes the connection), or one without Redis 7's functions.
+  static void refuse_unusable(const node& n, std::span<const std::string_view> argv,
+                              const redisReply* r) {
+    if (r->type != REDIS_REPLY_ERROR) return;
+    auto msg = detail::redis::text(r);
+    if (msg.starts_with("NOAUTH") || msg.starts_with("ERR Protocol error: unauthenticated"))
+      throw redis_error("quorum::redis_store: " + n.address +
+                        " requires authentication: set redis_options::password (and ::username "
+                        "for an ACL user); it answered: " + std::string(msg));
+    if (msg.starts_with("ERR unknown command") && !argv.empty() && argv[0].starts_with("FCALL"))
+      throw redis_error("quorum::redis_store needs Redis 7 or later with Lua functions; " +
+                        n.address + " answered " + std::string(argv[0]) + " with: " +
+                        std::string(msg));
+  }
+
   // Send one command, reconnecting and resending while the server is unreachable or busy
   // loading (every command the store sends may be sent twice: see the tokens above), and
   // following Redis Cluster redirections. `key` routes the command (empty: the configured
@@ -943,6 +1022,7 @@ class redis_store {
                                std::optional<clock::time_point> give_up = std::nullopt,
                                std::chrono::milliseconds block = std::chrono::milliseconds(0)) {
     using namespace std::chrono;
+    const auto began = clock::now();
     std::string err;
     std::string patience = "until the caller's deadline";
     auto backoff = milliseconds(1);
@@ -961,7 +1041,7 @@ class redis_store {
         const bool ask = std::exchange(asking, false);
         auto r = exchange(c.get(), argv, ask, block);
         if (!r) {
-          err = at->address + ": " + (c->errstr[0] ? c->errstr : "connection lost");
+          err = at->address + ": " + io_error(c.get());
           // A blocking command is not resent as it was: its timeout is stale by now. The
           // caller computes it again and asks again.
           if (block.count() > 0) return nullptr;
@@ -997,6 +1077,7 @@ class redis_store {
           err = at->address + ": " + std::string(detail::redis::text(r.get()));
           give_back(*at, std::move(c));
         } else {
+          refuse_unusable(*at, argv, r.get());  // its connection dropped, if it throws
           give_back(*at, std::move(c));
           return r;
         }
@@ -1009,11 +1090,14 @@ class redis_store {
       auto now = clock::now();
       if (!give_up) {
         give_up = now + opt_.reconnect_for;
-        patience = "for " + std::to_string(opt_.reconnect_for.count()) + " ms";
+        patience = "for reconnect_for (" + std::to_string(opt_.reconnect_for.count()) +
+                   " ms) after its first failure";
       }
       if (now >= *give_up)
         throw redis_error("quorum::redis_store: no usable answer from " + opt_.address + " " +
-                          patience + "; last error: " + err);
+                          patience + ", " +
+                          std::to_string(duration_cast<milliseconds>(now - began).count()) +
+                          " ms after the call began; last error: " + err);
       // Back off (not a synchronisation: the server is away): a random pause in
       // [backoff/2, backoff], backoff doubling up to 250 ms, so that many clients do not
       // reconnect in lockstep.
