@@ -275,6 +275,39 @@ TEST_CASE("a second get() of values that cannot be copied throws instead of show
   CHECK_THROWS_WITH_AS((void)ex.get(), doctest::Contains("taken already"), std::logic_error);
 }
 
+TEST_CASE("join() and get() of one handle from two threads at once: one joins, both see the result") {
+  // A request thread and a watchdog joining one handle: both ran the join's clean-up (the
+  // pool batch's help, the timer's cancel, the owned executor's reset) at the same time, a use
+  // after free under ASan in every run (found by a user trial). Now the first joins and the
+  // other waits for it.
+  quorum::pool_executor pool(2);
+  test_support::stop_waiter waiter;
+  for (int round = 0; round < 200; ++round) {
+    CAPTURE(round);
+    auto h = quorum::start(
+        pool, {.quorum = 2, .timeout = std::chrono::hours(1)},
+        [&](std::stop_token st) -> int { waiter.block(st); }, [] { return 1; },
+        [] { return 2; });
+    std::latch both(2);
+    std::optional<quorum::result<int>> other;
+    std::jthread watchdog([&] {
+      both.arrive_and_wait();
+      h.join();
+      other = h.get();
+    });
+    both.arrive_and_wait();
+    h.join();
+    auto mine = h.get();
+    watchdog.join();
+    REQUIRE(other.has_value());
+    CHECK(mine.decision == quorum::decision::quorum_met);
+    CHECK(other->decision == mine.decision);
+    CHECK(other->successes() == 2);
+    CHECK(mine.branches[0].status == quorum::branch_status::cancelled);
+    CHECK(other->branches[0].status == mine.branches[0].status);
+  }
+}
+
 TEST_CASE("options.cancel_on: a stop request on the caller's token cancels the execution") {
   test_support::stop_waiter w;
   auto blocked = [&](std::stop_token st) -> int { w.block(st); };

@@ -36,7 +36,14 @@ namespace quorum {
 /// A running execution. Move-only. wait() returns at the decision; join() waits for every
 /// branch; get() returns the result (see options::on_late); cancel() decides `cancelled` unless
 /// a decision was already made. The destructor cancels (if undecided), requests stop, and joins
-/// every branch: no work outlives the handle. The type is [[nodiscard]] with the reason, so a
+/// every branch: no work outlives the handle.
+///
+/// Threads: wait(), wait_for(), wait_until(), decided(), id(), record(), cancel(), join() and
+/// a get() that copies (T copyable) may be called from several threads at once: two joins (a
+/// request thread and a watchdog) join once, the later waiting for the first. A get() that
+/// takes the result (get() &&, or values that cannot be copied) must not overlap another call
+/// of the handle, and moving, assigning or destroying the handle needs every other call on it
+/// to have returned, as for any object. The type is [[nodiscard]] with the reason, so a
 /// start() whose handle is dropped says why that loses the work (start() carries no attribute
 /// of its own: g++ would print the function's, without the reason).
 template <class T>
@@ -149,8 +156,7 @@ execution {
 
   void join_now() {
     auto& c = live();
-    c.wait_finished();
-    c.finalize();
+    c.join_once();
     c.wait_published();  // after finalize(): see core::wait_published
   }
 
@@ -188,8 +194,7 @@ execution {
       std::abort();
     }
     st_->cancel();
-    st_->wait_finished();
-    st_->finalize();
+    st_->join_once();
     st_->wait_published();
     st_->close();
     st_->release();

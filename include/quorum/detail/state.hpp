@@ -186,6 +186,9 @@ class core {
   // handle, through the hand-over the caller synchronises.
   bool solo = false;
 
+  // See join_once().
+  std::atomic<std::uint32_t> joined{0};
+
   // Exactly one publisher writes the decision. The store already guarantees one decided_now;
   // this also covers the local fall-backs taken when the store itself throws.
   std::atomic<bool> claimed{false};
@@ -233,6 +236,30 @@ class core {
          w = word.load(std::memory_order_acquire)) {
       if (help_one()) continue;
       word.wait(w, std::memory_order_acquire);
+    }
+  }
+
+  // Wait for every branch and finalize(), once, whichever thread asks first: join() and get()
+  // may be called on one handle from several threads at once (a request thread and a
+  // watchdog), and wait_finished's help_one and finalize() touch what only one joiner may
+  // (the batch, the timer, the owned executor): two joiners raced on them, a use after free
+  // (found by a user trial). The others sleep until the first is done. `joined`: 0 nobody yet,
+  // 1 joining, 2 done. acq_rel on the claim and release on the 2, paired with the acquire
+  // loads, so that a later joiner sees everything the first one's joining wrote. A 32-bit
+  // word: notified directly (see `phases`); with nobody waiting, notify_all is one load.
+  void join_once() noexcept {
+    std::uint32_t j = joined.load(std::memory_order_acquire);
+    if (j == 0 && joined.compare_exchange_strong(j, 1, std::memory_order_acq_rel,
+                                                 std::memory_order_acquire)) {
+      wait_finished();
+      finalize();
+      joined.store(2, std::memory_order_release);
+      joined.notify_all();
+      return;
+    }
+    while (j != 2) {
+      joined.wait(j, std::memory_order_acquire);
+      j = joined.load(std::memory_order_acquire);
     }
   }
 
