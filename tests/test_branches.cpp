@@ -400,6 +400,15 @@ TEST_CASE("a requires test of a call with a wrong branch or a const executor is 
   static_assert(start_accepts<pool, opts, right_branch>);
   static_assert(!start_accepts<opts, wrong_branch>);
   static_assert(!start_accepts<const_pool, opts, right_branch>);
+  // An rvalue executor is owned, so it must be movable: a pool is not (the call meets a deleted
+  // overload that says so; tests/compile_fail/rvalue_pool.cpp), a thread or inline executor is.
+  using owned_pool = quorum::pool_executor&&;
+  static_assert(!parallel_accepts<owned_pool, opts, right_branch>);
+  static_assert(!parallel_accepts<store, owned_pool, opts, right_branch>);
+  static_assert(!start_accepts<owned_pool, opts, right_branch>);
+  static_assert(!start_accepts<store, owned_pool, opts, right_branch>);
+  static_assert(parallel_accepts<quorum::thread_executor&&, opts, right_branch>);
+  static_assert(start_accepts<store, quorum::inline_executor&&, opts, right_branch>);
   CHECK(true);
 }
 

@@ -540,6 +540,14 @@ concept not_branches = sizeof...(Fs) > 0 && !(branch<Fs> && ...) &&
 template <class E>
 concept executor_only = executor<E> && !store<std::remove_cvref_t<E>>;
 
+// An executor as given: an lvalue is borrowed; an rvalue is owned by the execution, so it must
+// be movable. pool_executor is not (a service keeps one for its life): given as an rvalue, the
+// call meets a deleted overload that says so, instead of an error deep in the state.
+template <class E>
+concept held_executor = std::is_lvalue_reference_v<E> || std::move_constructible<std::remove_cvref_t<E>>;
+template <class E>
+concept unmovable_rvalue_executor = executor<std::remove_cvref_t<E>> && !held_executor<E>;
+
 }  // namespace detail
 
 /// Start branches given as a pack: `quorum::start(opts, f1, f2, f3)`. Default store and one
@@ -560,12 +568,14 @@ auto start(const options& o, R&& range) {
 /// Start with an executor and the default store (memory_store, one per execution). An
 /// executor passed as an rvalue is owned by the execution; an lvalue one must outlive it.
 template <detail::executor_only E, detail::branch... Fs>
+  requires detail::held_executor<E>
 auto start(E&& ex, const options& o, Fs&&... fs) {
   return detail::start_branches<void>(nullptr, std::forward<E>(ex), o,
                                       detail::pack_branches_of(std::forward<Fs>(fs)...));
 }
 
 template <detail::executor_only E, detail::branch_range R>
+  requires detail::held_executor<E>
 auto start(E&& ex, const options& o, R&& range) {
   return detail::start_branches<void>(nullptr, std::forward<E>(ex), o,
                                       detail::range_branches(std::forward<R>(range)));
@@ -585,11 +595,13 @@ auto start(S& st, const options& o, R&& range) {
 /// Start with a store and an executor. An executor passed as an rvalue is owned by the
 /// execution; an lvalue one must outlive it.
 template <store S, executor E, detail::branch... Fs>
+  requires detail::held_executor<E>
 auto start(S& st, E&& ex, const options& o, Fs&&... fs) {
   return detail::start_branches(&st, std::forward<E>(ex), o, detail::pack_branches_of(std::forward<Fs>(fs)...));
 }
 
 template <store S, executor E, detail::branch_range R>
+  requires detail::held_executor<E>
 auto start(S& st, E&& ex, const options& o, R&& range) {
   return detail::start_branches(&st, std::forward<E>(ex), o, detail::range_branches(std::forward<R>(range)));
 }
@@ -604,6 +616,10 @@ template <detail::executor_only E, class... Fs> requires detail::not_branches<Fs
 void start(E&&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
 template <store S, executor E, class... Fs> requires detail::not_branches<Fs...>
 void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+template <class E, class... Fs> requires detail::unmovable_rvalue_executor<E>
+void start(E&&, const options&, Fs&&...) = delete;  // quorum: an executor given as an rvalue is owned by the execution, so it must be movable; pool_executor is not: create it once (a service keeps it for its life) and pass it as an lvalue
+template <store S, class E, class... Fs> requires detail::unmovable_rvalue_executor<E>
+void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: an executor given as an rvalue is owned by the execution, so it must be movable; pool_executor is not: create it once (a service keeps it for its life) and pass it as an lvalue
 // clang-format on
 
 }  // namespace quorum

@@ -34,8 +34,10 @@ template <detail::branch_range R>
 }
 
 /// The same on an executor of yours (a pool_executor kept for the service's life), with the
-/// default store. An rvalue executor is owned for the call.
+/// default store. An rvalue executor is owned for the call (so it must be movable: a
+/// pool_executor is not, and is passed as an lvalue).
 template <detail::executor_only E, detail::branch... Fs>
+  requires detail::held_executor<E>
 [[nodiscard]] auto quorum_parallel(E&& ex, const options& o, Fs&&... fs) {
   auto h = start(std::forward<E>(ex), o, std::forward<Fs>(fs)...);
   h.join();
@@ -43,6 +45,7 @@ template <detail::executor_only E, detail::branch... Fs>
 }
 
 template <detail::executor_only E, detail::branch_range R>
+  requires detail::held_executor<E>
 [[nodiscard]] auto quorum_parallel(E&& ex, const options& o, R&& range) {
   auto h = detail::start_branches<void>(nullptr, std::forward<E>(ex), o,
                                         detail::call_branches(std::forward<R>(range)));
@@ -66,8 +69,10 @@ template <store S, detail::branch_range R>
   return std::move(ex).get();
 }
 
-/// The same with a store and an executor (an rvalue executor is owned for the call).
+/// The same with a store and an executor (an rvalue executor is owned for the call, and must be
+/// movable).
 template <store S, executor E, detail::branch... Fs>
+  requires detail::held_executor<E>
 [[nodiscard]] auto quorum_parallel(S& st, E&& ex, const options& o, Fs&&... fs) {
   auto h = start(st, std::forward<E>(ex), o, std::forward<Fs>(fs)...);
   h.join();
@@ -75,6 +80,7 @@ template <store S, executor E, detail::branch... Fs>
 }
 
 template <store S, executor E, detail::branch_range R>
+  requires detail::held_executor<E>
 [[nodiscard]] auto quorum_parallel(S& st, E&& ex, const options& o, R&& range) {
   auto h = detail::start_branches(&st, std::forward<E>(ex), o,
                                   detail::call_branches(std::forward<R>(range)));
@@ -92,6 +98,10 @@ template <detail::executor_only E, class... Fs> requires detail::not_branches<Fs
 void quorum_parallel(E&&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
 template <store S, executor E, class... Fs> requires detail::not_branches<Fs...>
 void quorum_parallel(S&, E&&, const options&, Fs&&...) = delete;  // quorum: each branch must be callable as T(), T(std::stop_token) or T(quorum::branch_context&), or give one range of such callables
+template <class E, class... Fs> requires detail::unmovable_rvalue_executor<E>
+void quorum_parallel(E&&, const options&, Fs&&...) = delete;  // quorum: an executor given as an rvalue is owned by the execution, so it must be movable; pool_executor is not: create it once (a service keeps it for its life) and pass it as an lvalue
+template <store S, class E, class... Fs> requires detail::unmovable_rvalue_executor<E>
+void quorum_parallel(S&, E&&, const options&, Fs&&...) = delete;  // quorum: an executor given as an rvalue is owned by the execution, so it must be movable; pool_executor is not: create it once (a service keeps it for its life) and pass it as an lvalue
 // clang-format on
 
 }  // namespace quorum
