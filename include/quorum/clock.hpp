@@ -66,7 +66,8 @@ class clock {
   [[nodiscard]] virtual time_point now() const noexcept = 0;
 
   /// Run fn (which must not throw) once at or after `at`, on a thread of the clock's choosing,
-  /// unless the returned timer is cancelled or destroyed first.
+  /// unless the returned timer is cancelled or destroyed first. A schedule() that throws must
+  /// leave fn neither queued nor run: the execution takes the throw to mean no timer exists.
   [[nodiscard]] virtual timer schedule(time_point at, std::function<void()> fn) = 0;
 
   /// Block until `at` or until `st` is stopped. Returns true when `at` was reached.

@@ -4,8 +4,10 @@
 // hands it one task per branch; each task catches everything, so an executor never sees an
 // exception from a branch. An executor passed as an rvalue is owned by the execution and
 // destroyed on the thread that joins it, once every branch has ended: its destructor must wait
-// for the tasks it was given (as thread_executor's joins its threads). If execute itself throws (the executor refuses work), start()
-// cancels the execution, joins the tasks already handed out and rethrows to the caller.
+// for the tasks it was given (as thread_executor's joins its threads). If execute itself throws
+// (the executor refuses work), start() cancels the execution, joins the tasks already handed out
+// and rethrows to the caller: an execute() that throws must neither have run the task nor keep
+// it to run later (the execution counts that branch as never started).
 #pragma once
 
 #include <concepts>

@@ -4,7 +4,7 @@
 //   opts.observer = h.observer();
 //   quorum::live_view view(std::cerr, {.quorum = 2, .redraw = isatty(2) != 0});
 //   auto ex = quorum::start(opts, f1, f2, f3);
-//   while (!ex.wait_for(100ms)) view.update(h.snapshot(), clock.now());
+//   while (!ex.wait_for(100ms)) view.update(h.snapshot(), std::chrono::steady_clock::now());
 //   auto r = ex.get();
 //   h.finish(r);
 //   view.finish(h.snapshot());
