@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <latch>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -306,6 +308,52 @@ TEST_CASE("join() and get() of one handle from two threads at once: one joins, b
     CHECK(mine.branches[0].status == quorum::branch_status::cancelled);
     CHECK(other->branches[0].status == mine.branches[0].status);
   }
+}
+
+TEST_CASE("a second joiner helps run branches, as the first does") {
+  // The pool's one worker is busy; the first joiner runs branch 0, which waits for branch 1;
+  // only the second joiner can start branch 1. A first fix for two joiners let only the first
+  // one help, and branch 0 then waited for ever (found by a review).
+  quorum::pool_executor pool(1);
+  std::latch blocker_running(1), release_worker(1);
+  auto blocker = quorum::start(pool, {.quorum = 1}, [&] {
+    blocker_running.count_down();
+    release_worker.wait();
+    return 0;
+  });
+  blocker_running.wait();  // the worker is taken until release_worker
+
+  std::mutex m;
+  std::condition_variable cv;
+  bool sibling = false;
+  std::latch first_branch_running(1);
+  auto h = quorum::start(
+      pool, {.quorum = 2},
+      [&] {
+        first_branch_running.count_down();
+        std::unique_lock lk(m);
+        // Bounded only so that a regression fails instead of hanging the suite.
+        return cv.wait_for(lk, std::chrono::seconds(30), [&] { return sibling; }) ? 1 : -1;
+      },
+      [&] {
+        {
+          std::lock_guard lk(m);
+          sibling = true;
+        }
+        cv.notify_all();
+        return 2;
+      });
+  std::jthread first([&] { h.join(); });
+  first_branch_running.wait();  // the first joiner runs branch 0 (the worker is busy)
+  std::jthread second([&] { h.join(); });
+  first.join();
+  second.join();
+  release_worker.count_down();
+  auto r = h.get();
+  CHECK(r.decision == quorum::decision::quorum_met);
+  CHECK(*r.branches[0].value == 1);  // not -1: branch 1 ran while branch 0 waited
+  CHECK(r.successes() == 2);
+  CHECK(blocker.get().ok());
 }
 
 TEST_CASE("options.cancel_on: a stop request on the caller's token cancels the execution") {

@@ -942,6 +942,21 @@ TEST_CASE("a reply that does not come within command_timeout is named as such" *
                        quorum::redis_error);
   REQUIRE(redis({"CLIENT", "UNPAUSE"}) == "OK");
   CHECK_NOTHROW(store.ping());
+
+  // A pooled connection whose reply did not come is not a stale one: no second connection,
+  // and no second command_timeout, before reconnect_for counts (found by a review: a frozen
+  // server held a call one command_timeout longer than docs/redis.md says).
+  auto connections = [&] {
+    auto info = redis({"INFO", "stats"});
+    const std::string field = "total_connections_received:";
+    return std::stol(info.substr(info.find(field) + field.size()));
+  };
+  const auto before = connections();
+  REQUIRE(redis({"CLIENT", "PAUSE", "2000", "ALL"}) == "OK");
+  CHECK_THROWS_WITH_AS(store.ping(), doctest::Contains("no reply within command_timeout"),
+                       quorum::redis_error);
+  REQUIRE(redis({"CLIENT", "UNPAUSE"}) == "OK");
+  CHECK(connections() == before);
 }
 
 TEST_CASE("on a Redis Cluster every execution lives on one slot and is reached through any node" *
@@ -1025,16 +1040,21 @@ TEST_CASE("addresses are redis://host:port or unix://path, durations not negativ
                        doctest::Contains("?db=N"), quorum::invalid_options);
   // Credentials in the address are refused, and not repeated in the message (found by a user
   // trial: the address was taken as a host name, and the password ended up in the error).
+  CHECK_NOTHROW(quorum::redis_store(with("unix:///tmp/we?ird/redis.sock")));  // '?' in a path
   for (const char* a : {"redis://:hunter2@127.0.0.1:6379", "redis://me:hunter2@host",
-                        "redis://me:hunt@r2@host:1/3"}) {
+                        "redis://me:hunt@r2@host:1/3", "redis://u:hun/ter2@h",
+                        "redis://h:6379/0?password=hunter2", "redis://h:6379?password=hunter2",
+                        "unix://:hunter2@/tmp/x.sock", "unix://me@/run/redis.sock?db=0&password=hunter2",
+                        "unix:///run/redis.sock?password=hunter2",
+                        "unix:///run/redis.sock?db=0&password=hunter2"}) {
     CAPTURE(a);
     try {
       quorum::redis_store refused(with(a));
       FAIL("accepted");
     } catch (const quorum::invalid_options& e) {
       const std::string what = e.what();
-      CHECK(what.find("redis_options::username and ::password") != std::string::npos);
       CHECK(what.find("hunt") == std::string::npos);
+      CHECK(what.find("ter2") == std::string::npos);
     }
   }
   auto negative = with("unix:///run/redis/redis.sock");

@@ -99,20 +99,20 @@ class pool_executor {
 
  public:
   /// A submitted batch, as seen by its submitter: run_one() claims one task of this batch that
-  /// no worker has claimed yet and runs it on the calling thread.
+  /// no worker has claimed yet and runs it on the calling thread. run_one() may be called from
+  /// several threads at once (two threads joining one execution both help); the batch keeps
+  /// the job until it is destroyed or assigned over, which must not overlap a run_one().
   class batch {
    public:
     batch() = default;
     explicit batch(std::shared_ptr<job_base> j) noexcept : j_(std::move(j)) {}
 
-    /// Run one unclaimed task here; false when every task of the batch has been claimed.
+    /// Run one unclaimed task here; false when every task of the batch has been claimed (a
+    /// load, past the end: claim() does not increment there).
     bool run_one() noexcept {
       if (!j_) return false;
       const std::size_t i = j_->claim();
-      if (i == j_->n) {
-        j_.reset();  // drop our reference: the job dies with its last running task
-        return false;
-      }
+      if (i == j_->n) return false;
       j_->run(i);
       return true;
     }

@@ -239,25 +239,59 @@ class core {
     }
   }
 
-  // Wait for every branch and finalize(), once, whichever thread asks first: join() and get()
-  // may be called on one handle from several threads at once (a request thread and a
-  // watchdog), and wait_finished's help_one and finalize() touch what only one joiner may
-  // (the batch, the timer, the owned executor): two joiners raced on them, a use after free
-  // (found by a user trial). The others sleep until the first is done. `joined`: 0 nobody yet,
-  // 1 joining, 2 done. acq_rel on the claim and release on the 2, paired with the acquire
-  // loads, so that a later joiner sees everything the first one's joining wrote. A 32-bit
-  // word: notified directly (see `phases`); with nobody waiting, notify_all is one load.
+  // Wait for every branch, then finalize() once. join() and get() may be called on one handle
+  // from several threads at once (a request thread and a watchdog): every joiner helps run
+  // unclaimed branches (help_one may be called from several threads), but finalize() clears
+  // what the helpers read (the batch) and touches what one thread may (the timer, the owned
+  // executor), so it runs once, after every helper has left. Two joiners used to run it at
+  // the same time, a use after free (found by a user trial); a first fix let only the first
+  // joiner help, and a second joiner then slept while a branch the first was running waited
+  // for a sibling nobody else would start (found by a review).
+  //
+  // `joined`, one word: bits 0-1 the phase (0 open: joiners may enter and help; 1 finalizing:
+  // one joiner waits for the helpers to leave, then finalizes; 2 done), bits 2.. the helpers
+  // inside. A joiner enters only while open; the first to leave after its wait_finished()
+  // (every branch has ended then) takes `finalizing` in the same CAS that counts it out. The
+  // CASes are acq_rel: the finalizer's acquire load that sees no helper left reads the last of
+  // a chain of read-modify-writes, so it synchronises with every helper's leaving (their reads
+  // of the batch come before finalize() clears it); the release store of `done`, read with
+  // acquire, hands everything finalize() wrote to the joiners waiting. A 32-bit word: notified
+  // directly (see `phases`); with nobody waiting, notify_all is one load. One joiner, the usual
+  // case: two CASes and a store.
   void join_once() noexcept {
+    constexpr std::uint32_t phase_mask = 3u, finalizing = 1u, done = 2u, helper = 4u;
     std::uint32_t j = joined.load(std::memory_order_acquire);
-    if (j == 0 && joined.compare_exchange_strong(j, 1, std::memory_order_acq_rel,
-                                                 std::memory_order_acquire)) {
+    bool finalizer = false;
+    while ((j & phase_mask) == 0) {
+      if (!joined.compare_exchange_weak(j, j + helper, std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+        continue;
       wait_finished();
+      j = joined.load(std::memory_order_relaxed);
+      for (;;) {
+        finalizer = (j & phase_mask) == 0;
+        const std::uint32_t next = (j - helper) | (finalizer ? finalizing : 0u);
+        if (joined.compare_exchange_weak(j, next, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed)) {
+          j = next;
+          break;
+        }
+      }
+      // The last helper out wakes the finalizer waiting for it.
+      if (!finalizer && (j >> 2) == 0) joined.notify_all();
+      break;
+    }
+    if (finalizer) {
+      while ((j >> 2) != 0) {
+        joined.wait(j, std::memory_order_acquire);
+        j = joined.load(std::memory_order_acquire);
+      }
       finalize();
-      joined.store(2, std::memory_order_release);
+      joined.store(done, std::memory_order_release);
       joined.notify_all();
       return;
     }
-    while (j != 2) {
+    while ((j & phase_mask) != done) {
       joined.wait(j, std::memory_order_acquire);
       j = joined.load(std::memory_order_acquire);
     }
@@ -945,7 +979,7 @@ class state final : public core<T> {
   std::optional<B> branches_;
   // The caller's executor (X a reference), or the one this execution owns (see finalize()).
   std::conditional_t<std::is_reference_v<X>, X, std::optional<X>> exec_;
-  typename bulk::type batch_{};  // touched only by the thread that joins
+  typename bulk::type batch_{};  // run_one() by the joiners; cleared by finalize() alone (join_once)
   timer timer_;
   std::jthread deadline_work_;  // written by timer_'s callback; see on_timer
 };

@@ -299,13 +299,25 @@ struct endpoint {
 };
 
 // "redis://host[:port][/db]", "unix://path[?db=N]". Credentials are not read from the address
-// (redis_options::username and ::password hold them), and an address that carries them is
-// refused without being echoed: error messages end up in logs.
+// (redis_options::username and ::password hold them): an address that carries them, before
+// the host or the path or in a query, is refused, and no message repeats what may be one
+// (they end up in logs). The address an accepted one shows in messages holds none.
 inline endpoint parse_address(const std::string& a) {
-  std::string shown = a;
-  if (auto at = a.rfind('@'), scheme = a.find("://");
-      at != a.npos && scheme != a.npos && at > scheme)
-    shown = a.substr(0, scheme + 3) + "<hidden>" + a.substr(at);
+  std::string_view s(a);
+  // What a message may show of the address: the scheme, and no userinfo and no query.
+  std::string shown;
+  {
+    auto scheme = s.find("://");
+    auto rest = scheme == s.npos ? s : s.substr(scheme + 3);
+    rest = rest.substr(0, rest.find('?'));
+    if (s.starts_with("redis://")) {
+      if (auto at = rest.rfind('@'); at != rest.npos) rest = rest.substr(at + 1);
+    } else if (auto at = rest.substr(0, rest.find('/')).rfind('@'); at != rest.npos) {
+      rest = rest.substr(at + 1);
+    }
+    shown = std::string(scheme == s.npos ? "" : s.substr(0, scheme + 3)) + std::string(rest);
+    if (s.find('?') != s.npos) shown += "?...";
+  }
   auto bad = [&](const std::string& why) {
     return invalid_options("quorum::redis_options.address = \"" + shown + "\": " + why +
                            " (expected redis://host:port[/db] or unix://path[?db=N])");
@@ -317,13 +329,21 @@ inline endpoint parse_address(const std::string& a) {
       throw bad("the database must be a number (0 to the server's `databases` - 1)");
     return db;
   };
+  const auto no_credentials = [&] {
+    return bad("credentials in the address are not read: set redis_options::username and "
+               "::password");
+  };
   endpoint ep;
-  std::string_view s(a);
   if (s.starts_with("unix://")) {
     s.remove_prefix(7);
-    if (auto q = s.find('?'); q != s.npos) {
+    // "unix://user:pw@/path": userinfo before the path's first '/'.
+    if (s.substr(0, s.find('/')).find('@') != s.npos) throw no_credentials();
+    // A query is what follows the last '?' when it holds a '=' ("?db=3"); a '?' without one
+    // belongs to the path.
+    if (auto q = s.rfind('?'); q != s.npos && s.substr(q).find('=') != s.npos) {
       auto query = s.substr(q + 1);
-      if (!query.starts_with("db=")) throw bad("the only query it reads is ?db=N");
+      if (!query.starts_with("db=") || query.find_first_of("&;") != query.npos)
+        throw bad("the only query it reads is ?db=N");
       ep.db = database(query.substr(3));
       s = s.substr(0, q);
     }
@@ -333,14 +353,13 @@ inline endpoint parse_address(const std::string& a) {
   }
   if (!s.starts_with("redis://")) throw bad("unknown scheme");
   s.remove_prefix(8);
+  if (s.find('@') != s.npos) throw no_credentials();  // anywhere: a password may hold '/'
+  if (s.find('?') != s.npos) throw bad("it reads no query: the database goes in the path (/3)");
   if (auto slash = s.find('/'); slash != s.npos) {  // "redis://h:p/" or "redis://h:p/3"
     auto path = s.substr(slash + 1);
     s = s.substr(0, slash);
     if (!path.empty()) ep.db = database(path);
   }
-  if (s.find('@') != s.npos)
-    throw bad("credentials in the address are not read: set redis_options::username and "
-              "::password");
   std::string_view port;
   if (s.starts_with("[")) {  // [IPv6]:port
     auto close = s.find(']');
@@ -918,10 +937,13 @@ class redis_store {
   // nothing of the limit that ran out.
   std::string io_error(const redisContext* c) const {
     if (!c->errstr[0]) return "connection lost";
-    if (c->err == REDIS_ERR_IO && std::string_view(c->errstr) == std::strerror(EAGAIN))
+    if (reply_timed_out(c))
       return "no reply within command_timeout (" + std::to_string(opt_.command_timeout.count()) +
              " ms)";
     return c->errstr;
+  }
+  static bool reply_timed_out(const redisContext* c) noexcept {
+    return c->err == REDIS_ERR_IO && std::string_view(c->errstr) == std::strerror(EAGAIN);
   }
 
   // One command on one connection: ASKING first after an ASK redirection, and a longer
@@ -1048,8 +1070,11 @@ class redis_store {
           // A pooled connection may have died while idle (the server's idle timeout, a
           // restart, CLIENT KILL): that says nothing about the server now. Try once more at
           // once, on a new connection, before counting it as a failure (a caller whose
-          // deadline has passed, wait_for(h, 0s), gets that attempt too).
-          if (pooled && !stale_retried) {
+          // deadline has passed, wait_for(h, 0s), gets that attempt too). Not after a reply
+          // that did not come in time: the connection was alive, the server is slow or frozen,
+          // and a second wait of command_timeout before reconnect_for even starts made a call
+          // take one command_timeout longer than docs/redis.md says (found by a review).
+          if (pooled && !stale_retried && !reply_timed_out(c.get())) {
             stale_retried = fresh = true;
             asking = ask;
             continue;
@@ -1062,6 +1087,7 @@ class redis_store {
                               std::string(detail::redis::text(r.get())));
           at = follow(*at, *to);
           asking = to->ask;
+          reloaded = false;  // the node redirected to may lack the library too (found by a review)
           continue;
         } else if (detail::redis::starts_with(r.get(), "ERR Function not found") && !reloaded) {
           // The node lost the library (restarted without persistence, or a new node).
