@@ -39,8 +39,9 @@ namespace quorum {
 /// every branch: no work outlives the handle.
 ///
 /// Threads: wait(), wait_for(), wait_until(), decided(), id(), record(), cancel(), join() and
-/// a get() that copies (T copyable) may be called from several threads at once: two joins (a
-/// request thread and a watchdog) join once, the later waiting for the first. A get() that
+/// a get() that copies (T copyable) may be called from several threads at once: every joiner
+/// (a request thread and a watchdog, say) helps run unclaimed branches, and the clean-up runs
+/// once, after all of them have left. A get() that
 /// takes the result (get() &&, or values that cannot be copied) must not overlap another call
 /// of the handle, and moving, assigning or destroying the handle needs every other call on it
 /// to have returned, as for any object. The type is [[nodiscard]] with the reason, so a

@@ -8,6 +8,12 @@
 // (the executor refuses work), start() cancels the execution, joins the tasks already handed out
 // and rethrows to the caller: an execute() that throws must neither have run the task nor keep
 // it to run later (the execution counts that branch as never started).
+//
+// An executor may also offer `bulk_execute(n, f)` (as pool_executor does): run f(0) .. f(n-1),
+// returning a batch whose `run_one()` runs one task not yet claimed on the calling thread
+// (false when none is left). start() then submits all N branches at once, and every thread
+// joining the execution calls run_one() while it waits, from several threads at once: it
+// must be safe for that. The batch is destroyed or assigned over only when no run_one() runs.
 #pragma once
 
 #include <concepts>

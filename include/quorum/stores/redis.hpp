@@ -69,9 +69,10 @@ class redis_error : public std::runtime_error {
 
 /// How redis_store reaches its server.
 struct redis_options {
-  /// "redis://host:port" (port 6379 if left out, "[::1]" for IPv6) or "unix://path"
-  /// ("unix:///run/redis.sock"); a database other than 0 as "redis://host:port/3" or
-  /// "unix:///run/redis.sock?db=3". Credentials go in username and password, not here.
+  /// "redis://host:port" (port 6379 if left out, "[::1]" for IPv6) or "unix://" and an
+  /// absolute path ("unix:///run/redis.sock"); a database other than 0 as
+  /// "redis://host:port/3" or "unix:///run/redis.sock?db=3". Credentials go in username and
+  /// password, not here.
   std::string address = "redis://127.0.0.1:6379";
   /// Credentials sent with AUTH on every new connection (none when password is empty).
   std::string username{};
@@ -304,19 +305,25 @@ struct endpoint {
 // (they end up in logs). The address an accepted one shows in messages holds none.
 inline endpoint parse_address(const std::string& a) {
   std::string_view s(a);
-  // What a message may show of the address: the scheme, and no userinfo and no query.
+  // What a message may show of the address: for redis://, what follows the last '@' (a
+  // password may hold '/', '?', ':'); for unix://, an absolute path; either cut at its query.
+  // Of anything else, the scheme alone.
   std::string shown;
   {
-    auto scheme = s.find("://");
-    auto rest = scheme == s.npos ? s : s.substr(scheme + 3);
-    rest = rest.substr(0, rest.find('?'));
+    std::string_view rest;
+    std::string_view scheme;
     if (s.starts_with("redis://")) {
+      scheme = "redis://";
+      rest = s.substr(8);
       if (auto at = rest.rfind('@'); at != rest.npos) rest = rest.substr(at + 1);
-    } else if (auto at = rest.substr(0, rest.find('/')).rfind('@'); at != rest.npos) {
-      rest = rest.substr(at + 1);
+    } else if (s.starts_with("unix://") && s.substr(7).starts_with('/')) {
+      scheme = "unix://";
+      rest = s.substr(7);
+    } else {
+      scheme = s.substr(0, s.find("://") == s.npos ? 0 : s.find("://") + 3);
     }
-    shown = std::string(scheme == s.npos ? "" : s.substr(0, scheme + 3)) + std::string(rest);
-    if (s.find('?') != s.npos) shown += "?...";
+    shown = std::string(scheme) + std::string(rest.substr(0, rest.find('?')));
+    if (rest.find('?') != rest.npos || rest.empty()) shown += "...";
   }
   auto bad = [&](const std::string& why) {
     return invalid_options("quorum::redis_options.address = \"" + shown + "\": " + why +
@@ -336,8 +343,12 @@ inline endpoint parse_address(const std::string& a) {
   endpoint ep;
   if (s.starts_with("unix://")) {
     s.remove_prefix(7);
-    // "unix://user:pw@/path": userinfo before the path's first '/'.
-    if (s.substr(0, s.find('/')).find('@') != s.npos) throw no_credentials();
+    // "unix://user:pw@/path" (a password may hold '/'): the path must be absolute, which also
+    // keeps such an address from being taken for a relative path and repeated in messages.
+    if (!s.empty() && !s.starts_with('/')) {
+      if (s.find('@') != s.npos) throw no_credentials();
+      throw bad("the socket path must be absolute (unix:///run/redis.sock)");
+    }
     // A query is what follows the last '?' when it holds a '=' ("?db=3"); a '?' without one
     // belongs to the path.
     if (auto q = s.rfind('?'); q != s.npos && s.substr(q).find('=') != s.npos) {
