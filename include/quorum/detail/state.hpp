@@ -979,7 +979,7 @@ class state final : public core<T> {
   std::optional<B> branches_;
   // The caller's executor (X a reference), or the one this execution owns (see finalize()).
   std::conditional_t<std::is_reference_v<X>, X, std::optional<X>> exec_;
-  typename bulk::type batch_{};  // run_one() by the joiners; cleared by finalize() alone (join_once)
+  typename bulk::type batch_{};  // run_one() by every joiner; cleared by finalize() (join_once)
   timer timer_;
   std::jthread deadline_work_;  // written by timer_'s callback; see on_timer
 };
