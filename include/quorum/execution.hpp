@@ -41,10 +41,11 @@ namespace quorum {
 /// Threads: wait(), wait_for(), wait_until(), decided(), id(), record(), cancel(), join() and
 /// a get() that copies (T copyable) may be called from several threads at once: every joiner
 /// (a request thread and a watchdog, say) helps run unclaimed branches, and the clean-up runs
-/// once, after all of them have left. A get() that
-/// takes the result (get() &&, or values that cannot be copied) must not overlap another call
-/// of the handle, and moving, assigning or destroying the handle needs every other call on it
-/// to have returned, as for any object. The type is [[nodiscard]] with the reason, so a
+/// once, after all of them have left. A get() that takes the result (get() &&, or values that
+/// cannot be copied) must not overlap another call of the handle, and moving, assigning or
+/// destroying the handle needs every other call on it to have returned, as for any object.
+///
+/// The type is [[nodiscard]] with the reason, so a
 /// start() whose handle is dropped says why that loses the work (start() carries no attribute
 /// of its own: g++ would print the function's, without the reason).
 template <class T>
@@ -545,7 +546,8 @@ concept executor_only = executor<E> && !store<std::remove_cvref_t<E>>;
 // be movable. pool_executor is not (a service keeps one for its life): given as an rvalue, the
 // call meets a deleted overload that says so, instead of an error deep in the state.
 template <class E>
-concept held_executor = std::is_lvalue_reference_v<E> || std::move_constructible<std::remove_cvref_t<E>>;
+concept held_executor =
+    std::is_lvalue_reference_v<E> || std::move_constructible<std::remove_cvref_t<E>>;
 template <class E>
 concept unmovable_rvalue_executor = executor<std::remove_cvref_t<E>> && !held_executor<E>;
 
