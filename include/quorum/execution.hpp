@@ -45,9 +45,9 @@ namespace quorum {
 /// cannot be copied) must not overlap another call of the handle, and moving, assigning or
 /// destroying the handle needs every other call on it to have returned, as for any object.
 ///
-/// The type is [[nodiscard]] with the reason, so a
-/// start() whose handle is dropped says why that loses the work (start() carries no attribute
-/// of its own: g++ would print the function's, without the reason).
+/// The type is [[nodiscard]] with the reason, so a start() whose handle is dropped says why
+/// that loses the work (start() carries no attribute of its own: g++ would print the
+/// function's, without the reason).
 template <class T>
 class [[nodiscard("destroying the execution handle cancels it: keep it and call get() or join()")]]
 execution {
