@@ -13,6 +13,7 @@
 #include <atomic>
 #include <barrier>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <latch>
 #include <map>
@@ -853,6 +854,20 @@ TEST_CASE("a server that wants a password, and none is configured, says so" *
                        quorum::redis_error);
   CHECK_THROWS_WITH_AS(store.ping(), doctest::Contains("requires authentication"),
                        quorum::redis_error);
+}
+
+TEST_CASE("the function library's body is the one its name stands for") {
+  // A store loads the library only where it is missing (a server holding a library of that name
+  // keeps it), so two bodies under one name would run side by side, each client trusting the
+  // other's code. The name carries the version: change it (quorum4 -> quorum5, in the body and
+  // in every FCALL) whenever the body changes, then update this hash (FNV-1a, 64 bits).
+  std::uint64_t h = 0xcbf29ce484222325u;
+  for (unsigned char c : quorum::detail::redis::library) {
+    h ^= c;
+    h *= 0x100000001b3u;
+  }
+  CHECK(quorum::detail::redis::library.starts_with("#!lua name=quorum4\n"));
+  CHECK(h == 0x7c0552a8cf20d9a4u);
 }
 
 TEST_CASE("a store loads its functions only where they are missing; an account that may not "
