@@ -384,7 +384,8 @@ constexpr bool start_accepts = requires(A&&... a) { quorum::start(std::forward<A
 TEST_CASE("a requires test of a call with a wrong branch or a const executor is false, not an error") {
   // The deleted overloads that word the error for a wrong branch must leave such a test false
   // (an overload whose body asserted made it a hard error), and a const pool, whose execute()
-  // is not const, is no executor in the executor-only form either.
+  // is not const, is no executor in the executor-only form either (it meets a deleted overload
+  // that says so: tests/compile_fail/const_executor.cpp).
   using opts = const quorum::options&;
   using pool = quorum::pool_executor&;
   using const_pool = const quorum::pool_executor&;
@@ -409,6 +410,8 @@ TEST_CASE("a requires test of a call with a wrong branch or a const executor is 
   static_assert(!start_accepts<store, owned_pool, opts, right_branch>);
   static_assert(parallel_accepts<quorum::thread_executor&&, opts, right_branch>);
   static_assert(start_accepts<store, quorum::inline_executor&&, opts, right_branch>);
+  static_assert(!parallel_accepts<const quorum::thread_executor&&, opts, right_branch>);
+  static_assert(!start_accepts<store, const quorum::thread_executor&, opts, right_branch>);
   CHECK(true);
 }
 

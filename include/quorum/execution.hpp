@@ -551,6 +551,13 @@ concept held_executor =
 template <class E>
 concept unmovable_rvalue_executor = executor<std::remove_cvref_t<E>> && !held_executor<E>;
 
+// An executor given as const (a `const pool_executor&`, say): execute() is not const, so the
+// call would match nothing and print every overload. It meets a deleted one that says so. The
+// unmovable rvalue above is left to its own overload, so the two never match the same call.
+template <class E>
+concept const_executor = executor<std::remove_cvref_t<E>> && !executor<E> && held_executor<E> &&
+                         !store<std::remove_cvref_t<E>>;
+
 }  // namespace detail
 
 /// Start branches given as a pack: `quorum::start(opts, f1, f2, f3)`. Default store and one
@@ -623,6 +630,10 @@ template <class E, class... Fs> requires detail::unmovable_rvalue_executor<E>
 void start(E&&, const options&, Fs&&...) = delete;  // quorum: an executor given as an rvalue is owned by the execution, so it must be movable; pool_executor is not: create it once (a service keeps it for its life) and pass it as an lvalue
 template <store S, class E, class... Fs> requires detail::unmovable_rvalue_executor<E>
 void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: an executor given as an rvalue is owned by the execution, so it must be movable; pool_executor is not: create it once (a service keeps it for its life) and pass it as an lvalue
+template <class E, class... Fs> requires detail::const_executor<E>
+void start(E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
+template <store S, class E, class... Fs> requires detail::const_executor<E>
+void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 // clang-format on
 
 }  // namespace quorum

@@ -102,6 +102,10 @@ template <class E, class... Fs> requires detail::unmovable_rvalue_executor<E>
 void quorum_parallel(E&&, const options&, Fs&&...) = delete;  // quorum: an executor given as an rvalue is owned by the execution, so it must be movable; pool_executor is not: create it once (a service keeps it for its life) and pass it as an lvalue
 template <store S, class E, class... Fs> requires detail::unmovable_rvalue_executor<E>
 void quorum_parallel(S&, E&&, const options&, Fs&&...) = delete;  // quorum: an executor given as an rvalue is owned by the execution, so it must be movable; pool_executor is not: create it once (a service keeps it for its life) and pass it as an lvalue
+template <class E, class... Fs> requires detail::const_executor<E>
+void quorum_parallel(E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
+template <store S, class E, class... Fs> requires detail::const_executor<E>
+void quorum_parallel(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 // clang-format on
 
 }  // namespace quorum
