@@ -1,0 +1,71 @@
+// The documentation's C++ blocks compile, as written. CMake copies each ```cpp block of
+// README.md and docs/*.md into the build tree (doc_blocks/<page>_<n>.inc, n from 0 in the
+// page's order) and this file includes each one where it makes sense: a declaration at
+// namespace scope, statements in a function of their own. The functions they call but do not
+// define (the user's own, like write_replica) are declared below, returning what the block
+// expects. Nothing is run: a block is an excerpt, not a program.
+//
+// A page that gains or loses a block fails the static_asserts below: give the new block a
+// place here (or move the excerpt out of a ```cpp fence if it is not meant to compile).
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+
+#include <quorum/history.hpp>
+#include <quorum/quorum.hpp>
+#include <quorum/store_check.hpp>
+
+#include "doc_blocks/counts.hpp"
+
+static_assert(quorum_doc_blocks_README == 2, "README.md's ```cpp blocks changed: see this file");
+static_assert(quorum_doc_blocks_docs_options == 1, "docs/options.md's blocks changed: see this file");
+static_assert(quorum_doc_blocks_docs_seed_demo == 1, "docs/seed_demo.md's blocks changed: see this file");
+static_assert(quorum_doc_blocks_docs_stores == 2, "docs/stores.md's blocks changed: see this file");
+static_assert(quorum_doc_blocks_docs_examples == 0, "docs/examples.md's blocks changed: see this file");
+// docs/redis.md's blocks: tests/docs/redis_blocks.cpp (it needs hiredis).
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// The user's own functions the blocks call.
+int write_replica(const char*, std::stop_token) { return 1; }
+int write_replica_fast(const char*) { return 1; }
+std::string read_replica(const char*) { return "v"; }
+void use(const std::string&) {}
+int write_a() { return 1; }
+int write_b() { return 1; }
+int write_c() { return 1; }
+
+// docs/stores.md: a store of one's own (a class at namespace scope).
+#include "doc_blocks/docs_stores_0.inc"
+
+[[maybe_unused]] void readme_first_example() {
+#include "doc_blocks/README_0.inc"
+}
+
+[[maybe_unused]] void readme_values() {
+#include "doc_blocks/README_1.inc"
+}
+
+[[maybe_unused]] void options_retry() {
+#include "doc_blocks/docs_options_0.inc"
+  (void)opts;
+}
+
+[[maybe_unused]] void seed_demo_history() {
+#include "doc_blocks/docs_seed_demo_0.inc"
+}
+
+[[maybe_unused]] void stores_check() {
+#include "doc_blocks/docs_stores_1.inc"
+}
+
+}  // namespace
