@@ -44,6 +44,9 @@ namespace quorum {
 /// once, after all of them have left. A get() that takes the result (get() &&, or values that
 /// cannot be copied) must not overlap another call of the handle, and moving, assigning or
 /// destroying the handle needs every other call on it to have returned, as for any object.
+/// join() and get() also wait for the observer's calls for the decision, on whatever thread
+/// (a cancel()'s) they run. Not from the execution's own observer, branches, or stop callbacks
+/// on its branches' tokens run by its deadline or a deciding branch (see observer.hpp).
 ///
 /// The type is [[nodiscard]] with the reason, so a start() whose handle is dropped says why
 /// that loses the work (start() carries no attribute of its own: g++ would print the
@@ -175,8 +178,13 @@ execution {
     if (detail::calls_here == nullptr) [[likely]]
       return;
     refuse_in_observer(what);
-    if (detail::call_scope::find(st_.get()) != nullptr)
-      refuse(what, "one of the execution's own branches would wait for that branch itself");
+    if (const auto* c = detail::call_scope::find(st_.get())) {
+      if (c->what() == detail::call_scope::deadline)
+        refuse(what, "a stop callback run by the execution's deadline, which would wait for "
+                     "the deadline's own work");
+      refuse(what, "one of the execution's own branches (or a stop callback run by its stop "
+                   "request) would wait for that branch itself");
+    }
   }
   [[noreturn, gnu::noinline]] static void refuse(const char* what, const char* why) {
     throw std::logic_error(std::string("quorum::execution: ") + what + " from " + why);
@@ -187,11 +195,12 @@ execution {
     if (detail::calls_here != nullptr && detail::call_scope::find(st_.get()) != nullptr)
         [[unlikely]] {
       // Destroying or assigning over the handle from the execution's own observer or branch
-      // cannot throw and cannot go on: it would wait for this very call, or free the state
-      // under it.
+      // (or a stop callback run by its branch's or deadline's stop request) cannot throw and
+      // cannot go on: it would wait for this very call, or free the state under it.
       std::fputs("quorum::execution: the handle of an execution was destroyed or assigned over "
-                 "by that execution's own observer or branch, which would wait for that call "
-                 "itself or free the execution under it (see observer.hpp); aborting\n",
+                 "by that execution's own observer or branch (or a stop callback run by its "
+                 "deadline or a branch), which would wait for that call itself or free the "
+                 "execution under it (see observer.hpp); aborting\n",
                  stderr);
       std::abort();
     }

@@ -21,6 +21,13 @@
 // an observer of its own): join(), get() and, before the decision, the waits throw
 // std::logic_error (kept as result::observer_error, like any exception of the observer);
 // destroying or assigning over the handle, which cannot throw, aborts with a message.
+// The same holds for a std::stop_callback on a branch's stop token: it runs on the thread that
+// requests the stop (the deadline's work, or the branch whose record decided), so join() and
+// get() there throw std::logic_error (out of the callback, which ends the process: request_stop
+// is noexcept) and destroying the handle aborts. From the thread calling cancel() they work.
+// join() and get() return only after the observer calls for the decision (`decided`,
+// `stop_requested`) have returned, whichever thread made them: an observer must not wait for a
+// thread that is joining the execution.
 // With no observer set, no event is built at all (not even the clock is read).
 #pragma once
 

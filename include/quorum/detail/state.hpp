@@ -49,12 +49,16 @@ inline const std::vector<std::string>& default_names() {
 }
 
 // The calls into user code this thread is making for executions now, innermost first, as a
-// chain of call_scope objects on its stack: a branch's callable (core::run) or an observer call
-// (core::deliver). An observer or a branch may start an execution of its own, so there may be
-// several. The handle reads the chain to refuse, clearly, what would wait for the very call
+// chain of call_scope objects on its stack: a branch's callable or its publishing of the
+// decision its record made (core::run), an observer call (core::deliver), or the deadline's
+// work (on_deadline). An observer or a branch may start an execution of its own, so there may
+// be several. The handle reads the chain to refuse, clearly, what would wait for the very call
 // making it: waiting for, taking the result of, or destroying an execution from one of its
 // observer calls (on the deadline's timer thread that would also free the state under the
-// call), and joining, taking the joined result of, or destroying it from one of its branches.
+// call), and joining, taking the joined result of, or destroying it from one of its branches
+// or from a stop callback its branch's or deadline's stop request runs (the deadline's thread
+// is joined by the join itself; a branch's join would wait for that branch; found by a
+// review: a hang, a std::system_error out of finalize(), a use after free).
 // A pointer with a constant initialiser: no guard on access; one store on entering and one on
 // leaving each call.
 class call_scope;
@@ -62,8 +66,10 @@ inline thread_local const call_scope* calls_here = nullptr;
 
 class call_scope {
  public:
-  // A branch's callable, or an observer call for an event of kind `k`.
+  // A branch's callable (or its publishing), the deadline's work, or an observer call for an
+  // event of kind `k` (an event_kind, >= 0).
   static constexpr int branch = -1;
+  static constexpr int deadline = -2;
 
   call_scope(const void* state, int what) noexcept
       : state_(state), what_(what), outer_(calls_here) {
@@ -82,7 +88,7 @@ class call_scope {
   // True when this thread is inside an observer call of that execution (at any depth).
   [[nodiscard]] static bool observing(const void* state) noexcept {
     for (const call_scope* s = calls_here; s != nullptr; s = s->outer_)
-      if (s->state_ == state && s->what_ != branch) return true;
+      if (s->state_ == state && s->what_ >= 0) return true;
     return false;
   }
 
@@ -190,8 +196,12 @@ class core {
   std::atomic<std::uint32_t> joined{0};
 
   // Exactly one publisher writes the decision. The store already guarantees one decided_now;
-  // this also covers the local fall-backs taken when the store itself throws.
-  std::atomic<bool> claimed{false};
+  // this also covers the local fall-backs taken when the store itself throws. One word for the
+  // publisher's progress: bit 0 claimed (the right to publish is taken), bit 1 told (with an
+  // observer: its calls for the decision, `decided` and `stop_requested`, have returned).
+  static constexpr std::uint32_t claimed_bit = 1u;
+  static constexpr std::uint32_t told_bit = 2u;
+  std::atomic<std::uint32_t> claimed{0};
   quorum::decision dec = quorum::decision::cancelled;
   std::optional<std::size_t> decided_by;
   time_point decided_at{};
@@ -307,11 +317,12 @@ class core {
   // Take the one right to publish the decision; false when another has it.
   bool claim() noexcept {
     if (solo) {
-      if (claimed.load(std::memory_order_relaxed)) return false;
-      claimed.store(true, std::memory_order_relaxed);
+      if (claimed.load(std::memory_order_relaxed) != 0u) return false;
+      claimed.store(claimed_bit, std::memory_order_relaxed);
       return true;
     }
-    return !claimed.exchange(true, std::memory_order_acq_rel);
+    // told_bit is set only after claimed_bit, by the one who claimed: 0 means unclaimed.
+    return claimed.fetch_or(claimed_bit, std::memory_order_acq_rel) == 0u;
   }
 
   // After every branch finished and finalize() (the timer cancelled, waiting for a callback in
@@ -325,8 +336,19 @@ class core {
   // an acq_rel exchange reading it), or whose record the store ordered after the canceller's
   // step, ended before this load (the acquire that saw every branch finish; the timer's and the
   // thread's join). wait_decided's acquire then pairs with publish's release of the bit.
+  // With an observer, it also waits until the publisher's observer calls for the decision
+  // have returned: a cancel() on another thread calls it after setting the decided bit, and an
+  // error it threw was missing from a result taken meanwhile (found by a review: 0 in the
+  // result, 1 in the next get()). The acquire of told_bit pairs with its release after the
+  // calls, so their error count (written under err_m as well) is seen. No publisher waits for
+  // a joiner: its observer may not join (refused) and a stop callback runs after told_bit.
   void wait_published() const noexcept {
-    if (claimed.load(std::memory_order_acquire)) wait_decided();
+    auto c = claimed.load(std::memory_order_acquire);
+    if (c == 0u) return;
+    wait_decided();
+    if (!obs) return;
+    for (; (c & told_bit) == 0u; c = claimed.load(std::memory_order_acquire))
+      claimed.wait(c, std::memory_order_acquire);
   }
 
   void publish_claimed(quorum::decision d, std::optional<std::size_t> by,
@@ -341,13 +363,17 @@ class core {
       word.notify_all();
     }
     emit(event_kind::decided, by, 0, d);
-    if (finished() + (from_branch ? 1 : 0) < n) {
-      // Emitted before the request, so that it precedes the late events the request causes.
-      emit(event_kind::stop_requested, std::nullopt, 0);
-      stop.request_stop();
-    } else {
-      stop.request_stop();
+    // Emitted before the request, so that it precedes the late events the request causes.
+    if (finished() + (from_branch ? 1 : 0) < n) emit(event_kind::stop_requested, std::nullopt, 0);
+    if (obs) {  // see wait_published
+      if (solo) {
+        claimed.store(claimed_bit | told_bit, std::memory_order_relaxed);
+      } else {
+        claimed.fetch_or(told_bit, std::memory_order_release);
+        claimed.notify_all();
+      }
     }
+    stop.request_stop();
     if (hedge.count() > 0) wake_turns(false);  // a branch asleep until its turn never starts
   }
 
@@ -717,6 +743,9 @@ class state final : public core<T> {
   }
 
   void on_deadline() noexcept {
+    // A stop callback the publish below runs here may not join or destroy the handle: the
+    // join would wait for (or, on steady_clock, join) this thread (see call_scope).
+    const call_scope scope(static_cast<const core<T>*>(this), call_scope::deadline);
     tally t;
     try {
       t = store_->expire(*h_);
@@ -915,10 +944,15 @@ class state final : public core<T> {
     // store decided. publish() wakes every turn once the decision is there to be seen.
     if (err && this->hedge.count() > 0 && !t.late && !t.decision && recorded)
       this->wake_turns(true);
-    if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
-    // The outcome could not be recorded, so the record can no longer decide truthfully: cancel
-    // it, in the store too, so that a store others read (Redis) is not left undecided.
-    if (!recorded) cancel_from(true);
+    // The stop request either step makes runs the stop callbacks on this thread, where a join
+    // would wait for this branch: marked a branch's call (see call_scope), only when it is made.
+    if (t.decided_now || !recorded) [[unlikely]] {
+      const call_scope scope(static_cast<const core<T>*>(this), call_scope::branch);
+      if (t.decided_now) this->publish(*t.decision, t.decided_by, true);
+      // The outcome could not be recorded, so the record can no longer decide truthfully:
+      // cancel it, in the store too, so that a store others read (Redis) is not left undecided.
+      if (!recorded) cancel_from(true);
+    }
     // The task's reference to the exception goes before the branch counts as finished: after
     // that the result may be taken and dropped, and the exception must die with its last
     // holder there, not here on a worker (a race TSan reported in the stress run).
