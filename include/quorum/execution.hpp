@@ -278,7 +278,13 @@ inline rule validate(const options& o, std::size_t n) {
   if (o.quorum > n)
     throw invalid_options("quorum::options.quorum = " + std::to_string(o.quorum) +
                           " is above the number of branches (" + std::to_string(n) + ")");
-  return at_least(o.quorum).resolve(n);
+  // What at_least(o.quorum).resolve(n) makes, built here: its checks are the two above, and a
+  // policy made and resolved only to give this (a call, a vector destroyed) was a tenth of the
+  // validation's cost.
+  rule r;
+  r.threshold = o.quorum;
+  r.total = n;
+  return r;
 }
 
 // Each entry's name from the table. Copy-assigning a short std::string (a few bytes in its
