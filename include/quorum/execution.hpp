@@ -306,10 +306,13 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
   c.stamps = o.timestamps;
   // The start is read when the result shows it, or a timeout or hedging counts from it.
   if (c.exec_times() || o.timeout || o.hedge_delay.count() > 0) c.started = c.clk->now();
+  // The id is made in the store's spec and moved to the state once the store has its copy:
+  // one copy fewer than a spec copied from the state's id (nothing reads c.id before then).
+  execution_spec spec{{}, c.n, std::move(r)};
   if (o.execution_id.empty())
-    make_execution_id(c.id);
+    make_execution_id(spec.id);
   else
-    c.id = o.execution_id;
+    spec.id = o.execution_id;
   if (!o.names.empty()) {
     c.names = o.names;
   } else if (c.n > default_names().size()) {  // beyond the shared table: names of our own
@@ -345,7 +348,8 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
     c.token = c.stop.get_token();
   }
 
-  st->open(execution_spec{c.id, c.n, std::move(r)});  // throws duplicate_execution_id
+  st->open(spec);  // throws duplicate_execution_id
+  c.id = std::move(spec.id);
   auto* s = st.get();
   // From here on, the handle's destructor cleans up. On inline_executor the handle takes the
   // only reference (each branch runs before start() returns, so none needs one of its own):
