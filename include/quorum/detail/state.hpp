@@ -443,7 +443,10 @@ class core {
     if ((w >> 1) == n) word.notify_all();
   }
 
-  void set_phase(std::size_t i, phase p) noexcept {
+  // Always inlined, as emit() is: a test and a return for every execution but those that
+  // take their result at the decision. g++ stops inlining it into run() as the code around
+  // grows (a change elsewhere in the header did it), and the call then costs more than the test.
+  [[gnu::always_inline]] void set_phase(std::size_t i, phase p) noexcept {
     if (!phases) return;
     phases[i].store(p, std::memory_order_release);
     if (p == phase::finished) phases[i].notify_all();  // a reader may wait out `recording`
@@ -463,10 +466,14 @@ class core {
     any_error.store(true, std::memory_order_release);
   }
 
-  void emit(event_kind k, std::optional<std::size_t> branch, unsigned attempt,
-            std::optional<quorum::decision> d = std::nullopt,
-            std::optional<branch_status> status = std::nullopt,
-            const std::exception_ptr& error = nullptr) noexcept {
+  // Always inlined: without an observer (the common case) an event costs one test. Left to
+  // g++, it was inlined into run() or not by the size of unrelated code (each call out of line
+  // passes six arguments, three optionals among them, to test one pointer).
+  [[gnu::always_inline]] void emit(event_kind k, std::optional<std::size_t> branch,
+                                   unsigned attempt,
+                                   std::optional<quorum::decision> d = std::nullopt,
+                                   std::optional<branch_status> status = std::nullopt,
+                                   const std::exception_ptr& error = nullptr) noexcept {
     // By reference: without an observer (the common case) no copy of the exception_ptr is
     // made and dropped per event; deliver() copies it only when there is someone to tell.
     if (obs) deliver(k, branch, attempt, d, status, error);
