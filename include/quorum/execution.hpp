@@ -33,6 +33,14 @@
 
 namespace quorum {
 
+template <class T>
+class execution;
+
+namespace detail {
+template <class T>
+result<T> join_and_take(execution<T>&& h);
+}  // namespace detail
+
 /// A running execution. Move-only. wait() returns at the decision; join() waits for every
 /// branch; get() returns the result (see options::on_late); cancel() decides `cancelled` unless
 /// a decision was already made. The destructor cancels (if undecided), requests stop, and joins
@@ -136,7 +144,13 @@ execution {
   [[nodiscard]] execution_record record() { return live().snapshot(); }
 
  private:
-  result<T> result_of(bool take) {
+  // quorum_parallel's end (see detail::join_and_take).
+  template <class U>
+  friend result<U> detail::join_and_take(execution<U>&& h);
+
+  // `take_id`: the id moves into the result (only for a handle about to go away that nothing
+  // else can reach: see detail::join_and_take).
+  result<T> result_of(bool take, bool take_id = false) {
     auto& c = live();
     if (c.on_late == late_completion::join) {
       refuse_in_call("get()");
@@ -151,7 +165,7 @@ execution {
       throw std::logic_error(
           "quorum::execution: the result was taken already, by get() && or by a get() that "
           "moved out values that cannot be copied");
-    return c.make_result(take);
+    return c.make_result(take, take_id);
   }
 
   detail::core<T>& live() const {
@@ -216,6 +230,21 @@ execution {
 };
 
 namespace detail {
+
+// The end of a blocking call (quorum_parallel): join, then take the result. The handle is the
+// call's own local, never shared and destroyed right after: no other thread can join it, so
+// this is its one joiner (core::join_alone, without join_once's compare-and-swaps); and once
+// every branch has ended, the deadline's timer is cancelled and the result taken, nothing reads
+// the execution's id again (the handle's destructor closes the store's record through its
+// handle, which keeps its own copy), so the id moves into the result instead of being copied.
+template <class T>
+result<T> join_and_take(execution<T>&& h) {
+  h.refuse_in_call("join()");
+  auto& c = h.live();
+  c.join_alone();
+  c.wait_published();  // after finalize(), as in join_now()
+  return h.result_of(true, true);
+}
 
 inline constexpr std::size_t max_branches = (std::size_t{1} << 31) - 1;
 

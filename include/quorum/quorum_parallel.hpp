@@ -14,8 +14,7 @@ namespace quorum {
 template <detail::branch... Fs>
 [[nodiscard]] auto quorum_parallel(const options& o, Fs&&... fs) {
   auto ex = start(o, std::forward<Fs>(fs)...);
-  ex.join();
-  return std::move(ex).get();
+  return detail::join_and_take(std::move(ex));
 }
 
 /// The same with the branches given as a range of callables. A range with random access whose
@@ -29,8 +28,7 @@ template <detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(const options& o, R&& range) {
   auto ex = detail::start_branches<void>(nullptr, thread_executor{}, o,
                                          detail::call_branches(std::forward<R>(range)));
-  ex.join();
-  return std::move(ex).get();
+  return detail::join_and_take(std::move(ex));
 }
 
 /// The same on an executor of yours (a pool_executor kept for the service's life), with the
@@ -40,8 +38,7 @@ template <detail::executor_only E, detail::branch... Fs>
   requires detail::held_executor<E>
 [[nodiscard]] auto quorum_parallel(E&& ex, const options& o, Fs&&... fs) {
   auto h = start(std::forward<E>(ex), o, std::forward<Fs>(fs)...);
-  h.join();
-  return std::move(h).get();
+  return detail::join_and_take(std::move(h));
 }
 
 template <detail::executor_only E, detail::branch_range R>
@@ -49,24 +46,21 @@ template <detail::executor_only E, detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(E&& ex, const options& o, R&& range) {
   auto h = detail::start_branches<void>(nullptr, std::forward<E>(ex), o,
                                         detail::call_branches(std::forward<R>(range)));
-  h.join();
-  return std::move(h).get();
+  return detail::join_and_take(std::move(h));
 }
 
 /// The same, recording into a store of yours (the store comes first).
 template <store S, detail::branch... Fs>
 [[nodiscard]] auto quorum_parallel(S& st, const options& o, Fs&&... fs) {
   auto ex = start(st, o, std::forward<Fs>(fs)...);
-  ex.join();
-  return std::move(ex).get();
+  return detail::join_and_take(std::move(ex));
 }
 
 template <store S, detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(S& st, const options& o, R&& range) {
   auto ex = detail::start_branches(&st, thread_executor{}, o,
                                    detail::call_branches(std::forward<R>(range)));
-  ex.join();
-  return std::move(ex).get();
+  return detail::join_and_take(std::move(ex));
 }
 
 /// The same with a store and an executor (an rvalue executor is owned for the call, and must be
@@ -75,8 +69,7 @@ template <store S, executor E, detail::branch... Fs>
   requires detail::held_executor<E>
 [[nodiscard]] auto quorum_parallel(S& st, E&& ex, const options& o, Fs&&... fs) {
   auto h = start(st, std::forward<E>(ex), o, std::forward<Fs>(fs)...);
-  h.join();
-  return std::move(h).get();
+  return detail::join_and_take(std::move(h));
 }
 
 template <store S, executor E, detail::branch_range R>
@@ -84,8 +77,7 @@ template <store S, executor E, detail::branch_range R>
 [[nodiscard]] auto quorum_parallel(S& st, E&& ex, const options& o, R&& range) {
   auto h = detail::start_branches(&st, std::forward<E>(ex), o,
                                   detail::call_branches(std::forward<R>(range)));
-  h.join();
-  return std::move(h).get();
+  return detail::join_and_take(std::move(h));
 }
 
 /// A call whose branches are not callables of a form quorum accepts: one readable error.

@@ -268,8 +268,10 @@ class core {
   // acquire, hands everything finalize() wrote to the joiners waiting. A 32-bit word: notified
   // directly (see `phases`); with nobody waiting, notify_all is one load. One joiner, the usual
   // case: two CASes and a store.
+  static constexpr std::uint32_t joined_done = 2u;  // join_once's phase `done`
+
   void join_once() noexcept {
-    constexpr std::uint32_t phase_mask = 3u, finalizing = 1u, done = 2u, helper = 4u;
+    constexpr std::uint32_t phase_mask = 3u, finalizing = 1u, done = joined_done, helper = 4u;
     std::uint32_t j = joined.load(std::memory_order_acquire);
     bool finalizer = false;
     while ((j & phase_mask) == 0) {
@@ -305,6 +307,20 @@ class core {
       joined.wait(j, std::memory_order_acquire);
       j = joined.load(std::memory_order_acquire);
     }
+  }
+
+  // join_once() for a handle that can have no other joiner, ever: quorum_parallel's, a local of
+  // the call that no other thread can reach (detail::join_and_take), joined before anything
+  // else joins it. With one joiner there is nothing to order among joiners, so none of
+  // join_once's compare-and-swaps: wait for every branch (helping, as a joiner does; the
+  // acquire loads of `word` pair with every finish_one's release, so every branch's writes and
+  // every helper's run of a branch come before finalize()), finalize, and mark the phase done.
+  // The store is release as join_once's is, though only this thread reads it (the handle's
+  // destructor, whose join_once() then returns at its first load).
+  void join_alone() noexcept {
+    wait_finished();
+    finalize();
+    joined.store(joined_done, std::memory_order_release);
   }
 
   // Make the decision visible: wake the waiter first (the decision latency), then ask the
@@ -557,10 +573,13 @@ class core {
   // branches' entries into it whole; otherwise they are copied (values moved when T cannot be
   // copied). Before then (on_late = return_early), only the finished entries are read, by
   // their phase, and the others show as running.
-  result<T> make_result(bool take) {
+  result<T> make_result(bool take, bool take_id = false) {
     result<T> r;
     r.decision = dec;
-    r.execution_id = id;
+    if (take_id)  // see detail::join_and_take; moving cannot throw, so nothing is half taken
+      r.execution_id = std::move(id);
+    else
+      r.execution_id = id;
     r.decided_by = decided_by;
     r.timestamps = stamps;
     if (exec_times()) {  // `started` may have been read for a deadline or hedging: not shown
