@@ -267,10 +267,17 @@ class core {
   // of the batch come before finalize() clears it); the release store of `done`, read with
   // acquire, hands everything finalize() wrote to the joiners waiting. A 32-bit word: notified
   // directly (see `phases`); with nobody waiting, notify_all is one load. One joiner, the usual
-  // case: two CASes and a store.
-  static constexpr std::uint32_t joined_done = 2u;  // join_once's phase `done`
+  // case: two CASes and a store. Joined already (the second and third calls of a handle's
+  // usual life: get() after join(), then the destructor), one acquire load, inline, that reads
+  // the release store of `done` as join_protocol()'s last load would, and no call.
+  static constexpr std::uint32_t joined_done = 2u;  // the phase `done`
 
   void join_once() noexcept {
+    if (joined.load(std::memory_order_acquire) == joined_done) return;
+    join_protocol();
+  }
+
+  void join_protocol() noexcept {
     constexpr std::uint32_t phase_mask = 3u, finalizing = 1u, done = joined_done, helper = 4u;
     std::uint32_t j = joined.load(std::memory_order_acquire);
     bool finalizer = false;
