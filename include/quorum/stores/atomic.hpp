@@ -29,16 +29,20 @@
 // lock, as sharded_store does: with one lock for the whole map, two threads that each opened
 // and closed executions of their own made every execution about eight times slower than one
 // thread alone (BM_StoreContention/atomic/lifecycle). An execution's open and close go to the
-// same shard. The record a thread closed last is kept by the store for reuse by that thread,
-// so that a steady stream of executions does not allocate its 64-byte-aligned record anew
-// each time. Kept per shard instead, as it was, records moved between the threads that
-// happened to meet in a shard, and with them their cache lines: two threads recorded fewer
-// executions together than one alone.
+// same shard. A shard's map is a hash table of the records themselves (id_table), linked
+// through the records: opening an execution allocates nothing for the map, and its bucket is
+// found by a shift, not by a division. The record a thread closed last is kept by the store
+// for reuse by that thread, so that a steady stream of executions does not allocate its
+// 64-byte-aligned record anew each time. Kept per shard instead, as it was, records moved
+// between the threads that happened to meet in a shard, and with them their cache lines: two
+// threads recorded fewer executions together than one alone.
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,7 +50,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "../errors.hpp"
@@ -93,6 +97,7 @@ class atomic_store {
     std::string id;
     std::size_t hash = 0;  // of id
     [[nodiscard]] id_key key() const noexcept { return {id, hash}; }
+    entry* next = nullptr;  // the next record of its bucket, while a shard's id_table holds it
     // the locked path
     std::mutex m;
     detail::record_state st;
@@ -146,11 +151,7 @@ class atomic_store {
     shard& sh = shard_of(hash);
     {
       std::lock_guard lk(sh.m);
-      auto [it, fresh] = sh.records.try_emplace(e->key());
-      if (fresh) {
-        it->second = std::move(e);
-        return it->second.get();
-      }
+      if (sh.records.insert(e.get())) return e.release();  // the table owns it now
     }
     keep(std::move(e));
     detail::throw_duplicate_id(spec.id);
@@ -235,12 +236,12 @@ class atomic_store {
   /// The execution is over: forget its record. The handle is invalid afterwards.
   void close(handle h) {
     shard& sh = shard_of(h->hash);
-    map_t::node_type node;
+    bool held = false;
     {
       std::lock_guard lk(sh.m);
-      node = sh.records.extract(h->key());
+      held = sh.records.erase(h);
     }
-    if (node) keep(std::move(node.mapped()));  // the node itself is freed here
+    if (held) keep(std::unique_ptr<entry>(h));
   }
 
   /// Executions currently held (sums the shards; exact only when nothing runs concurrently).
@@ -394,11 +395,91 @@ class atomic_store {
     return fill(h, now, t);
   }
 
-  using map_t = std::unordered_map<id_key, std::unique_ptr<entry>, id_key::hasher>;
+  // The records a shard holds, by id: a hash table chained through entry::next, so that
+  // linking a record allocates nothing (a node per open(), with std::unordered_map, was a
+  // malloc and a free per execution). A power of two of buckets, picked by the hash's high
+  // bits: its low bits picked the shard, so they are the same for every id here (hash_id's
+  // finalizer spreads every input bit over the high ones too); a shift, where the map's prime
+  // bucket count took a division on every insert and erase. Doubles at one record per bucket on
+  // average; never shrinks, as the map did not. Owns the records it holds (the store's
+  // destructor frees those never closed).
+  class id_table {
+   public:
+    id_table() = default;
+    id_table(const id_table&) = delete;
+    id_table& operator=(const id_table&) = delete;
+    ~id_table() {
+      for (std::size_t b = 0; b < count_; ++b)
+        for (entry* e = buckets_[b]; e != nullptr;) {
+          entry* const next = e->next;
+          delete e;
+          e = next;
+        }
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+    // Link e, unless a record of its id is held: then false, and e is not linked. Throws only
+    // std::bad_alloc (growing), with nothing changed.
+    bool insert(entry* e) {
+      if (count_ != 0) {
+        for (const entry* x = buckets_[index(e->hash)]; x != nullptr; x = x->next)
+          if (x->key() == e->key()) return false;
+      }
+      if (size_ >= count_) grow();
+      entry*& head = buckets_[index(e->hash)];
+      e->next = head;
+      head = e;
+      ++size_;
+      return true;
+    }
+
+    // Unlink e; false when the table does not hold it.
+    bool erase(const entry* e) noexcept {
+      if (count_ == 0) return false;
+      for (entry** p = &buckets_[index(e->hash)]; *p != nullptr; p = &(*p)->next) {
+        if (*p == e) {
+          *p = e->next;
+          --size_;
+          return true;
+        }
+      }
+      return false;
+    }
+
+   private:
+    static constexpr unsigned hash_bits = std::numeric_limits<std::size_t>::digits;
+
+    [[nodiscard]] std::size_t index(std::size_t hash) const noexcept { return hash >> shift_; }
+
+    void grow() {
+      const std::size_t count = count_ == 0 ? 8 : count_ * 2;
+      auto buckets = std::make_unique<entry*[]>(count);  // all null
+      const auto shift = hash_bits - static_cast<unsigned>(std::countr_zero(count));
+      for (std::size_t b = 0; b < count_; ++b) {
+        for (entry* e = buckets_[b]; e != nullptr;) {
+          entry* const next = e->next;
+          entry*& head = buckets[e->hash >> shift];
+          e->next = head;
+          head = e;
+          e = next;
+        }
+      }
+      buckets_ = std::move(buckets);
+      count_ = count;
+      shift_ = shift;
+    }
+
+    std::unique_ptr<entry*[]> buckets_;
+    std::size_t count_ = 0;  // buckets: 0, or a power of two from 8
+    unsigned shift_ = 0;     // hash_bits - log2(count_): index() keeps the top log2(count_) bits
+    std::size_t size_ = 0;
+  };
+
   // Each shard starts on its own cache line, so two shards' locks never share one.
   struct alignas(64) shard {
     mutable detail::spin_then_wait_lock m;
-    map_t records;  // guarded by m
+    id_table records;  // guarded by m
   };
 
   // A closed record kept for reuse, by the store, for the thread that closed it: in that
