@@ -287,16 +287,22 @@ inline void make_execution_id(std::string& out) {
     end = next + block;
   }
   std::uint64_t k = next++;
+  // The counter's digits from the end of the buffer back, then the prefix just before them: a
+  // copy of a constant size (inline), where moving the digits up to a prefix written first
+  // took a call. 11 digits hold any 64-bit value (62^11 > 2^64).
   char buf[9 + 11];
-  std::memcpy(buf, prefix.data(), prefix.size());
   char* p = buf + sizeof buf;
+  for (; k > 0xffffffffu; k /= 62) *--p = digits[k % 62];
+  // The rest in 32 bits (all of it below 2^32 executions): a shorter division by 62.
+  auto k32 = static_cast<std::uint32_t>(k);
   do {
-    *--p = digits[k % 62];
-    k /= 62;
-  } while (k != 0);
-  const auto tail = static_cast<std::size_t>(buf + sizeof buf - p);
-  std::memmove(buf + prefix.size(), p, tail);
-  out.assign(buf, prefix.size() + tail);
+    *--p = digits[k32 % 62];
+    k32 /= 62;
+  } while (k32 != 0);
+  p -= prefix.size();
+  std::memcpy(p, prefix.data(), prefix.size());
+  out.clear();  // then append: a shorter path than assign, which allows for overlap
+  out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
 }
 
 // The lock of a store's id map (memory_store's map, a shard of sharded_store's and
