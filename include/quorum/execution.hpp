@@ -325,7 +325,9 @@ template <class T>
 [[gnu::flatten]]
 #endif
 void copy_names(std::vector<branch_result<T>>& out, const std::string* names) {
-  for (std::size_t i = 0; i < out.size(); ++i) out[i].name = names[i];
+  // By pointer, the end read once: indexed, out's size and data were loaded again after each
+  // assignment (a string's write may, for all g++ knows, change the vector).
+  for (auto *b = out.data(), *e = b + out.size(); b != e; ++b, ++names) b->name = *names;
 }
 
 template <class T, class S, class B, class X>
