@@ -416,7 +416,7 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
       if (c.decided())
         c.skip(i);
       else
-        s->run(i);
+        s->run_here(i);
     }
     if (solo) c.solo = false;
   } else if constexpr (state<T, S, B, X>::bulk::value) {
