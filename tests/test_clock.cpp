@@ -66,6 +66,73 @@ TEST_CASE("sleep_until on a manual_clock wakes when time reaches it, or returns 
   CHECK(clk.sleepers() == 0);
 }
 
+// One advance() over several due times used to set the time to the step's end before running
+// anything: every timer saw the end time, and a deadline was decided (and shown) there, 1 s
+// after a 50 ms timeout (found by a user trial). Time now moves to each due time in turn.
+TEST_CASE("a long advance runs each timer at its own time, in order") {
+  quorum::manual_clock clk;
+  const auto t0 = clk.now();
+  std::vector<quorum::clock::duration> seen;
+  quorum::timer added;
+  auto late = clk.schedule(t0 + 25ms, [&]() noexcept { seen.push_back(clk.now() - t0); });
+  auto early = clk.schedule(t0 + 10ms, [&]() noexcept {
+    seen.push_back(clk.now() - t0);
+    // A timer that a step adds on the way is stepped to as well.
+    added = clk.schedule(t0 + 15ms, [&]() noexcept { seen.push_back(clk.now() - t0); });
+  });
+  clk.advance(30ms);
+  CHECK(seen == std::vector<quorum::clock::duration>{10ms, 15ms, 25ms});
+  CHECK(clk.now() - t0 == 30ms);
+}
+
+TEST_CASE("a deadline passed by a long advance is decided at the deadline") {
+  quorum::manual_clock clk;
+  quorum::options o{.quorum = 1, .timeout = 50ms};
+  o.clock = &clk;
+  auto h = quorum::start(o, [](quorum::branch_context& ctx) {
+    ctx.sleep_for(24h);  // on the clock: until the stop request
+    return 1;
+  });
+  clk.wait_for_sleepers(1);
+  clk.advance(1s);
+  const auto r = h.get();
+  CHECK(r.decision == quorum::decision::timed_out);
+  CHECK(r.decided_at - r.started == 50ms);
+}
+
+// A sleeper woken by a stop request kept counting until its thread ran again, so that
+// wait_for_sleepers could return on a sleep already over (found by a user trial: 197 runs in
+// 1,000 after a cancel()). The stop's callback now takes it off the count, before
+// request_stop() returns.
+TEST_CASE("a sleeper counts no more from the moment its stop is requested") {
+  quorum::manual_clock clk;
+  std::stop_source stop;
+  std::jthread sleeper([&] { (void)clk.sleep_until(clk.now() + 1h, stop.get_token()); });
+  clk.wait_for_sleepers(1);
+  stop.request_stop();
+  CHECK(clk.sleepers() == 0);
+}
+
+TEST_CASE("wait_for_sleepers with a limit returns false instead of waiting for ever") {
+  quorum::manual_clock clk;
+  CHECK_FALSE(clk.wait_for_sleepers(1, 1ms));  // nobody sleeps: a test fails, not hangs
+  std::stop_source stop;
+  std::jthread sleeper([&] { (void)clk.sleep_until(clk.now() + 1h, stop.get_token()); });
+  CHECK(clk.wait_for_sleepers(1, 1h));
+  stop.request_stop();
+}
+
+TEST_CASE("two advances at once move the time by both") {
+  quorum::manual_clock clk;
+  const auto t0 = clk.now();
+  std::latch go(2);
+  {
+    std::jthread a([&] { go.arrive_and_wait(); clk.advance(10ms); });
+    std::jthread b([&] { go.arrive_and_wait(); clk.advance(10ms); });
+  }
+  CHECK(clk.now() - t0 == 20ms);
+}
+
 TEST_CASE("the steady clock's timer thread runs a due callback, and cancel waits for one in flight") {
   auto& clk = quorum::steady_clock::instance();
   std::latch in_callback(1);

@@ -514,7 +514,10 @@ TEST_CASE("get() waits for a cancel() that took over the deadline's publication"
       store.expired.wait();
       return 1;
     });
-    std::jthread deadline([&] { clk.advance(2s); });  // its expire waits in the store
+    // To the deadline exactly: its expire waits in the store, and the time stays where it is
+    // (advanced past it, the time would move on once the deadline's work returned, while the
+    // cancel reads it for decided_at).
+    std::jthread deadline([&] { clk.advance(1s); });
     std::jthread canceller([&] {  // claims before the deadline's publish, always
       recorded.wait();
       h.cancel();

@@ -5,16 +5,17 @@
 // thread and wakes branches sleeping on it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <stop_token>
 #include <thread>
 #include <type_traits>
@@ -194,9 +195,18 @@ class steady_clock final : public clock {
 
 /// A clock that moves only when told to: advance() and set() fire due timers on the calling
 /// thread and wake sleepers whose time has come. For deterministic tests.
+///
+/// The clock knows the threads asleep on it, not what a thread it woke does next. A test
+/// waits for that itself before moving the time on: for the branch's next sleep
+/// (wait_for_sleepers, with a limit so that a wrong test fails instead of hanging), or for an
+/// observer's event (a latch counted down on `failed`, `late`, `started`...). Branches that
+/// never sleep on the clock (a replica that fails at once) never count as sleepers; a hedged
+/// branch brought forward by a failure sleeps again for its new turn, so after a failure wait
+/// for the next `started` event rather than for sleepers.
 class manual_clock final : public clock {
  public:
-  explicit manual_clock(time_point start = time_point{} + std::chrono::hours(1)) : now_(start) {}
+  explicit manual_clock(time_point start = time_point{} + std::chrono::hours(1))
+      : now_(start), target_(start) {}
 
   [[nodiscard]] time_point now() const noexcept override {
     std::lock_guard lk(m_);
@@ -217,43 +227,68 @@ class manual_clock final : public clock {
   }
 
   bool sleep_until(time_point at, std::stop_token st) override {
-    std::unique_lock lk(m_);
-    const auto mine = sleeping_.insert(at);
-    cv_.notify_all();  // wake wait_for_sleepers
-    cv_.wait(lk, st, [&] { return now_ >= at; });
+    // From a stop request on, the thread counts as asleep no more, at once, as when its time
+    // comes: not only once it runs again (found by a user trial: a cancelled sleeper still
+    // counted, and wait_for_sleepers returned on it). The callback is registered before the
+    // entry is linked, so a stop requested once the thread counts always finds it; off the
+    // lock, since a stop already requested runs the callback here, and it takes the lock. It is
+    // destroyed off the lock too (its destructor waits for a callback running on another
+    // thread), before the entry goes. splice() keeps the entry where the callback sees it.
+    std::list<sleeper> entry;
+    const auto mine = entry.insert(entry.end(), sleeper{at});
+    std::unique_lock lk(m_, std::defer_lock);
+    {
+      const std::stop_callback on_stop(st, [this, mine]() noexcept {
+        std::lock_guard g(m_);
+        mine->stopped = true;
+      });
+      lk.lock();
+      sleeping_.splice(sleeping_.end(), entry, mine);
+      cv_.notify_all();  // wake wait_for_sleepers
+      cv_.wait(lk, st, [&] { return now_ >= at; });
+      lk.unlock();
+    }
+    lk.lock();
     sleeping_.erase(mine);
     return now_ >= at && !st.stop_requested();
   }
 
-  /// Move time forward by d, saturating at time_point::max() (a negative d does nothing):
-  /// fires due timers (on this thread) and wakes due sleepers.
+  /// Move time forward by d, saturating at time_point::max() (a negative d does nothing).
+  /// Time moves in steps, to each due time on the way in order (a timer's or a sleeper's):
+  /// at each, the timers due run on this thread, then the sleepers due are woken. So a
+  /// deadline reached by a long step is decided at its own time, not at the step's end, and a
+  /// sleeper due earlier is woken before it. advance() does not wait for the threads it wakes:
+  /// a branch woken at 10 ms may not have run when a deadline at 25 ms fires in the same
+  /// step. To let it, advance to 10 ms first and wait for what the branch does next (its
+  /// next sleep with wait_for_sleepers, or an observer's event).
   void advance(duration d) {
-    time_point t;
+    time_point mine;
     {
-      // Read and written under one lock: two advances at once move the time by both.
+      // Added to the time every move is heading for, under one lock: two advances at once
+      // move the time by both.
       std::lock_guard lk(m_);
-      if (d > duration::zero()) now_ = detail::saturating_add(now_, d);
-      t = now_;
+      if (d > duration::zero()) target_ = detail::saturating_add(std::max(target_, now_), d);
+      mine = std::max(target_, now_);
     }
-    fire(t);
+    move_to(mine);
   }
 
-  /// Move time to t (never backwards).
+  /// Move time to t (never backwards), in steps as advance() does.
   void set(time_point t) {
     {
       std::lock_guard lk(m_);
-      if (t > now_) now_ = t;
-      t = now_;
+      if (t > target_) target_ = t;
     }
-    fire(t);
+    move_to(t);
   }
 
   /// Threads blocked in sleep_until right now: branches waiting (ctx.sleep_for, retries,
   /// hedges) and callers of execution::wait_for / wait_until on this clock alike. A test that
   /// waits for its branches to sleep should not also have a thread in wait_for on the clock.
-  /// A sleeper whose time advance() or set() reached counts no more from that moment, though
-  /// its thread may not have run yet: so wait_for_sleepers(1), advance(), wait_for_sleepers(1)
-  /// waits for the next sleep (a retry's second wait), not for the one just ended.
+  /// A sleeper whose time advance() or set() reached, or whose stop was requested, counts no
+  /// more from that moment, though its thread may not have run yet: so wait_for_sleepers(1),
+  /// advance(), wait_for_sleepers(1) waits for the next sleep (a retry's second wait), not for
+  /// the one just ended.
   [[nodiscard]] std::size_t sleepers() const {
     std::lock_guard lk(m_);
     return asleep();
@@ -265,7 +300,43 @@ class manual_clock final : public clock {
     cv_.wait(lk, [&] { return asleep() >= n; });
   }
 
+  /// The same, for at most `limit` of real time (steady_clock): false when fewer than n
+  /// threads were asleep by then. A test that waits for a sleep that never comes then fails
+  /// with a message instead of hanging: `REQUIRE(clk.wait_for_sleepers(2, 10s));`.
+  [[nodiscard]] bool wait_for_sleepers(std::size_t n, std::chrono::steady_clock::duration limit) {
+    std::unique_lock lk(m_);
+    return cv_.wait_for(lk, limit, [&] { return asleep() >= n; });
+  }
+
  private:
+  struct sleeper {
+    time_point at;         // when its time comes
+    bool stopped = false;  // its stop was requested: it counts as asleep no more
+  };
+
+  // Step the time towards target_ through every due time before it (see advance()), until it
+  // has reached `mine`, this caller's own target. Each step reads the next due time under the
+  // lock, so a timer or a sleeper that a step's callbacks add on the way is stepped to as well.
+  // Two moves at once both step towards target_ (each time only forward, run_due takes each
+  // timer once), and each returns once its own target is reached.
+  void move_to(time_point mine) {
+    for (;;) {
+      const auto timer_due = q_.next();
+      time_point t;
+      {
+        std::lock_guard lk(m_);
+        time_point step = target_;
+        if (timer_due && *timer_due > now_ && *timer_due < step) step = *timer_due;
+        for (const sleeper& s : sleeping_)
+          if (!s.stopped && s.at > now_ && s.at < step) step = s.at;
+        if (step > now_) now_ = step;
+        t = now_;
+      }
+      fire(t);
+      if (t >= mine) return;
+    }
+  }
+
   // The time has become t: run the timers due, then wake the sleepers due.
   void fire(time_point t) {
     q_.run_due(t);
@@ -273,15 +344,19 @@ class manual_clock final : public clock {
     cv_.notify_all();
   }
 
-  // Under m_: the sleepers whose time is still to come.
+  // Under m_: the sleepers whose time is still to come and whose stop was not requested.
   [[nodiscard]] std::size_t asleep() const {
-    return static_cast<std::size_t>(std::distance(sleeping_.upper_bound(now_), sleeping_.end()));
+    std::size_t n = 0;
+    for (const sleeper& s : sleeping_)
+      if (!s.stopped && s.at > now_) ++n;
+    return n;
   }
 
   mutable std::mutex m_;
   std::condition_variable_any cv_;
   time_point now_;
-  std::multiset<time_point> sleeping_;  // under m_: the wake time of each thread in sleep_until
+  time_point target_;  // under m_: where the moves under way are heading (never before now_ once they end)
+  std::list<sleeper> sleeping_;  // under m_: each thread in sleep_until
   detail::timer_queue q_;
 };
 
