@@ -256,6 +256,32 @@ TEST_CASE("a jittered wait always ends by the un-jittered delay") {
   CHECK(clk.now() - r.started <= 5s);
 }
 
+// A user trial writing deterministic tests could not fix jitter::full's waits: they came from
+// a per-thread generator seeded by std::random_device, so a test's outcome changed from run
+// to run. With jitter_seed, branch i's wait before attempt k comes from seeded_engine(seed, i,
+// k): the same on every run, and computable by the test.
+TEST_CASE("with a jitter seed the random waits are the same on every run, as documented") {
+  const quorum::retry r{.max_attempts = 4,
+                        .interval = 1s,
+                        .backoff_rate = 2.0,
+                        .jitter = quorum::jitter::full,
+                        .jitter_seed = 42};
+  std::vector<ns> expected;
+  for (unsigned next = 2; next <= 4; ++next) {
+    auto rng = quorum::retry::seeded_engine(42, 0, next);
+    expected.push_back(r.delay_before(next, rng));
+  }
+  CHECK(expected != std::vector<ns>{1s, 2s, 4s});  // drawn, not the un-jittered delays
+  CHECK(gaps(walk_delays(r, expected)) == expected);
+  CHECK(gaps(walk_delays(r, expected)) == expected);  // and again, on other threads
+  // Another branch or another seed draws from another generator.
+  auto b1 = quorum::retry::seeded_engine(42, 1, 2);
+  auto s43 = quorum::retry::seeded_engine(43, 0, 2);
+  auto b0 = quorum::retry::seeded_engine(42, 0, 2);
+  const auto first = b0();
+  CHECK((b1() != first || s43() != first));
+}
+
 TEST_CASE("retry_if chooses which errors retry") {
   quorum::options o{.quorum = 1};
   o.retry = {.max_attempts = 5, .interval = 0ns};

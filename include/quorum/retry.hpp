@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -31,6 +33,23 @@ struct retry {
   quorum::jitter jitter = quorum::jitter::none;
   /// Which errors to retry; empty retries every error.
   std::function<bool(const std::exception_ptr&)> retry_if{};
+  /// With jitter::full: the seed of the random waits, for tests that must see the same waits
+  /// on every run. Branch i's wait before attempt k is then drawn from a generator made from
+  /// (seed, i, k) alone, whatever thread runs it and whenever. Empty (the default): a
+  /// generator per thread, seeded from std::random_device.
+  std::optional<std::uint64_t> jitter_seed{};
+
+  /// The generator of branch `branch`'s wait before attempt `next` with jitter_seed set.
+  [[nodiscard]] static std::minstd_rand seeded_engine(std::uint64_t seed, std::size_t branch,
+                                                      unsigned next) noexcept {
+    // splitmix64's mixing of the three: nearby branches and attempts get unrelated seeds.
+    std::uint64_t z = seed + 0x9e3779b97f4a7c15u * (static_cast<std::uint64_t>(branch) + 1) +
+                      0xbf58476d1ce4e5b9u * next;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    z ^= z >> 31;
+    return std::minstd_rand(static_cast<std::minstd_rand::result_type>(z % 2147483646u + 1u));
+  }
 
   /// Throws invalid_options naming the field when a setting makes no sense.
   void validate() const {
