@@ -85,6 +85,21 @@ TEST_CASE("a long advance runs each timer at its own time, in order") {
   CHECK(clk.now() - t0 == 30ms);
 }
 
+// The first version of the steps looked only past the time for the next timer: a timer
+// already due (left queued by an advance nested in another timer's callback) made the move jump
+// to its target, running every timer on the way there (found by a review).
+TEST_CASE("an advance nested in a timer's callback skips no due time of the outer one") {
+  quorum::manual_clock clk;
+  const auto t0 = clk.now();
+  std::vector<quorum::clock::duration> seen;
+  auto nests = clk.schedule(t0 + 10ms, [&]() noexcept { clk.advance(1ms); });
+  auto same_time = clk.schedule(t0 + 10ms, [&]() noexcept { seen.push_back(clk.now() - t0); });
+  auto later = clk.schedule(t0 + 30ms, [&]() noexcept { seen.push_back(clk.now() - t0); });
+  clk.advance(100ms);
+  CHECK(seen == std::vector<quorum::clock::duration>{10ms, 30ms});
+  CHECK(clk.now() - t0 == 101ms);
+}
+
 TEST_CASE("a deadline passed by a long advance is decided at the deadline") {
   quorum::manual_clock clk;
   quorum::options o{.quorum = 1, .timeout = 50ms};

@@ -769,3 +769,29 @@ TEST_CASE("an observer error on a cancel()'s thread is in the result a get() tak
     REQUIRE(r.observer_error != nullptr);
   }
 }
+
+// options::cancel_on's stop runs cancel() on the requesting thread, then the stop request,
+// which runs a user's stop callback on a branch's token there. Nothing refuses a handle
+// destroyed from that callback (it is not the execution's own call), and the publication went
+// on after the request: it read the hedge delay from the freed state (ASan: a use after free;
+// found by a review). The request is now the publication's last step.
+TEST_CASE("a stop callback may destroy the handle during a cancel_on stop") {
+  std::stop_source user;
+  std::optional<std::stop_token> token;
+  std::latch got(1), registered(1);
+  test_support::stop_waiter w;  // before the handle: outlives a handle left alive
+  std::optional<quorum::execution<int>> h;
+  quorum::options o{.quorum = 1};
+  o.cancel_on = user.get_token();
+  h.emplace(quorum::start(o, [&](std::stop_token st) -> int {
+    token = st;
+    got.count_down();
+    registered.wait();  // the callback below is registered before the wait's own
+    w.block(st);
+  }));
+  got.wait();
+  std::stop_callback cb(*token, [&] { h.reset(); });
+  registered.count_down();
+  user.request_stop();
+  CHECK_FALSE(h.has_value());
+}

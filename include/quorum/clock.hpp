@@ -326,7 +326,13 @@ class manual_clock final : public clock {
       {
         std::lock_guard lk(m_);
         time_point step = target_;
-        if (timer_due && *timer_due > now_ && *timer_due < step) step = *timer_due;
+        // A timer already due (queued by a callback of this step, or left by a move nested in
+        // one) runs at this time first: stepping past it would run it, and every due time
+        // after it, at the target (found by a review).
+        if (timer_due && *timer_due <= now_)
+          step = now_;
+        else if (timer_due && *timer_due < step)
+          step = *timer_due;
         for (const sleeper& s : sleeping_)
           if (!s.stopped && s.at > now_ && s.at < step) step = s.at;
         if (step > now_) now_ = step;

@@ -52,8 +52,8 @@ result<T> join_and_take(execution<T>&& h);
 /// once, after all of them have left. A get() that takes the result (get() &&, or values that
 /// cannot be copied) must not overlap another call of the handle, and moving, assigning or
 /// destroying the handle needs every other call on it to have returned, as for any object.
-/// join() and get() also wait for the observer's calls for the decision, on whatever thread
-/// (a cancel()'s) they run. Not from the execution's own observer, branches, or stop callbacks
+/// join() (and get() with on_late = join) also wait for the observer's calls for the
+/// decision, on whatever thread (a cancel()'s) they run. Not from the execution's own observer, branches, or stop callbacks
 /// on its branches' tokens run by its deadline or a deciding branch (see observer.hpp).
 ///
 /// The type is [[nodiscard]] with the reason, so a start() whose handle is dropped says why

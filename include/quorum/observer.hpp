@@ -25,9 +25,10 @@
 // requests the stop (the deadline's work, or the branch whose record decided), so join() and
 // get() there throw std::logic_error (out of the callback, which ends the process: request_stop
 // is noexcept) and destroying the handle aborts. From the thread calling cancel() they work.
-// join() and get() return only after the observer calls for the decision (`decided`,
-// `stop_requested`) have returned, whichever thread made them: an observer must not wait for a
-// thread that is joining the execution.
+// With on_late = join (the default), join() and get() return only after the observer calls
+// for the decision (`decided`, `stop_requested`) have returned, whichever thread made them: an
+// observer must not wait for a thread that is joining the execution. (With return_early, get()
+// returns at the decision and does not wait for them.)
 // With no observer set, no event is built at all (not even the clock is read).
 #pragma once
 

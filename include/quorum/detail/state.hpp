@@ -396,8 +396,11 @@ class core {
         claimed.notify_all();
       }
     }
-    stop.request_stop();
     if (hedge.count() > 0) wake_turns(false);  // a branch asleep until its turn never starts
+    // Last: a stop callback it runs may end the execution, the handle destroyed from a user's
+    // callback on a branch's token (on options::cancel_on's path no call_scope refuses it), and
+    // this state with it (found by a review: the hedge count read after, a use after free).
+    stop.request_stop();
   }
 
   // Wake every branch asleep until its turn, after a failure (`failed`: it brings each turn
