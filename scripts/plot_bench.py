@@ -4,6 +4,7 @@
 Usage: scripts/plot_bench.py RESULTS.json OUT.png
 Needs gnuplot (Debian: gnuplot-nox). Reads the same JSON as scripts/bench_ratios.py.
 """
+import math
 import os
 import subprocess
 import sys
@@ -28,12 +29,16 @@ def main():
                 ok = r <= goal if op == "<=" else r >= goal
                 label = name.replace('"', "'")
                 f.write(f'{i} {r} {goal} {1 if ok else 0} "{label} ({op} {goal:g})"\n')
+        # The axis starts at the power of ten below the smallest ratio (0.01 at the most), so
+        # that every bar shows: a ratio under 0.01 drew no bar at all.
+        positive = [r for _, r, _, _ in table if r > 0]
+        lo = min([0.01] + [10 ** math.floor(math.log10(min(positive)))] if positive else [0.01])
         script = f"""
 set terminal pngcairo size 1400,{120 + 46 * len(table)} font "Sans,11" noenhanced
 set output "{sys.argv[2]}"
 set title "quorum benchmark ratios (one run; green = goal met, red = not met; black dot = goal)"
 set logscale x 10
-set xrange [0.01:{10 ** (len(str(int(max(max(r, g) for _, r, _, g in table) * 10))))}]
+set xrange [{lo}:{10 ** (len(str(int(max(max(r, g) for _, r, _, g in table) * 10))))}]
 set xlabel "ratio (log scale)"
 set yrange [{len(table) - 0.3}:-0.7]
 set ytics ()
@@ -41,7 +46,7 @@ set grid xtics
 set style fill solid 0.8 noborder
 unset key
 set lmargin 70
-plot "{data}" using (sqrt($2*0.01)):1:(0.01):2:($1-0.35):($1+0.35):($4 > 0 ? 0x2ca02c : 0xd62728):ytic(5) \\
+plot "{data}" using (sqrt($2*{lo})):1:({lo}):2:($1-0.35):($1+0.35):($4 > 0 ? 0x2ca02c : 0xd62728):ytic(5) \\
        with boxxyerror lc rgb variable, \\
      "{data}" using 3:1 with points pt 7 ps 1.5 lc rgb "black", \\
      "{data}" using (($2 > $3 ? $2 : $3) * 1.25):1:(sprintf("%.3g", $2)) with labels left
