@@ -53,8 +53,9 @@ result<T> join_and_take(execution<T>&& h);
 /// cannot be copied) must not overlap another call of the handle, and moving, assigning or
 /// destroying the handle needs every other call on it to have returned, as for any object.
 /// join() (and get() with on_late = join) also wait for the observer's calls for the
-/// decision, on whatever thread (a cancel()'s) they run. Not from the execution's own observer, branches, or stop callbacks
-/// on its branches' tokens run by its deadline or a deciding branch (see observer.hpp).
+/// decision, on whatever thread (a cancel()'s) they run. Not from the execution's own
+/// observer, branches, or stop callbacks on its branches' tokens run by its deadline or a
+/// deciding branch (see observer.hpp).
 ///
 /// The type is [[nodiscard]] with the reason, so a start() whose handle is dropped says why
 /// that loses the work (start() carries no attribute of its own: g++ would print the
@@ -310,10 +311,7 @@ inline rule validate(const options& o, std::size_t n) {
   // What at_least(o.quorum).resolve(n) makes, built here: its checks are the two above, and a
   // policy made and resolved only to give this (a call, a vector destroyed) was a tenth of the
   // validation's cost.
-  rule r;
-  r.threshold = o.quorum;
-  r.total = n;
-  return r;
+  return rule{.threshold = o.quorum, .total = n};
 }
 
 // Each entry's name from the table. Copy-assigning a short std::string (a few bytes in its

@@ -92,6 +92,16 @@ struct retry {
     return d;
   }
 
+  /// The same for branch `branch`, drawn as jitter_seed asks: from seeded_engine(seed, branch,
+  /// next) when it is set, from `fallback` (the caller's per-thread generator) when not.
+  template <class URBG>
+  [[nodiscard]] std::chrono::nanoseconds delay_before(unsigned next, std::size_t branch,
+                                                      URBG& fallback) const {
+    if (!jitter_seed) return delay_before(next, fallback);
+    auto rng = seeded_engine(*jitter_seed, branch, next);
+    return delay_before(next, rng);
+  }
+
   /// Whether to retry error e after `attempts` attempts: attempts are left and retry_if (if
   /// set) accepts e. A retry_if that throws means no.
   [[nodiscard]] bool should_retry(unsigned attempts, const std::exception_ptr& e) const {

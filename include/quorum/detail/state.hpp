@@ -945,12 +945,7 @@ class state final : public core<T> {
       this->emit(event_kind::attempt_failed, i, attempt, std::nullopt, branch_status::failed, err);
       bool woke = false;
       try {
-        auto d = this->rt.jitter_seed
-                     ? [&] {
-                         auto rng = quorum::retry::seeded_engine(*this->rt.jitter_seed, i, attempt + 1);
-                         return this->rt.delay_before(attempt + 1, rng);
-                       }()
-                     : this->rt.delay_before(attempt + 1, jitter_rng());
+        auto d = this->rt.delay_before(attempt + 1, i, jitter_rng());
         woke = this->clk->sleep_until(saturating_add(this->clk->now(), d), tok);
       } catch (...) {
       }
