@@ -21,6 +21,13 @@
 //   record. No store, no duplicate-id check, no atomic operation, no shared state, nothing
 //   for retries, observers, deadlines or stop requests. A bound for the goal's design space:
 //   how close to the floor the bookkeeping could come at all.
+// BM_Bookkeeping/floor_counted/{3,16} (no goal): floor_inline plus one atomic read-modify-write
+//   per record (an acq_rel fetch_or of the branch's bit into one shared word, the decision read
+//   from the word it returns). DESIGN §3 makes record + count + decide one atomic operation of
+//   the store, because another thread (the deadline, a cancel, another process's branch) may
+//   decide at the same time; this row is that operation alone, with nothing else.
+// BM_Bookkeeping/floor_least_counted/{3,16} (no goal): floor_least with the same operation per
+//   record: the least a library that is safe to decide from two threads could do.
 // BM_Bookkeeping/quorum_inline_timed/{3,16} (no goal): the same with the default options, i.e.
 //   with two clock reads per execution and two per branch, printed so that their cost is not
 //   hidden.
@@ -28,6 +35,8 @@
 //   callables, keep each one's value (a result needs them), count successes in a local.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
@@ -69,6 +78,38 @@ void floor_inline(benchmark::State& state) {
       try {
         values[i] = fs[i]();
         ++successes;
+      } catch (...) {
+      }
+    }
+    bool met = successes >= N;
+    benchmark::DoNotOptimize(values.data());
+    benchmark::DoNotOptimize(met);
+  }
+}
+
+// The shared word of the *_counted rows: success bits, as atomic_store keeps them. Global, so
+// that the compiler must perform every operation on it.
+std::atomic<std::uint64_t> counted_word{0};
+
+// Record branch i's success in counted_word: one acq_rel fetch_or; the successes so far are
+// the bits of the word it returns plus this one.
+inline std::size_t count_success(std::size_t i) {
+  const std::uint64_t bit = std::uint64_t{1} << (i % 64);
+  return static_cast<std::size_t>(
+      std::popcount(counted_word.fetch_or(bit, std::memory_order_acq_rel) | bit));
+}
+
+template <std::size_t N>
+void floor_counted(benchmark::State& state) {
+  const std::vector<branch_fn> fs(N, &bench::trivial);
+  for (auto _ : state) {
+    std::vector<std::optional<int>> values(N);
+    counted_word.store(0, std::memory_order_relaxed);  // opened by this thread only
+    std::size_t successes = 0;
+    for (std::size_t i = 0; i < N; ++i) {
+      try {
+        values[i] = fs[i]();
+        successes = count_success(i);
       } catch (...) {
       }
     }
@@ -161,6 +202,7 @@ struct least_result {
 };
 
 // Not inlined into the loop, as a library call is not.
+template <bool Counted>
 [[gnu::noinline]] least_result least_run(const std::vector<branch_fn>& fs, std::size_t k,
                                          const std::string* names) {
   const std::size_t n = fs.size();
@@ -170,15 +212,18 @@ struct least_result {
   char id[24] = {'q'};
   r.execution_id.assign(id, std::to_chars(id + 1, id + sizeof id, ++next_id).ptr);
   r.branches.resize(n);
+  if constexpr (Counted) counted_word.store(0, std::memory_order_relaxed);
   std::size_t successes = 0, failures = 0;
   for (std::size_t i = 0; i < n; ++i) {
     auto& b = r.branches[i];
     b.name = names[i];
     if (r.decided_by) continue;  // decided: the rest never start
-    if (run_into(b, fs[i]))
-      ++successes;
-    else
+    if (!run_into(b, fs[i]))
       ++failures;
+    else if constexpr (Counted)
+      successes = count_success(i);
+    else
+      ++successes;
     b.attempts = 1;
     if (successes >= k || failures > n - k) {
       r.decision = successes >= k ? quorum::decision::quorum_met : quorum::decision::unreachable;
@@ -188,13 +233,13 @@ struct least_result {
   return r;
 }
 
-template <std::size_t N>
+template <std::size_t N, bool Counted = false>
 void floor_least(benchmark::State& state) {
   const std::vector<branch_fn> fs(N, &bench::trivial);
   std::vector<std::string> names;
   for (std::size_t i = 0; i < N; ++i) names.push_back("Process " + std::to_string(i + 1));
   for (auto _ : state) {
-    auto r = least_run(fs, N, names.data());
+    auto r = least_run<Counted>(fs, N, names.data());
     benchmark::DoNotOptimize(r);
   }
 }
@@ -217,6 +262,10 @@ const auto registered = [] {
   RegisterBenchmark("BM_Bookkeeping/floor_result_fixed/16", floor_result_fixed<16>)->UseRealTime();
   RegisterBenchmark("BM_Bookkeeping/floor_least/3", floor_least<3>)->UseRealTime();
   RegisterBenchmark("BM_Bookkeeping/floor_least/16", floor_least<16>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_counted/3", floor_counted<3>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_counted/16", floor_counted<16>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_least_counted/3", floor_least<3, true>)->UseRealTime();
+  RegisterBenchmark("BM_Bookkeeping/floor_least_counted/16", floor_least<16, true>)->UseRealTime();
   return true;
 }();
 

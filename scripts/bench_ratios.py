@@ -103,6 +103,10 @@ def informational(figures):
     return [
         *[(f"Bookkeeping floor_least / floor_inline, N={n} (the least a library could do)",
            ratio(v(f"{bk}floor_least/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
+        *[(f"Bookkeeping floor_counted / floor_inline, N={n} (one atomic operation per record)",
+           ratio(v(f"{bk}floor_counted/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
+        *[(f"Bookkeeping floor_least_counted / floor_inline, N={n} (the least, safe from two threads)",
+           ratio(v(f"{bk}floor_least_counted/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
         *[(f"Bookkeeping floor_result_fixed / floor_inline, N={n} (the fixed fields alone)",
            ratio(v(f"{bk}floor_result_fixed/{n}"), v(f"{bk}floor_inline/{n}"))) for n in (3, 16)],
         *[(f"Bookkeeping floor_result_bare / floor_inline, N={n} (fixed fields in branch_result)",
