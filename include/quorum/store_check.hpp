@@ -3,10 +3,10 @@
 // `static_assert(quorum::store<S>)` checks that a store has the right calls. It cannot check
 // that they keep the promises store.hpp describes: the decision comes at the K-th success (or
 // the failure that makes K impossible) and never twice, a replay counts nothing, expire and
-// cancel decide only an undecided execution, a held id is refused, a snapshot is consistent, and
-// all of that holds with many threads recording at once (and through the optional exclusive
-// record, for a store that offers one). check_store() runs a store through those promises and
-// says, in words, every one it saw broken:
+// cancel decide only an undecided execution, a held id is refused (also to threads opening it
+// at once), a snapshot is consistent, and all of that holds with many threads recording at once
+// (and through the optional exclusive record, for a store that offers one). check_store() runs
+// a store through those promises and says, in words, every one it saw broken:
 //
 //   #include <quorum/store_check.hpp>
 //
@@ -127,6 +127,11 @@ class store_checker {
           [this] { concurrent_records(); });
     check("threads opening, recording and closing executions of their own stay apart",
           [this] { concurrent_lifecycles(); });
+    // Only a store that refuses a held id on one thread: one that hands the held record out
+    // again (reported above) would be closed here once per handle.
+    if (std::find(passed.begin(), passed.end(), one_thread[4].first) != passed.end())
+      check("threads opening one id at once: exactly one open() succeeds",
+            [this] { concurrent_opens(); });
     if constexpr (exclusive_recording<S>) {
       // The library calls record(h, i, o, quorum::exclusive) when one thread runs the whole
       // execution: a second implementation of the record step that needs the same checks. Only
@@ -628,6 +633,52 @@ class store_checker {
            describe(r.decided_by) + " with " + counts + ", branches \"" + describe_branches(r) +
            "\" (- not recorded, s/f on time, S/F late)");
     return right;
+  }
+
+  // Each round: every thread opens the same fresh id at once. Exactly one open() may return a
+  // handle; the others must throw duplicate_execution_id. A store that checks the id and
+  // inserts it in two steps (two lock sections, a lookup then an insert) lets several through.
+  // Every handle returned is closed once the threads are joined. Each round starts its threads
+  // anew (they meet at open() through on_threads' start latch), so at most 200 rounds: the
+  // check's time stays that of the others.
+  void concurrent_opens() {
+    const std::size_t rounds = std::min<std::size_t>(o_.rounds, 200);
+    std::vector<execution_spec> specs;  // made here: next_id_ is this thread's
+    for (std::size_t r = 0; r < rounds; ++r) specs.push_back(counted(3, 2));
+    for (std::size_t round = 0; round < rounds && !failed(); ++round) {
+      std::vector<std::optional<handle>> got(o_.threads);
+      // Past the start latch, the thread that released it runs on while the others are still
+      // being woken: its open() would be done before theirs begin. So the threads also wait
+      // for one another here, awake (a thread that could not start fails the check, which ends
+      // the wait).
+      std::atomic<std::size_t> ready{0};
+      on_threads([&](std::size_t t) {
+        ready.fetch_add(1, std::memory_order_relaxed);
+        while (ready.load(std::memory_order_relaxed) < o_.threads && !failed())
+          std::this_thread::yield();
+        // Then each thread waits a little more, by a round's and a thread's own amount: threads
+        // that call at the very same moment queue on the store's first lock and pass it one after
+        // another, while a race between a check and an insert needs one thread a little behind.
+        for (std::size_t k = ((round * 7 + t * 13) % 32) * 16; k-- > 0;)
+          (void)ready.load(std::memory_order_relaxed);
+        try {
+          got[t].emplace(s_.open(specs[round]));
+        } catch (const duplicate_execution_id&) {
+        }
+      });
+      std::size_t opened = 0;
+      for (auto& h : got)
+        if (h) {
+          ++opened;
+          execution x(*this, specs[round].id, std::move(*h));  // closes it
+        }
+      if (opened != 1)
+        return fail("round " + std::to_string(round) + ": " + std::to_string(o_.threads) +
+                    " threads opened \"" + specs[round].id + "\" at once and " +
+                    std::to_string(opened) +
+                    " open() calls returned a handle (exactly 1 must; the others must throw "
+                    "quorum::duplicate_execution_id)");
+    }
   }
 
   void concurrent_lifecycles() {
