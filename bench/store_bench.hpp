@@ -226,7 +226,14 @@ void BM_contention(benchmark::State& state) {
 
 // Adds BM_StoreContention/<name>/{shared,own,lifecycle} at every thread count of
 // contention_threads().
-// S: default-constructible and modelling quorum::store (or the naive map above).
+// S: default-constructible and modelling quorum::store (or the naive map above). What S{} must
+// then hold (a store that throws here ends the whole quorum_bench with std::terminate):
+//  * shared and own: every execution of a run open at once, 2^20 / (16 / T) + 1 of them in
+//    shared (131,073 at T = 2, 1,048,577 at T = 16) and 65,537 per thread in own; a store of a
+//    fixed size is to be given that many (a default-constructible wrapper that passes it);
+//  * lifecycle: each thread reuses 64 ids ("<t>-0" .. "<t>-63"), each opened again after its
+//    close(), so a store that keeps closed ids (allowed by docs/stores.md) throws
+//    duplicate_execution_id here.
 template <class S>
 void register_contention(const std::string& name) {
   static_assert(std::default_initializable<S>, "register_contention: S is made with S{}");
