@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "refuse_threads.hpp"
@@ -41,6 +42,7 @@ enum class flaw {
   anonymous_snapshot,        // snapshot() leaves the id out
   at_most_64,                // record() throws for a branch index of 64 or more
   exclusive_counts_replays,  // only exclusive_flawed_store's record(..., exclusive) counts replays
+  checks_then_inserts,       // open() looks the id up and inserts it in two lock sections
 };
 
 class flawed_store {
@@ -56,7 +58,7 @@ class flawed_store {
   explicit flawed_store(flaw f) : flaw_(f) {}
 
   handle open(const quorum::execution_spec& s) {
-    std::lock_guard lk(m_);
+    std::unique_lock lk(m_);
     if (auto it = entries_.find(s.id); it != entries_.end()) {
       if (flaw_ == flaw::stale_reopen && closed_.erase(&it->second)) return &it->second;
       if (flaw_ == flaw::hands_out_held) return &it->second;
@@ -66,6 +68,11 @@ class flawed_store {
         throw quorum::duplicate_execution_id("held: " + s.id);
       }
       if (flaw_ != flaw::keeps_duplicates) throw quorum::duplicate_execution_id("held: " + s.id);
+    }
+    if (flaw_ == flaw::checks_then_inserts) {  // another open() of the id may pass the look-up now
+      lk.unlock();
+      std::this_thread::yield();
+      lk.lock();
     }
     auto& e = entries_[s.id + (entries_.count(s.id) ? "'" : "")];
     e = entry{s.rule, {.id = s.id, .branches = std::vector<quorum::branch_record>(s.branches)}};
@@ -261,6 +268,19 @@ TEST_CASE("check_store names the promise a flawed store breaks") {
     if (c.f != flaw::stale_reopen) CHECK(s.size() == 0);  // closed, flawed or not
     CHECK(s.unknown_closes() == 0);
   }
+}
+
+TEST_CASE("a store whose open() looks up and inserts in two steps is reported") {
+  // Regression (a store author's trial): check_store opened ids from one thread only, so a store
+  // that let two threads open one id at once passed it.
+  flawed_store s(flaw::checks_then_inserts);
+  const auto problems = quorum::check_store(s, {.threads = 2, .rounds = 200});
+  INFO(joined(problems));
+  const std::string_view p = problem_of(problems, "threads opening one id at once");
+  CHECK(p.find("2 threads opened") != std::string_view::npos);
+  CHECK(p.find("2 open() calls returned a handle") != std::string_view::npos);
+  CHECK(problems.size() == 1);
+  CHECK(s.size() == 0);
 }
 
 TEST_CASE("a problem says which step returned what, against what it should have") {
