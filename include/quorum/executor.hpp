@@ -17,9 +17,12 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <utility>
-#include <vector>
 
 namespace quorum {
 
@@ -37,32 +40,98 @@ struct archetype_task {
 template <class E>
 concept executor = requires(E& e, detail::archetype_task t) { e.execute(std::move(t)); };
 
-/// One std::jthread per task (the default). Owns its threads: the destructor joins them.
-/// execute() is called from one thread at a time (the one starting an execution). Passed as
-/// an rvalue (the default), each execution owns one and joins it; passed as an lvalue, it keeps
-/// the threads of every execution that used it until its join() or destructor: call join()
-/// between executions, or keep a pool_executor for a long-lived executor.
+/// One std::jthread per task (the default). Owns its threads: join() and the destructor join
+/// them. Passed as an rvalue (the default), each execution owns one and joins it at its end.
+/// Passed as an lvalue, it may be kept for a service's life and shared by threads that start
+/// executions at once: execute() and join() are safe to call concurrently, and each execute()
+/// first joins the threads whose task has returned, so it holds the threads still running
+/// plus those that finished since its last call, not one per branch it ever ran. (A
+/// pool_executor bounds the threads instead; this one starts one per branch, as many as run
+/// at once.)
 class thread_executor {
  public:
-  thread_executor() = default;
+  // The shared part is made here, not at the first execute(): made there, two callers
+  // starting at once both made it (found by the shared-executor test under TSan). A moved-from
+  // executor makes a new one at its next execute(), so it must not be shared before that.
+  thread_executor() : threads_(std::make_unique<held>()) {}
   thread_executor(thread_executor&&) noexcept = default;
-  thread_executor& operator=(thread_executor&&) noexcept = default;
-  ~thread_executor() = default;  // jthreads join
+  thread_executor& operator=(thread_executor&& o) noexcept {
+    if (this != &o) {
+      join();
+      threads_ = std::move(o.threads_);
+    }
+    return *this;
+  }
+  ~thread_executor() { join(); }
 
   template <std::invocable F>
   void execute(F&& f) {
-    threads_.emplace_back(std::forward<F>(f));
+    if (!threads_) threads_ = std::make_unique<held>();
+    held& h = *threads_;
+    std::lock_guard lk(h.m);
+    h.reap();
+    auto at = h.running.emplace(h.running.end());
+    try {
+      // The thread marks its own entry finished, under the lock, as its last step: the entry
+      // (a list node, never moved) and `h` (heap, freed only after every thread is joined)
+      // outlive it. The task is destroyed first, so a join under the lock in reap() waits
+      // for no user code: only for the thread to leave this lambda.
+      at->thread = std::jthread([&h, at, task = std::forward<F>(f)]() mutable {
+        task();
+        { [[maybe_unused]] auto spent = std::move(task); }
+        std::lock_guard done(h.m);
+        at->finished = true;
+        ++h.finished;
+      });
+    } catch (...) {
+      h.running.erase(at);  // not started: nothing runs the task
+      throw;
+    }
   }
 
-  /// Join every thread started so far.
+  /// Join every thread started before the call. Threads another caller starts meanwhile
+  /// are left for the next join() or the destructor.
   void join() {
-    for (auto& t : threads_)
-      if (t.joinable()) t.join();
-    threads_.clear();
+    if (!threads_) return;
+    std::list<entry> all;
+    {
+      std::lock_guard lk(threads_->m);
+      all.splice(all.end(), threads_->running);  // the nodes move, not the entries
+    }
+    for (auto& e : all) e.thread.join();  // unlocked: each thread takes the lock to finish
+  }
+
+  /// Threads started and not yet joined: running, or finished since the last execute().
+  [[nodiscard]] std::size_t threads_held() const {
+    if (!threads_) return 0;
+    std::lock_guard lk(threads_->m);
+    return threads_->running.size();
   }
 
  private:
-  std::vector<std::jthread> threads_;
+  struct entry {
+    std::jthread thread;
+    bool finished = false;  // its task returned (under held::m)
+  };
+  struct held {
+    mutable std::mutex m;
+    std::list<entry> running;
+    std::size_t finished = 0;  // entries marked finished since the last reap (a hint)
+    // Join and drop the threads whose task returned (each is at most past its last unlock).
+    // Called under m; a scan only when one has finished since the last.
+    void reap() {
+      if (finished == 0) return;
+      finished = 0;
+      for (auto it = running.begin(); it != running.end();)
+        if (it->finished) {
+          it->thread.join();
+          it = running.erase(it);
+        } else {
+          ++it;
+        }
+    }
+  };
+  std::unique_ptr<held> threads_;  // on the heap: its threads point into it, and it may move
 };
 
 /// Runs each task to completion on the calling thread, in order: deterministic, and the
