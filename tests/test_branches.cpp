@@ -61,6 +61,28 @@ TEST_CASE("branches of different return types share their common type") {
   CHECK(*r.branches[1].value == 2L);
 }
 
+TEST_CASE("a generic branch receives a branch_context, which converts to std::stop_token") {
+  // From an API trial: `[](auto st)` gets the context, the first form tried, and a
+  // std::stop_callback on it did not compile (a deduction failure deep in the standard
+  // library), nor did passing it on to a function that takes a token.
+  static_assert(std::is_convertible_v<quorum::branch_context&, std::stop_token>);
+  const auto takes_token = [](std::stop_token t) { return t.stop_possible() ? 2 : 0; };
+  auto r = quorum::quorum_parallel(
+      {.quorum = 1},
+      [&](auto st) {
+        static_assert(std::is_same_v<decltype(st), quorum::branch_context>);
+        std::binary_semaphore stopped{0};
+        std::stop_callback on_stop(st, [&] { stopped.release(); });
+        stopped.acquire();  // until the other branch's success asks this one to stop
+        return takes_token(st);
+      },
+      [] { return 1; });
+  CHECK(r.decision == decision::quorum_met);
+  CHECK(r.decided_by == 1u);
+  CHECK(r.branches[0].late);
+  CHECK(r.branches[0].value == 2);
+}
+
 TEST_CASE("branches may be a vector of std::function") {
   std::vector<std::function<std::string(std::stop_token)>> fs;
   for (int i = 0; i < 5; ++i) fs.push_back([i](std::stop_token) { return std::to_string(i); });

@@ -70,6 +70,10 @@ class branch_context {
   /// Requested at the decision: the branch should wind down. On inline_executor without a
   /// deadline nothing could request it while a branch runs, so its stop_possible() is false.
   [[nodiscard]] std::stop_token stop_token() const noexcept { return *st_; }
+  /// The same token, so that a context goes where a std::stop_token is asked for: a generic
+  /// branch `[](auto st) { ... }` receives a branch_context (the first form tried), and may
+  /// still pass it to a function that takes a token or build a `std::stop_callback cb(st, f)`.
+  operator std::stop_token() const noexcept { return *st_; }  // NOLINT(google-explicit-constructor)
   [[nodiscard]] bool stop_requested() const noexcept { return st_->stop_requested(); }
   /// Throws quorum::stopped if a stop was requested.
   void throw_if_stop_requested() const {

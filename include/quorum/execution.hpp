@@ -682,6 +682,8 @@ template <class E, class... Fs> requires detail::const_executor<E>
 void start(E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 template <store S, class E, class... Fs> requires detail::const_executor<E>
 void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
+template <class E, store S, class... Fs> requires detail::executor_only<E>
+void start(E&&, S&, const options&, Fs&&...) = delete;  // quorum: the store comes first: start(store, executor, options, branches...)
 // clang-format on
 
 }  // namespace quorum

@@ -98,6 +98,8 @@ template <class E, class... Fs> requires detail::const_executor<E>
 void quorum_parallel(E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 template <store S, class E, class... Fs> requires detail::const_executor<E>
 void quorum_parallel(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
+template <class E, store S, class... Fs> requires detail::executor_only<E>
+void quorum_parallel(E&&, S&, const options&, Fs&&...) = delete;  // quorum: the store comes first: quorum_parallel(store, executor, options, branches...)
 // clang-format on
 
 }  // namespace quorum

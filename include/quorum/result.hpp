@@ -68,6 +68,9 @@ enum class timestamps {
 namespace detail {
 template <class T>
 struct branch_value {
+  static_assert(std::move_constructible<T>,
+                "quorum: a branch's value is moved into the result, so the type a branch returns "
+                "must be move-constructible (return a std::unique_ptr to it, or a type that is)");
   std::optional<T> value;  ///< the branch's return value, when it succeeded
 };
 template <>
@@ -129,6 +132,11 @@ struct result {
       if (counted(b)) v.push_back(*b.value);
     return v;
   }
+  /// For a move-only T, a call that would copy meets this deleted overload, whose line says
+  /// what to do (deleted rather than a static_assert: a `requires` test of it stays false).
+  // clang-format off
+  std::vector<T> values() const& requires(!std::is_void_v<T> && !std::copy_constructible<T>) = delete;  // quorum: values() copies, and this T cannot be copied: take them with std::move(r).values()
+  // clang-format on
   [[nodiscard]] std::vector<T> values() &&
     requires(!std::is_void_v<T>)
   {

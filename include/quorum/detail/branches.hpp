@@ -53,7 +53,16 @@ using branch_return_t = std::decay_t<typename branch_return<std::decay_t<F>>::ty
 template <class... Fs>
 concept have_common_result = requires { typename std::common_type_t<branch_return_t<Fs>...>; };
 
-// The value type of a pack of branches: their common type (void when there are none).
+// Every value of From is a value of To: the conversion a braced initialisation accepts. Only
+// between arithmetic types, where the common type can silently change a value (int -1 and
+// std::size_t make std::size_t, an integer and double make double); a class type converts as
+// it says.
+template <class From, class To>
+concept keeps_value = !(std::is_arithmetic_v<From> && std::is_arithmetic_v<To>) ||
+                      requires(From f) { To{f}; };
+
+// The value type of a pack of branches: their common type (void when there are none), when
+// every branch's value converts to it unchanged.
 template <class... Fs>
 struct pack_result {
   using type = void;
@@ -64,6 +73,11 @@ struct pack_result<F, Fs...> {
                 "quorum: the branches' return types have no common type; make them return the "
                 "same type (or one all the others convert to)");
   using type = std::decay_t<std::common_type_t<branch_return_t<F>, branch_return_t<Fs>...>>;
+  static_assert((keeps_value<branch_return_t<F>, type> && ... && keeps_value<branch_return_t<Fs>, type>),
+                "quorum: the branches return different arithmetic types, and their common type "
+                "cannot hold every value of them (int -1 in std::size_t, an integer in double, "
+                "double in float); make them return the same type, e.g. with static_cast in "
+                "each branch");
 };
 
 template <class T, class F>
