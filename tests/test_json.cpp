@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <latch>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -126,6 +127,45 @@ TEST_CASE("floating, boolean and string values are written; other types are null
   auto inf = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1},
                                      [] { return 1.0 / 0.0; });
   CHECK(json_valid(quorum::to_json(inf)));
+}
+
+TEST_CASE("a number is written in the fewest digits that read back as the same value") {
+  // From an API trial: 17 significant digits wrote 0.1 as 0.10000000000000001 and a float 0.1f
+  // as 0.10000000149011612.
+  quorum::memory_store store;
+  const auto value_of = [&](auto f) {
+    auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 1}, f);
+    const auto j = quorum::to_json(r);
+    CHECK(json_valid(j));
+    const auto at = j.find(R"("value":)");
+    REQUIRE(at != std::string::npos);
+    return j.substr(at + 8, j.find_first_of(",}", at) - at - 8);
+  };
+  CHECK(value_of([] { return 0.1; }) == "0.1");
+  CHECK(value_of([] { return 0.1f; }) == "0.1");
+  CHECK(value_of([] { return 1.0 / 3.0; }) == "0.3333333333333333");
+  CHECK(value_of([] { return 1e300; }) == "1e+300");
+  CHECK(value_of([] { return -2.5e-7; }) == "-2.5e-07");
+  CHECK(value_of([] { return 0.1L; }) == "0.1");
+}
+
+TEST_CASE("a std::optional value is written as its value, or null") {
+  // From an API trial: an optional<int> holding 5 was written as null, and a projection could
+  // not return one.
+  quorum::memory_store store;
+  auto r = quorum::quorum_parallel(store, quorum::inline_executor{}, {.quorum = 2},
+                                   [] { return std::optional<int>(5); },
+                                   [] { return std::optional<int>(); });
+  const auto j = quorum::to_json(r);
+  CHECK(json_valid(j));
+  CHECK(j.find(R"("value":5)") != std::string::npos);
+  CHECK(j.find(R"("value":null)") != std::string::npos);
+  const auto p = quorum::to_json(r, [](const std::optional<int>& v) {
+    return v ? std::optional<std::string>("v" + std::to_string(*v)) : std::nullopt;
+  });
+  CHECK(json_valid(p));
+  CHECK(p.find(R"("value":"v5")") != std::string::npos);
+  CHECK(p.find(R"("value":null)") != std::string::npos);
 }
 
 namespace {

@@ -6,9 +6,10 @@
 //  "error", "value", "started_ms", "finished_ms"}]}
 // successful/failed_processes hold the outcomes recorded before the decision (the ones that
 // counted), so the record never contradicts the decision. Late outcomes are listed apart.
-// "value" is absent for void branches; numbers, bools and strings are written (a char as a
-// one-character string), a value of any other type as null, unless to_json(r, projection) maps
-// it to one of those. elapsed_ms and the branches' times are null when not stamped
+// "value" is absent for void branches; numbers (in the fewest digits that read back the same),
+// bools and strings are written (a char as a one-character string), a std::optional of one as
+// its value or null, a value of any other type as null, unless to_json(r, projection) maps it
+// to one of those. elapsed_ms and the branches' times are null when not stamped
 // (options.timestamps).
 #pragma once
 
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -88,8 +90,18 @@ inline void json_ms(std::string& out, std::chrono::steady_clock::duration d) {
 }
 
 template <class T>
+struct is_optional : std::false_type {};
+template <class U>
+struct is_optional<std::optional<U>> : std::true_type {};
+
+template <class T>
 void json_value(std::string& out, const T& v) {
-  if constexpr (std::is_same_v<T, bool>) {
+  if constexpr (is_optional<T>::value) {
+    if (v)
+      json_value(out, *v);  // an optional is its value when it has one, null when not
+    else
+      out += "null";
+  } else if constexpr (std::is_same_v<T, bool>) {
     out += v ? "true" : "false";
   } else if constexpr (std::is_same_v<T, char>) {
     json_string(out, std::string_view(&v, 1));  // a character, not its code (signed and
@@ -97,12 +109,15 @@ void json_value(std::string& out, const T& v) {
   } else if constexpr (std::is_integral_v<T>) {
     out += std::to_string(v);
   } else if constexpr (std::is_floating_point_v<T>) {
-    const double d = static_cast<double>(v);
-    if (!std::isfinite(d)) {
+    // A float as a float, anything wider as a double; each in the fewest digits that read
+    // back as the same value (0.1, not 0.10000000000000001).
+    using F = std::conditional_t<std::is_same_v<T, float>, float, double>;
+    const F f = static_cast<F>(v);
+    if (!std::isfinite(f)) {
       out += "null";  // JSON has no NaN or infinity
     } else {
-      char buf[40];  // as printf's %.17g (see json_ms): at most 24 characters
-      const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::general, 17);
+      char buf[40];  // the shortest form (see json_ms): at most 24 characters
+      const auto r = std::to_chars(buf, buf + sizeof buf, f);
       out.append(buf, r.ptr);
     }
   } else if constexpr (std::is_null_pointer_v<T>) {
@@ -124,6 +139,8 @@ template <class V>
 inline constexpr bool json_scalar =
     std::is_arithmetic_v<V> || std::is_null_pointer_v<V> ||
     std::is_convertible_v<const V&, std::string_view>;
+template <class U>
+inline constexpr bool json_scalar<std::optional<U>> = json_scalar<U>;  // its value, or null
 
 // The JSON text of r, each value written as value_of(value).
 template <class T, class Projection>
@@ -219,7 +236,7 @@ template <class T, class Projection>
   using V = std::remove_cvref_t<std::invoke_result_t<const Projection&, const T&>>;
   static_assert(detail::json_scalar<V>,
                 "quorum::to_json: the projection must return a number, a bool or a string "
-                "(anything convertible to std::string_view)");
+                "(anything convertible to std::string_view), or a std::optional of one");
   return detail::to_json_with(r, value_of);
 }
 
