@@ -21,7 +21,10 @@
 // hangs, answers) and quorum 1: the worker and the joining caller each claim a branch that
 // hangs. Give such executions a deadline, and run branches that may block for long (network
 // calls without a timeout of their own) on thread_executor, which starts every branch at
-// once, or on a pool with more workers than the branches that can block at the same time.
+// once, or on a pool with more workers than the branches that can block at the same time,
+// counted over every execution that shares the pool (replicas x the executions running at
+// once). A hedged branch waiting for its turn holds its thread too, and a joining caller runs
+// the branches it claims one after another, so one that blocks delays the others it claimed.
 #pragma once
 
 #include <algorithm>
@@ -43,9 +46,11 @@
 namespace quorum {
 
 /// A fixed pool of std::jthread workers. Create it once and pass it (as an lvalue) to every
-/// start()/quorum_parallel call; it must outlive the executions that use it. The destructor
-/// runs every task still queued, then joins the workers. execute() and bulk_execute() may be
-/// called from any number of threads at once.
+/// start()/quorum_parallel call; it must outlive the executions that use it (every handle
+/// joined or destroyed). The destructor runs every task still queued, then joins the workers:
+/// destroying it under an undecided execution whose running branches wait for a decision
+/// that a queued branch would make waits for ever. execute() and bulk_execute() may be called
+/// from any number of threads at once.
 class pool_executor {
   // One submission: n tasks, task i is run(i). Claimed index by index with fetch_add.
   struct job_base {

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <stop_token>
 #include <string>
+#include <string_view>
 
 #include <quorum/history.hpp>
 #include <quorum/quorum.hpp>
@@ -28,7 +29,7 @@ static_assert(quorum_doc_blocks_README == 2, "README.md's ```cpp blocks changed:
 static_assert(quorum_doc_blocks_docs_options == 1, "docs/options.md's blocks changed: see this file");
 static_assert(quorum_doc_blocks_docs_seed_demo == 1, "docs/seed_demo.md's blocks changed: see this file");
 static_assert(quorum_doc_blocks_docs_stores == 2, "docs/stores.md's blocks changed: see this file");
-static_assert(quorum_doc_blocks_docs_examples == 0, "docs/examples.md's blocks changed: see this file");
+static_assert(quorum_doc_blocks_docs_examples == 1, "docs/examples.md's blocks changed: see this file");
 // docs/redis.md's blocks: tests/docs/redis_blocks.cpp (it needs hiredis).
 
 namespace {
@@ -69,3 +70,6 @@ int write_c() { return 1; }
 }
 
 }  // namespace
+
+// docs/examples.md: a branch over a blocking socket (its own #includes: at global scope).
+#include "doc_blocks/docs_examples_0.inc"
