@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -684,6 +685,10 @@ template <store S, class E, class... Fs> requires detail::const_executor<E>
 void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 template <class E, store S, class... Fs> requires detail::executor_only<E>
 void start(E&&, S&, const options&, Fs&&...) = delete;  // quorum: the store comes first: start(store, executor, options, branches...)
+template <std::integral I, class... Fs>
+void start(I, Fs&&...) = delete;  // quorum: the first argument is the options, not the quorum: start({.quorum = 2}, branches...)
+template <store S, std::integral I, class... Fs>
+void start(S&, I, Fs&&...) = delete;  // quorum: the options come after the store, not the quorum: start(store, {.quorum = 2}, branches...)
 // clang-format on
 
 }  // namespace quorum
