@@ -58,6 +58,34 @@ TEST_CASE("a kept thread_executor joins the threads of finished tasks as it goes
   CHECK(ex.threads_held() == 0);
 }
 
+TEST_CASE("a task may join its own thread_executor: the others are joined, its own left") {
+  // Regression (a review): join() took every thread, the caller's own too; joining itself
+  // threw, and the jthread's destructor, unwinding, ended the process.
+  quorum::thread_executor ex;
+  std::latch go(1), joiner_done(1);
+  std::atomic<bool> other_done{false}, saw_other_done{false}, threw{false};
+  ex.execute([&] {
+    go.wait();
+    other_done = true;
+  });
+  ex.execute([&] {
+    go.count_down();
+    try {
+      ex.join();  // joins the other task's thread, not this one
+      saw_other_done = other_done.load();
+    } catch (...) {
+      threw = true;
+    }
+    joiner_done.count_down();
+  });
+  joiner_done.wait();  // before the join below, which would otherwise take both threads
+  CHECK_FALSE(threw.load());
+  CHECK(saw_other_done.load());
+  CHECK(ex.threads_held() == 1);  // the joining task's thread, left for this join
+  ex.join();
+  CHECK(ex.threads_held() == 0);
+}
+
 TEST_CASE("a thread_executor moved or assigned over joins what it ran") {
   std::atomic<int> ran{0};
   quorum::thread_executor a;

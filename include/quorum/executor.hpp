@@ -18,6 +18,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <iterator>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -75,7 +76,8 @@ class thread_executor {
       // The thread marks its own entry finished, under the lock, as its last step: the entry
       // (a list node, never moved) and `h` (heap, freed only after every thread is joined)
       // outlive it. The task is destroyed first, so a join under the lock in reap() waits
-      // for no user code: only for the thread to leave this lambda.
+      // only for the thread to leave this lambda and run its thread_local destructors (one
+      // that calls execute() on this executor would wait for ever).
       at->thread = std::jthread([&h, at, task = std::forward<F>(f)]() mutable {
         task();
         { [[maybe_unused]] auto spent = std::move(task); }
@@ -89,14 +91,24 @@ class thread_executor {
     }
   }
 
-  /// Join every thread started before the call. Threads another caller starts meanwhile
-  /// are left for the next join() or the destructor.
+  /// Join the threads started before the call. Threads another caller starts meanwhile are
+  /// left for the next join() or the destructor; two join() calls at once share the threads
+  /// out, so one may return while the other still joins. A task of this executor may call
+  /// it: its own thread is left for a later join() (joining itself threw, and the jthread's
+  /// destructor then ended the process; found by a review). The destructor must not run on
+  /// one of its threads.
   void join() {
     if (!threads_) return;
     std::list<entry> all;
     {
       std::lock_guard lk(threads_->m);
-      all.splice(all.end(), threads_->running);  // the nodes move, not the entries
+      const auto self = std::this_thread::get_id();
+      for (auto it = threads_->running.begin(); it != threads_->running.end();) {
+        const auto next = std::next(it);
+        if (it->thread.get_id() != self)
+          all.splice(all.end(), threads_->running, it);  // the node moves, not the entry
+        it = next;
+      }
     }
     for (auto& e : all) e.thread.join();  // unlocked: each thread takes the lock to finish
   }
