@@ -61,6 +61,25 @@ TEST_CASE("branches of different return types share their common type") {
   CHECK(*r.branches[1].value == 2L);
 }
 
+namespace {
+enum signed_code : int { refused = -1, accepted = 1 };
+}  // namespace
+
+// Which mixes of return types pack_result lets through: those whose common type holds every
+// value of each (tests/compile_fail/narrowing_mix.cpp checks the message of one it refuses).
+static_assert(quorum::detail::keeps_value<int, long>);
+static_assert(quorum::detail::keeps_value<bool, int>);
+static_assert(quorum::detail::keeps_value<char, int>);
+static_assert(quorum::detail::keeps_value<float, double>);
+static_assert(quorum::detail::keeps_value<signed_code, int>);
+static_assert(quorum::detail::keeps_value<std::string, std::string_view>);  // class types as they say
+static_assert(!quorum::detail::keeps_value<int, std::size_t>);
+static_assert(!quorum::detail::keeps_value<int, double>);
+static_assert(!quorum::detail::keeps_value<double, float>);
+// Regression (a review): an enumerator -1 with std::size_t made std::size_t, and read back as
+// 18446744073709551615; unscoped enumerations were not checked.
+static_assert(!quorum::detail::keeps_value<signed_code, std::size_t>);
+
 TEST_CASE("a generic branch receives a branch_context, which converts to std::stop_token") {
   // From an API trial: `[](auto st)` gets the context, the first form tried, and a
   // std::stop_callback on it did not compile (a deduction failure deep in the standard

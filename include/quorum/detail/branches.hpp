@@ -54,12 +54,14 @@ template <class... Fs>
 concept have_common_result = requires { typename std::common_type_t<branch_return_t<Fs>...>; };
 
 // Every value of From is a value of To: the conversion a braced initialisation accepts. Only
-// between arithmetic types, where the common type can silently change a value (int -1 and
-// std::size_t make std::size_t, an integer and double make double); a class type converts as
-// it says.
+// from an arithmetic type or an unscoped enumeration (which converts to its underlying type)
+// to an arithmetic type, where the common type can silently change a value (int -1 and
+// std::size_t make std::size_t, an integer and double make double; an enumerator -1 and
+// std::size_t too, found by a review); a class type converts as it says.
 template <class From, class To>
-concept keeps_value = !(std::is_arithmetic_v<From> && std::is_arithmetic_v<To>) ||
-                      requires(From f) { To{f}; };
+concept keeps_value =
+    !((std::is_arithmetic_v<From> || std::is_enum_v<From>) && std::is_arithmetic_v<To>) ||
+    requires(From f) { To{f}; };
 
 // The value type of a pack of branches: their common type (void when there are none), when
 // every branch's value converts to it unchanged.
