@@ -6,7 +6,7 @@
 //  "error", "value", "started_ms", "finished_ms"}]}
 // successful/failed_processes hold the outcomes recorded before the decision (the ones that
 // counted), so the record never contradicts the decision. Late outcomes are listed apart.
-// "value" is absent for void branches; numbers (in the fewest digits that read back the same),
+// "value" is absent for void branches; numbers (in the shortest form that reads back the same),
 // bools and strings are written (a char as a one-character string), a std::optional of one as
 // its value or null, a value of any other type as null, unless to_json(r, projection) maps it
 // to one of those. elapsed_ms and the branches' times are null when not stamped
@@ -109,7 +109,7 @@ void json_value(std::string& out, const T& v) {
   } else if constexpr (std::is_integral_v<T>) {
     out += std::to_string(v);
   } else if constexpr (std::is_floating_point_v<T>) {
-    // A float as a float, anything wider as a double; each in the fewest digits that read
+    // A float as a float, anything wider as a double; each in the shortest form that reads
     // back as the same value (0.1, not 0.10000000000000001).
     using F = std::conditional_t<std::is_same_v<T, float>, float, double>;
     const F f = static_cast<F>(v);
