@@ -327,12 +327,23 @@ inline void make_execution_id(std::string& out) {
 // Memory order: every successful acquisition (the CAS, the swap) is acquire and unlock's swap
 // is release, so a holder sees all that earlier holders wrote under the lock. The loads while
 // watching are relaxed: they only decide when to try again.
+// A pause for a thread watching a word another thread will change: tells the CPU it is a
+// spin-wait loop (fewer pipeline flushes, the sibling hyper-thread runs) and costs from a few
+// nanoseconds to about a hundred, by CPU.
+inline void cpu_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 class spin_then_wait_lock {
  public:
   void lock() noexcept {
     if (try_lock()) return;
     for (int i = 0; i < spin_limit; ++i) {
-      pause();
+      cpu_pause();
       if (word_.load(std::memory_order_relaxed) == 0 && try_lock()) return;
     }
     while (word_.exchange(2, std::memory_order_acquire) != 0)
@@ -353,13 +364,6 @@ class spin_then_wait_lock {
 
  private:
   static constexpr int spin_limit = 64;
-  static void pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-  }
   // 32 bits: libstdc++ waits on and notifies a 32-bit atomic directly through its futex, and a
   // notify with no sleeper costs a load (a 64-bit one goes through a process-wide proxy).
   std::atomic<std::uint32_t> word_{0};
