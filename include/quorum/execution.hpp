@@ -489,11 +489,19 @@ auto range_branches(R&& range) {
   using RR = std::remove_cvref_t<R>;
   constexpr bool owns = std::is_rvalue_reference_v<R&&> &&
                         (!std::ranges::view<RR> || is_owning_view<RR>::value);
-  for (auto&& f : range) {
-    if constexpr (owns)
-      fs.push_back(std::move(f));
-    else
-      fs.push_back(std::forward<decltype(f)>(f));
+  constexpr bool can_take = owns || std::constructible_from<F, std::ranges::range_reference_t<R>>;
+  static_assert(can_take,
+                "quorum: the branches are copied out of this range (start() keeps its own, since "
+                "its handle may outlive the range; quorum_parallel too, when the range has no "
+                "random access), and these callables cannot be copied: pass the container as an "
+                "rvalue, std::move(v)");
+  if constexpr (can_take) {  // else the assertion above is the one error
+    for (auto&& f : range) {
+      if constexpr (owns)
+        fs.push_back(std::move(f));
+      else
+        fs.push_back(std::forward<decltype(f)>(f));
+    }
   }
   return vector_branches<T, F>(std::move(fs));
 }
