@@ -480,3 +480,20 @@ TEST_CASE("the store and executor concepts accept the library's models") {
   static_assert(!quorum::executor<int>);
   CHECK(true);
 }
+
+namespace app {
+// A service's own functions named like ours, found with ours by argument-dependent lookup
+// through the store. The deleted overloads that catch `start(2, f, g)` once took these calls
+// too (a number and anything), and an unsigned count made the deleted one the better match.
+inline std::size_t start(std::size_t replicas, quorum::memory_store& s) { return replicas + s.size(); }
+inline std::size_t quorum_parallel(quorum::memory_store& s, unsigned shards) { return shards + s.size(); }
+
+inline std::size_t bring_up(quorum::memory_store& s) {
+  return start(4u, s) + quorum_parallel(s, 3u);  // unqualified on purpose
+}
+}  // namespace app
+
+TEST_CASE("a service's own start(n, store) is not taken by the library's deleted overloads") {
+  quorum::memory_store store;
+  CHECK(app::bring_up(store) == 7);
+}

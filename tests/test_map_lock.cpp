@@ -131,3 +131,26 @@ TEST_CASE("try_lock on the id map's lock takes it only when free") {
 }
 
 }  // namespace
+
+#if defined(__linux__)
+TEST_CASE("usable_cpus counts the CPUs the thread may run on, not the machine's") {
+  // wait() watches the decision word only where another CPU can run the branch that decides
+  // it: a process pinned to one CPU (taskset, a container's cpuset) must count 1.
+  unsigned pinned = 0;
+  int set_result = -1;
+  std::jthread([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    if (sched_getaffinity(0, sizeof one, &one) != 0) return;
+    int first = 0;
+    while (first < CPU_SETSIZE && !CPU_ISSET(first, &one)) ++first;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    set_result = sched_setaffinity(0, sizeof one, &one);  // this thread only
+    pinned = quorum::detail::usable_cpus();
+  }).join();
+  REQUIRE(set_result == 0);
+  CHECK(pinned == 1);
+  CHECK(quorum::detail::usable_cpus() >= 1);  // the test's own thread keeps its mask
+}
+#endif

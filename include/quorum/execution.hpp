@@ -89,7 +89,9 @@ execution {
   /// True once the decision is made.
   [[nodiscard]] bool decided() const { return live().decided(); }
 
-  /// Block until the decision (not until every branch ended). From this execution's own
+  /// Block until the decision (not until every branch ended). It watches for up to 10 us
+  /// before it sleeps, so a decision made in that time wakes it in under a microsecond; where
+  /// the calling thread may run on one CPU only, it sleeps at once. From this execution's own
   /// observer, before the decision, throws std::logic_error: the observer may be called by the
   /// very branch whose record is about to decide (as for wait_until and wait_for).
   void wait() const {
@@ -489,13 +491,21 @@ auto range_branches(R&& range) {
   using RR = std::remove_cvref_t<R>;
   constexpr bool owns = std::is_rvalue_reference_v<R&&> &&
                         (!std::ranges::view<RR> || is_owning_view<RR>::value);
-  constexpr bool can_take = owns || std::constructible_from<F, std::ranges::range_reference_t<R>>;
-  static_assert(can_take,
+  using taken_t = std::conditional_t<owns, std::ranges::range_rvalue_reference_t<R>,
+                                     std::ranges::range_reference_t<R>>;
+  constexpr bool can_take = std::constructible_from<F, taken_t>;  // a const rvalue is copied too
+  static_assert(can_take || std::ranges::view<RR>,
                 "quorum: the branches are copied out of this range (start() keeps its own, since "
                 "its handle may outlive the range; quorum_parallel too, when the range has no "
-                "random access), and these callables cannot be copied: pass the container as an "
-                "rvalue, std::move(v)");
-  if constexpr (can_take) {  // else the assertion above is the one error
+                "random access), and these callables cannot be copied: pass the container as a "
+                "non-const rvalue, std::move(v)");
+  static_assert(can_take || !std::ranges::view<RR>,
+                "quorum: the branches are copied out of this range, and these callables cannot be "
+                "copied: quorum moves callables only out of a container (or std::views::all of "
+                "one) given as an rvalue, never out of a view such as take or filter, which may "
+                "refer to elements that are not the caller's to give: move the callables you want "
+                "into a container of their own, and pass it as std::move(v)");
+  if constexpr (can_take) {  // else one of the assertions above is the one error
     for (auto&& f : range) {
       if constexpr (owns)
         fs.push_back(std::move(f));
@@ -592,6 +602,13 @@ auto start_branches(S* store, E&& exec, const options& o, B branches) {
 template <class... Fs>
 concept not_branches = sizeof...(Fs) > 0 && !(branch<Fs> && ...) &&
                        !(sizeof...(Fs) == 1 && (branch_range<Fs> && ...));
+
+// Arguments after the options that are branches, or one range of them. The deleted overloads
+// for a number given as the options require it: unconstrained, they also caught a user's own
+// `start(4, store)` in another namespace, found by argument-dependent lookup through the store.
+template <class... Fs>
+concept some_branches = sizeof...(Fs) > 0 && ((branch<Fs> && ...) ||
+                                              (sizeof...(Fs) == 1 && (branch_range<Fs> && ...)));
 
 // An executor that is not also a store (the overloads taking both tell them apart by this).
 // E as deduced, reference and const kept, as `executor E` is checked elsewhere: a const
@@ -693,9 +710,9 @@ template <store S, class E, class... Fs> requires detail::const_executor<E>
 void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 template <class E, store S, class... Fs> requires detail::executor_only<E>
 void start(E&&, S&, const options&, Fs&&...) = delete;  // quorum: the store comes first: start(store, executor, options, branches...)
-template <std::integral I, class... Fs>
+template <std::integral I, class... Fs> requires detail::some_branches<Fs...>
 void start(I, Fs&&...) = delete;  // quorum: the first argument is the options, not the quorum: start({.quorum = 2}, branches...)
-template <store S, std::integral I, class... Fs>
+template <store S, std::integral I, class... Fs> requires detail::some_branches<Fs...>
 void start(S&, I, Fs&&...) = delete;  // quorum: the options come after the store, not the quorum: start(store, {.quorum = 2}, branches...)
 // clang-format on
 

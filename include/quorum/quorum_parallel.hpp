@@ -100,9 +100,9 @@ template <store S, class E, class... Fs> requires detail::const_executor<E>
 void quorum_parallel(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 template <class E, store S, class... Fs> requires detail::executor_only<E>
 void quorum_parallel(E&&, S&, const options&, Fs&&...) = delete;  // quorum: the store comes first: quorum_parallel(store, executor, options, branches...)
-template <std::integral I, class... Fs>
+template <std::integral I, class... Fs> requires detail::some_branches<Fs...>
 void quorum_parallel(I, Fs&&...) = delete;  // quorum: the first argument is the options, not the quorum: quorum_parallel({.quorum = 2}, branches...)
-template <store S, std::integral I, class... Fs>
+template <store S, std::integral I, class... Fs> requires detail::some_branches<Fs...>
 void quorum_parallel(S&, I, Fs&&...) = delete;  // quorum: the options come after the store, not the quorum: quorum_parallel(store, {.quorum = 2}, branches...)
 // clang-format on
 

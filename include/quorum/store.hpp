@@ -26,6 +26,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include "errors.hpp"
 #include "policy.hpp"
 #include "result.hpp"
@@ -305,6 +309,29 @@ inline void make_execution_id(std::string& out) {
   out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
 }
 
+// A pause for a thread watching a word another thread will change: tells the CPU it is a
+// spin-wait loop (fewer pipeline flushes, the sibling hyper-thread runs) and costs from a few
+// nanoseconds to about a hundred, by CPU.
+inline void cpu_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// How many CPUs the calling thread may run on: its affinity mask where the system says (a process
+// pinned to one CPU, by taskset or a container's cpuset, gets 1 whatever the machine has),
+// else std::thread::hardware_concurrency(), which counts the machine's. 0 when unknown.
+[[nodiscard]] inline unsigned usable_cpus() noexcept {
+#if defined(__linux__) && defined(CPU_COUNT)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(CPU_COUNT(&set));
+#endif
+  return std::thread::hardware_concurrency();
+}
+
 // The lock of a store's id map (memory_store's map, a shard of sharded_store's and
 // atomic_store's). What it guards is an insert or an erase: a few dozen instructions. A thread
 // that finds it held therefore waits best by watching it for a moment. std::mutex (a pthread
@@ -327,17 +354,6 @@ inline void make_execution_id(std::string& out) {
 // Memory order: every successful acquisition (the CAS, the swap) is acquire and unlock's swap
 // is release, so a holder sees all that earlier holders wrote under the lock. The loads while
 // watching are relaxed: they only decide when to try again.
-// A pause for a thread watching a word another thread will change: tells the CPU it is a
-// spin-wait loop (fewer pipeline flushes, the sibling hyper-thread runs) and costs from a few
-// nanoseconds to about a hundred, by CPU.
-inline void cpu_pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 class spin_then_wait_lock {
  public:
   void lock() noexcept {

@@ -237,18 +237,19 @@ class core {
   // branches that answer in microseconds the decision usually comes within that: a sleeping
   // caller is woken by a system call and then waits to be scheduled (on the 2-vCPU machine of
   // bench/RESULTS.md, about 11 us from the K-th success to the caller running, against under
-  // 1 us watching; a spin of 2 us already caught most, and 10 us leaves room for a slower
-  // phase). On branches that take longer it costs one core decision_spin per wait(), and
-  // nothing on a machine with one hardware thread, where it would only delay the branches.
+  // 1 us watching; a spin of 2 us gave either, run to run, and 10 us caught it in every run).
+  // On branches that take longer it costs one core decision_spin per wait(), and nothing
+  // where this process may run on one CPU only (its affinity, not the machine's count), where
+  // watching would only delay the branches that are to decide.
   // The loads are acquire, as the sleeping loop's: they pair with publish's release.
   static constexpr std::chrono::microseconds decision_spin{10};
   void wait_decided() const noexcept {
     if (word.load(std::memory_order_acquire) & 1u) return;
-    static const bool spin = std::thread::hardware_concurrency() > 1;
+    static const bool spin = usable_cpus() > 1;
     if (spin) {
       const auto until = std::chrono::steady_clock::now() + decision_spin;
       do {
-        for (int i = 0; i < 32; ++i) {  // a clock read per 32 pauses (0.3 to 3 us)
+        for (int i = 0; i < 32; ++i) {  // a clock read per 32 pauses (a few us at most)
           if (word.load(std::memory_order_acquire) & 1u) return;
           cpu_pause();
         }
