@@ -501,7 +501,7 @@ TEST_CASE("an observer that throws is counted in observer_errors and never break
     CHECK(r.decision == quorum::decision::quorum_met);
     CHECK(r.branches[1].status == quorum::branch_status::cancelled);
     CHECK(r.observer_errors == 1);
-    CHECK(quorum::describe(r.observer_error) == "non-standard exception");
+    CHECK(quorum::describe(r.observer_error).starts_with("non-standard exception"));
   }
 }
 

@@ -6,9 +6,16 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <typeinfo>
+
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>  // the Itanium C++ ABI (libstdc++, libc++): the type of the exception in flight
+#define QUORUM_HAS_CXXABI 1
+#endif
 
 namespace quorum {
 
@@ -71,7 +78,9 @@ inline std::string count_text(std::size_t n, const char* one, const char* many) 
 }  // namespace detail
 
 /// A short human-readable description of any exception: what() for std::exception, the text of
-/// a thrown std::string or C string (`throw "disk full"`), a fixed text for other types; empty
+/// a thrown std::string or C string (`throw "disk full"`), "non-standard exception" for other
+/// types, followed by the type's name where the C++ ABI tells it (g++ and clang on Linux and
+/// macOS: "non-standard exception of type int" for `throw 42`); empty
 /// only for a null exception_ptr (history and the JSON writers read an empty description as "no
 /// error"). Never throws.
 [[nodiscard]] inline std::string describe(const std::exception_ptr& e) noexcept try {
@@ -90,7 +99,17 @@ inline std::string count_text(std::size_t n, const char* one, const char* many) 
     if (*s == '\0') return "empty string";
     return s;
   } catch (...) {
-    return "non-standard exception";
+    std::string text = "non-standard exception";
+#ifdef QUORUM_HAS_CXXABI
+    if (const std::type_info* t = abi::__cxa_current_exception_type()) {
+      int status = -1;
+      char* name = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
+      text += " of type ";
+      text += status == 0 && name != nullptr ? name : t->name();
+      std::free(name);  // malloc'd by __cxa_demangle; null when it failed
+    }
+#endif
+    return text;
   }
 } catch (...) {
   return "undescribed";  // out of memory for the text: fits the small buffer, cannot throw
