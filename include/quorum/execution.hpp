@@ -379,6 +379,9 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
     c.stop = new_stop_source();
     c.token = c.stop.get_token();
   }
+  // Executors with execute() only: one ticket per branch (see core::tickets), all unclaimed.
+  if constexpr (!inline_exec && !state<T, S, B, X>::bulk::value)
+    c.tickets = std::make_unique<std::atomic<std::uint32_t>[]>(c.n);
 
   st->open(spec);  // throws duplicate_execution_id
   c.id = std::move(spec.id);
@@ -433,16 +436,25 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
     try {
       for (; i < c.n; ++i) {
         if (c.decided()) {  // decided before launch (deadline already past, or early decision)
+          c.tickets[i].store(c.ticket_claimed, std::memory_order_relaxed);
           c.skip(i);
           continue;
         }
-        st->exec().execute([st, i]() noexcept { st->run(i); });
+        // One copy, unclaimed. relaxed: execute() hands the task over with the executor's own
+        // synchronisation, and a joiner reads it on this thread, after start() returned.
+        c.tickets[i].store(c.ticket_copy, std::memory_order_relaxed);
+        st->exec().execute(branch_task<state<T, S, B, X>>(st, i));
       }
     } catch (...) {
       // The executor refused work: decide cancelled, account for the tasks never handed out,
-      // and let the handle's destructor join the ones that were, then report the error.
+      // and let the handle's destructor join the ones that were, then report the error. The
+      // task of branch i is gone already (execute() may not keep a task it throws for): its
+      // last copy accounted for the branch as it died.
       st->cancel();
-      for (; i < c.n; ++i) c.skip(i);
+      for (++i; i < c.n; ++i) {
+        c.tickets[i].store(c.ticket_claimed, std::memory_order_relaxed);
+        c.skip(i);
+      }
       throw;
     }
   }

@@ -1,13 +1,27 @@
 // quorum/executor.hpp — where branches run.
 //
-// An executor is anything with `execute(f)` for a move-only `void()` callable f. The library
-// hands it one task per branch; each task catches everything, so an executor never sees an
-// exception from a branch. An executor passed as an rvalue is owned by the execution and
-// destroyed on the thread that joins it, once every branch has ended: its destructor must wait
-// for the tasks it was given (as thread_executor's joins its threads). If execute itself throws
-// (the executor refuses work), start() cancels the execution, joins the tasks already handed out
-// and rethrows to the caller: an execute() that throws must neither have run the task nor keep
-// it to run later (the execution counts that branch as never started).
+// An executor is anything with `execute(f)` for a `void()` callable f; the concept asks no more
+// than a move-only f. The library hands it one task per branch; each task catches everything,
+// so an executor never sees an exception from a branch. The tasks of execute() can also be
+// copied (an executor may keep them in std::function): the first copy called runs the branch,
+// and the others do nothing when called. A task whose every copy is destroyed uncalled (a pool
+// stopped with work queued) counts its branch as never started; before the decision, that
+// cancels the execution, as an executor refusing work, and the branch's error says so. After
+// the decision a joiner does not wait for tasks still queued: it marks their branches never
+// started, and the tasks return at once when they run. No task runs on the joiner: the
+// executor chose where its tasks run (bulk_execute below offers that). So a caller that waits
+// on a thread of the executor its branches queue on (quorum_parallel from a pool's own
+// worker) ends at its timeout at best; give such an executor bulk_execute.
+//
+// An executor passed as an rvalue is owned by the execution and destroyed on the thread that
+// joins it, once every branch has ended. Its destructor may wait for the threads it made (as
+// thread_executor's joins them), and need not: a handle-like executor (an Asio executor, a
+// pointer to a pool) ends nothing when destroyed, which is fine, since a task still queued
+// then holds only the library's own state, freed when the task runs or dies; the pool it
+// refers to must outlive its tasks, as for any work given to it. If execute itself throws
+// (the executor refuses work), start() cancels the execution, joins the tasks already handed
+// out and rethrows to the caller: an execute() that throws must neither have run the task nor
+// keep it to run later (the execution counts that branch as never started).
 //
 // An executor may also offer `bulk_execute(n, f)` (as pool_executor does): run f(0) .. f(n-1),
 // returning a batch whose `run_one()` runs one task not yet claimed on the calling thread

@@ -499,6 +499,40 @@ class core {
     if (p == phase::finished) phases[i].notify_all();  // a reader may wait out `recording`
   }
 
+  // Executors with execute() only: one word per branch for the task that runs it (see
+  // branch_task), made by launch() for them alone (null otherwise). Bit 0: the branch is
+  // claimed, by the task's call, by the joiner retiring it after the decision, or by the last
+  // copy of the task dying uncalled; bits 1..: the task's live copies. Every change is a
+  // read-modify-write of the one word, so their single modification order is all that decides
+  // who claims (acq_rel on the claim all the same: the winner goes on to use the state). The
+  // winner writes the branch's entry and publishes it through finish_one() as any branch does.
+  static constexpr std::uint32_t ticket_claimed = 1u;
+  static constexpr std::uint32_t ticket_copy = 2u;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> tickets;
+
+  // Claim branch i for the caller; false if someone has.
+  bool take_ticket(std::size_t i) noexcept {
+    return (tickets[i].fetch_or(ticket_claimed, std::memory_order_acq_rel) & ticket_claimed) == 0u;
+  }
+
+  // After the decision, a joiner retires every branch whose task has not started (a task
+  // queued behind busy workers, or behind the joiner itself on a pool it belongs to): it
+  // would only be skipped when it ran, and the join need not wait for the executor to get
+  // to it. The task, when it does run, finds its branch claimed and returns. Nothing runs
+  // here: an executor with execute() only chose where its tasks run (a loop's own thread,
+  // say), so the joiner never runs a branch itself (bulk_execute offers that).
+  bool retire_unstarted() noexcept {
+    if (!tickets || !decided()) return false;
+    bool any = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((tickets[i].load(std::memory_order_relaxed) & ticket_claimed) == 0u && take_ticket(i)) {
+        skip(i);
+        any = true;
+      }
+    }
+    return any;
+  }
+
   // A branch that never ran: the decision came first (or it was never handed to the executor).
   void skip(std::size_t i) noexcept {
     auto& b = out[i];
@@ -716,6 +750,39 @@ struct run_branch {
   void operator()(std::size_t i) const noexcept { st->run(i); }
 };
 
+// The task that runs branch i on an executor with execute() only. Copyable (an executor may
+// keep it in a std::function), and each copy counts itself in the branch's ticket (see
+// core::tickets): the first call claims the branch and runs it, a later call of another copy
+// does nothing, and when the last copy dies uncalled (an executor shut down with work queued:
+// asio::thread_pool::stop(), say) the branch is accounted for as never started, so that the
+// handle's join does not wait for it for ever (found by a user trial).
+template <class St>
+class branch_task {
+ public:
+  branch_task(std::shared_ptr<St> st, std::size_t i) noexcept : st_(std::move(st)), i_(i) {}
+  branch_task(const branch_task& o) noexcept : st_(o.st_), i_(o.i_) {
+    // relaxed: a new copy of a live one; the claim alone orders anything (see core::tickets)
+    if (st_) st_->tickets[i_].fetch_add(St::ticket_copy, std::memory_order_relaxed);
+  }
+  branch_task(branch_task&& o) noexcept : st_(std::move(o.st_)), i_(o.i_) {}
+  branch_task& operator=(branch_task o) noexcept {  // the old value dies with o
+    st_.swap(o.st_);
+    std::swap(i_, o.i_);
+    return *this;
+  }
+  ~branch_task() {
+    if (st_) st_->drop_task(i_);
+  }
+
+  void operator()() const noexcept {
+    if (st_ && st_->take_ticket(i_)) st_->run(i_);
+  }
+
+ private:
+  std::shared_ptr<St> st_;
+  std::size_t i_;
+};
+
 // An executor with a bulk submit, `e.bulk_execute(n, f)` -> a batch with `run_one()` (see
 // pool_executor): start() submits all N branches at once and keeps the batch so that join()
 // can run unclaimed branches on the caller. For other executors the batch is empty.
@@ -765,7 +832,36 @@ class state final : public core<T> {
     batch_ = exec().bulk_execute(this->n, run_branch<state>{std::move(self)});
   }
 
-  bool help_one() noexcept override { return batch_.run_one(); }
+  bool help_one() noexcept override {
+    if constexpr (bulk::value)
+      return batch_.run_one();
+    else
+      return this->retire_unstarted();
+  }
+
+  // A copy of branch i's task dies (see branch_task). The last one, if the branch was never
+  // claimed, claims it: the executor destroyed the task without running it. Undecided, that
+  // is an executor refusing work, as an execute() that throws: the execution is cancelled
+  // (the branch's error says why), then the branch counts as never started. Cancelled first,
+  // so that the join this may complete reads a published decision; in a branch's call scope,
+  // so that a stop callback the cancel runs may not join the execution (it would wait for
+  // this very branch).
+  void drop_task(std::size_t i) noexcept {
+    if (this->tickets[i].fetch_sub(core<T>::ticket_copy, std::memory_order_acq_rel) !=
+        core<T>::ticket_copy)
+      return;  // another copy lives, or the branch was claimed
+    if (!this->take_ticket(i)) return;  // a joiner retired it meanwhile
+    if (!this->decided()) {
+      try {
+        this->out[i].error = std::make_exception_ptr(std::runtime_error(
+            "quorum: the executor destroyed this branch's task without running it"));
+      } catch (...) {
+      }
+      const call_scope scope(static_cast<const core<T>*>(this), call_scope::branch);
+      cancel_from(true);
+    }
+    this->skip(i);
+  }
 
   void open(const execution_spec& spec) { h_.emplace(store_->open(spec)); }
 
