@@ -379,6 +379,11 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
     c.stop = new_stop_source();
     c.token = c.stop.get_token();
   }
+  using bulk = typename state<T, S, B, X>::bulk;
+  if constexpr (bulk::offered) {
+    static_assert(bulk::runs_one, "quorum: the executor's bulk_execute(n, f) returns a batch without `bool run_one()` (see quorum/executor.hpp)");
+    static_assert(bulk::kept, "quorum: the batch bulk_execute(n, f) returns must be default-constructible and move-assignable (see quorum/executor.hpp)");
+  }
   // Executors with execute() only: one ticket per branch (see core::tickets), all unclaimed.
   if constexpr (!inline_exec && !state<T, S, B, X>::bulk::value)
     c.tickets = std::make_unique<std::atomic<std::uint32_t>[]>(c.n);

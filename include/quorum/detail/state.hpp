@@ -786,20 +786,29 @@ class branch_task {
 // An executor with a bulk submit, `e.bulk_execute(n, f)` -> a batch with `run_one()` (see
 // pool_executor): start() submits all N branches at once and keeps the batch so that join()
 // can run unclaimed branches on the caller. For other executors the batch is empty.
-template <class E, class F>
-struct bulk_batch {
-  static constexpr bool value = false;
-  struct type {
-    bool run_one() noexcept { return false; }
-  };
+struct no_batch {
+  bool run_one() noexcept { return false; }
 };
 template <class E, class F>
-  requires requires(E& e, F f) {
-    { e.bulk_execute(std::size_t{}, std::move(f)).run_one() } -> std::same_as<bool>;
-  }
+struct bulk_batch {
+  static constexpr bool offered = false;
+  static constexpr bool value = false;
+  using type = no_batch;
+};
+// An executor whose bulk_execute takes the library's task is taken at its word: a batch that
+// falls short is an error (asserted in launch(), where a failed assertion leaves the types
+// whole and a compiler says nothing more), not a silent fall-back to execute() (an Asio
+// trial's run_one returned int, and the joiner quietly stopped helping).
+template <class E, class F>
+  requires requires(E& e, F f) { e.bulk_execute(std::size_t{}, std::move(f)); }
 struct bulk_batch<E, F> {
-  static constexpr bool value = true;
   using type = decltype(std::declval<E&>().bulk_execute(std::size_t{}, std::declval<F>()));
+  static constexpr bool runs_one = requires(type& b) {
+    { b.run_one() } -> std::same_as<bool>;
+  };
+  static constexpr bool kept = std::default_initializable<type> && std::is_move_assignable_v<type>;
+  static constexpr bool offered = true;  // launch() asserts the two above
+  static constexpr bool value = runs_one && kept;
 };
 
 // The full state: store, branches and executor. X is the executor type held: a value when the
@@ -1173,7 +1182,7 @@ class state final : public core<T> {
   std::optional<B> branches_;
   // The caller's executor (X a reference), or the one this execution owns (see finalize()).
   std::conditional_t<std::is_reference_v<X>, X, std::optional<X>> exec_;
-  typename bulk::type batch_{};  // run_one() by every joiner; cleared by finalize() (join_once)
+  std::conditional_t<bulk::value, typename bulk::type, no_batch> batch_{};  // run_one() by every joiner; cleared by finalize() (join_once)
   timer timer_;
   std::jthread deadline_work_;  // written by timer_'s callback; see on_timer
 };
