@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -30,6 +31,7 @@ static_assert(quorum_doc_blocks_docs_options == 1, "docs/options.md's blocks cha
 static_assert(quorum_doc_blocks_docs_seed_demo == 1, "docs/seed_demo.md's blocks changed: see this file");
 static_assert(quorum_doc_blocks_docs_stores == 2, "docs/stores.md's blocks changed: see this file");
 static_assert(quorum_doc_blocks_docs_examples == 1, "docs/examples.md's blocks changed: see this file");
+static_assert(quorum_doc_blocks_docs_executors == 1, "docs/executors.md's blocks changed: see this file");
 // docs/redis.md's blocks: tests/docs/redis_blocks.cpp (it needs hiredis).
 
 namespace {
@@ -44,6 +46,9 @@ void use(const std::string&) {}
 int write_a() { return 1; }
 int write_b() { return 1; }
 int write_c() { return 1; }
+
+// docs/executors.md: an executor of one's own over a queue of the service's (namespace scope).
+#include "doc_blocks/docs_executors_0.inc"
 
 // docs/stores.md: a store of one's own (a class at namespace scope).
 #include "doc_blocks/docs_stores_0.inc"
