@@ -55,6 +55,7 @@ TEST_CASE("wait returns at the decision while a straggler that ignores its stop 
   CHECK(r.branches[0].late);
   CHECK(r.successes() == 2);  // the late success is never counted
   CHECK(r.values() == std::vector<int>{1, 2});  // nor is its value
+  CHECK(r.counted_branches() == std::vector<std::size_t>{1, 2});  // which branches gave them
   CHECK(*r.branches[0].value == 0);
 }
 
@@ -73,6 +74,7 @@ TEST_CASE("values() are the counted successes' values in branch order, copied or
       [] { return std::make_unique<int>(4); });  // never runs: decided at branch 2
   REQUIRE(r.decision == decision::quorum_met);
   static_assert(!has_values<decltype(r)>, "a move-only value cannot be copied out");
+  CHECK(r.counted_branches() == std::vector<std::size_t>{0, 2});  // not the failure, nor 3
   auto v = std::move(r).values();
   REQUIRE(v.size() == r.successes());
   CHECK(*v[0] == 1);
@@ -84,6 +86,9 @@ TEST_CASE("values() are the counted successes' values in branch order, copied or
   CHECK(copied.values() == std::vector<std::string>{"a"});
   CHECK(copied.values() == std::vector<std::string>{"a"});  // a copy leaves them in place
   static_assert(!has_values<quorum::result<void>>);
+  const auto none = quorum::quorum_parallel(quorum::inline_executor{}, {.quorum = 1},
+                                            [] { throw std::runtime_error("down"); }, [] {});
+  CHECK(none.counted_branches() == std::vector<std::size_t>{1});  // T = void: no values()
   static_assert(has_values<quorum::result<int>>);
 }
 

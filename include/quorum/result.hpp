@@ -147,13 +147,27 @@ struct result {
     return v;
   }
 
+  /// The indices of the successes that counted, in branch order: values()[j] is the value of
+  /// branches[counted_branches()[j]] (which replica gave it, for a read repair, say).
+  [[nodiscard]] std::vector<std::size_t> counted_branches() const {
+    std::vector<std::size_t> v;
+    v.reserve(successes());
+    for (std::size_t i = 0; i < branches.size(); ++i)
+      if (counted(branches[i])) v.push_back(i);
+    return v;
+  }
+
   /// True when the execution reached its quorum.
   [[nodiscard]] bool ok() const noexcept { return decision == quorum::decision::quorum_met; }
 
  private:
-  // A success that counted holds a value: the branch returned one before the decision.
+  // A success that counted: the branch returned before the decision (with a value, unless T
+  // is void).
   [[nodiscard]] static bool counted(const branch_result<T>& b) noexcept {
-    return b.status == branch_status::succeeded && !b.late && b.value.has_value();
+    if constexpr (std::is_void_v<T>)
+      return b.status == branch_status::succeeded && !b.late;
+    else
+      return b.status == branch_status::succeeded && !b.late && b.value.has_value();
   }
   [[nodiscard]] std::size_t count(branch_status s) const noexcept {
     std::size_t n = 0;
