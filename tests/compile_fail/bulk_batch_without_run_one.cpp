@@ -13,42 +13,34 @@
 
 namespace {
 // run_one() returns a count, not bool.
-struct counting_pool {
-  struct batch {
-    int run_one() noexcept { return 0; }
-  };
-  template <class F>
-  void execute(F&& f) {
-    f();
-  }
-  template <class F>
-  batch bulk_execute(std::size_t n, F&& f) {
-    for (std::size_t i = 0; i < n; ++i) f(i);
-    return {};
-  }
+struct counting_batch {
+  counting_batch() = default;
+  explicit counting_batch(int) {}
+  int run_one() noexcept { return 0; }
+};
+// No default constructor.
+struct bound_batch {
+  explicit bound_batch(int) {}
+  bool run_one() noexcept { return false; }
 };
 
-// The batch has no default constructor.
-struct bound_pool {
-  struct batch {
-    explicit batch(int) {}
-    bool run_one() noexcept { return false; }
-  };
+template <class Batch>
+struct pool {
   template <class F>
   void execute(F&& f) {
     f();
   }
   template <class F>
-  batch bulk_execute(std::size_t n, F&& f) {
+  Batch bulk_execute(std::size_t n, F&& f) {
     for (std::size_t i = 0; i < n; ++i) f(i);
-    return batch(0);
+    return Batch(0);
   }
 };
 }  // namespace
 
 int main() {
-  counting_pool a;
-  bound_pool b;
+  pool<counting_batch> a;
+  pool<bound_batch> b;
   auto ra = quorum::quorum_parallel(a, {.quorum = 1}, [] { return 1; });
   auto rb = quorum::quorum_parallel(b, {.quorum = 1}, [] { return 1; });
   return static_cast<int>(ra.branches.size() + rb.branches.size());
