@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <functional>
+#include <latch>
 #include <list>
 #include <memory>
 #include <ranges>
+#include <semaphore>
 #include <utility>
 #include <span>
 #include <stdexcept>
@@ -86,16 +88,23 @@ TEST_CASE("a generic branch receives a branch_context, which converts to std::st
   // library), nor did passing it on to a function that takes a token.
   static_assert(std::is_convertible_v<quorum::branch_context&, std::stop_token>);
   const auto takes_token = [](std::stop_token t) { return t.stop_possible() ? 2 : 0; };
+  // Branch 1 succeeds only once branch 0 runs: a branch not started by the decision never
+  // starts, and would show no value (a CI failure, when branch 0's thread came up late).
+  std::latch running(1);
   auto r = quorum::quorum_parallel(
       {.quorum = 1},
       [&](auto st) {
         static_assert(std::is_same_v<decltype(st), quorum::branch_context>);
         std::binary_semaphore stopped{0};
         std::stop_callback on_stop(st, [&] { stopped.release(); });
+        running.count_down();
         stopped.acquire();  // until the other branch's success asks this one to stop
         return takes_token(st);
       },
-      [] { return 1; });
+      [&] {
+        running.wait();
+        return 1;
+      });
   CHECK(r.decision == decision::quorum_met);
   CHECK(r.decided_by == 1u);
   CHECK(r.branches[0].late);
