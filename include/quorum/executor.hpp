@@ -5,8 +5,11 @@
 // so an executor never sees an exception from a branch. The tasks of execute() can also be
 // copied (an executor may keep them in std::function): the first copy called runs the branch,
 // and the others do nothing when called. A task whose every copy is destroyed uncalled (a pool
-// stopped with work queued) counts its branch as never started; before the decision, that
-// cancels the execution, as an executor refusing work, and the branch's error says so. After
+// destroyed with work queued) counts its branch as never started; before the decision, that
+// cancels the execution, as an executor refusing work, and the branch's error says so. That
+// ending runs the execution's observer, its store's cancel() and the branches' stop callbacks
+// on the thread destroying the task, which may start executions on this executor again: an
+// executor destroys the tasks it drops outside its own locks. After
 // the decision a joiner does not wait for tasks still queued: it marks their branches never
 // started, and the tasks return at once when they run. No task runs on the joiner: the
 // executor chose where its tasks run (bulk_execute below offers that). So a caller that waits
@@ -19,9 +22,10 @@
 // pointer to a pool) ends nothing when destroyed, which is fine, since a task still queued
 // then holds only the library's own state, freed when the task runs or dies; the pool it
 // refers to must outlive its tasks, as for any work given to it. If execute itself throws
-// (the executor refuses work), start() cancels the execution, joins the tasks already handed
-// out and rethrows to the caller: an execute() that throws must neither have run the task nor
-// keep it to run later (the execution counts that branch as never started).
+// (the executor refuses work), start() cancels the execution, waits for the branches already
+// running (those still queued count as never started) and rethrows to the caller: an
+// execute() that throws must neither have run the task nor keep it to run later (the
+// execution counts that branch as never started).
 //
 // An executor may also offer `bulk_execute(n, f)` (as pool_executor does): run f(0) .. f(n-1),
 // returning a batch whose `run_one()` runs one task not yet claimed on the calling thread
@@ -83,6 +87,13 @@ class thread_executor {
   void execute(F&& f) {
     if (!threads_) threads_ = std::make_unique<held>();
     held& h = *threads_;
+    // The task is held here, outside the lock, until a thread has taken it: a task no thread
+    // takes (the thread could not start, or the list could not grow) dies after the unlock.
+    // Its destructor may end the branch and run the observer, the store and stop callbacks,
+    // and one of those may call execute() on this executor: under the lock it waited for
+    // ever (found by a review, with a failing pthread_create). Moved into the thread's
+    // lambda, it would die inside std::jthread's constructor, still under the lock.
+    auto task = std::make_unique<std::decay_t<F>>(std::forward<F>(f));
     std::lock_guard lk(h.m);
     h.reap();
     auto at = h.running.emplace(h.running.end());
@@ -91,18 +102,22 @@ class thread_executor {
       // (a list node, never moved) and `h` (heap, freed only after every thread is joined)
       // outlive it. The task is destroyed first, so a join under the lock in reap() waits
       // only for the thread to leave this lambda and run its thread_local destructors (one
-      // that calls execute() on this executor would wait for ever).
-      at->thread = std::jthread([&h, at, task = std::forward<F>(f)]() mutable {
-        task();
-        { [[maybe_unused]] auto spent = std::move(task); }
+      // that calls execute() on this executor would wait for ever). The thread owns the task
+      // from its first step; `task` lets go of it only once the thread exists, and the
+      // thread cannot free it before that matters: `task` is never used again but released.
+      at->thread = std::jthread([&h, at, raw = task.get()] {
+        std::unique_ptr<std::decay_t<F>> owned(raw);
+        (*owned)();
+        owned.reset();
         std::lock_guard done(h.m);
         at->finished = true;
         ++h.finished;
       });
     } catch (...) {
-      h.running.erase(at);  // not started: nothing runs the task
+      h.running.erase(at);  // not started: nothing runs the task, which dies after the unlock
       throw;
     }
+    (void)task.release();  // the thread's now
   }
 
   /// Join the threads started before the call. Threads another caller starts meanwhile are
