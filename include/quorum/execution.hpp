@@ -446,7 +446,8 @@ execution<T> launch(std::shared_ptr<state<T, S, B, X>> st, const options& o, rul
           continue;
         }
         // One copy, unclaimed. relaxed: execute() hands the task over with the executor's own
-        // synchronisation, and a joiner reads it on this thread, after start() returned.
+        // synchronisation, and a joiner on another thread gets the handle after start()
+        // returned, through whatever hands it over (which synchronises).
         c.tickets[i].store(c.ticket_copy, std::memory_order_relaxed);
         st->exec().execute(branch_task<state<T, S, B, X>>(st, i));
       }

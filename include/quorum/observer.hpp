@@ -25,6 +25,10 @@
 // requests the stop (the deadline's work, or the branch whose record decided), so join() and
 // get() there throw std::logic_error (out of the callback, which ends the process: request_stop
 // is noexcept) and destroying the handle aborts. From the thread calling cancel() they work.
+// An executor that destroys a branch's task without running it before the decision (see
+// executor.hpp) cancels the execution on the thread destroying it: the observer calls and the
+// stop callbacks then run there (inside execute(), a pool's destructor, one of its workers),
+// under the same rules as on a branch's thread.
 // With on_late = join (the default), join() and get() return only after the observer calls
 // for the decision (`decided`, `stop_requested`) have returned, whichever thread made them: an
 // observer must not wait for a thread that is joining the execution. (With return_early, get()

@@ -753,9 +753,10 @@ struct run_branch {
 // The task that runs branch i on an executor with execute() only. Copyable (an executor may
 // keep it in a std::function), and each copy counts itself in the branch's ticket (see
 // core::tickets): the first call claims the branch and runs it, a later call of another copy
-// does nothing, and when the last copy dies uncalled (an executor shut down with work queued:
-// asio::thread_pool::stop(), say) the branch is accounted for as never started, so that the
-// handle's join does not wait for it for ever (found by a user trial).
+// does nothing, and when the last copy dies uncalled (a pool destroyed with work queued; an
+// asio::thread_pool destroys it in its destructor, not at stop()) the branch is accounted for
+// as never started, so that the handle's join does not wait for it for ever (found by a user
+// trial).
 template <class St>
 class branch_task {
  public:
