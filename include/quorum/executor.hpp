@@ -103,8 +103,8 @@ class thread_executor {
       // outlive it. The task is destroyed first, so a join under the lock in reap() waits
       // only for the thread to leave this lambda and run its thread_local destructors (one
       // that calls execute() on this executor would wait for ever). The thread owns the task
-      // from its first step; `task` lets go of it only once the thread exists, and the
-      // thread cannot free it before that matters: `task` is never used again but released.
+      // from its first step; `task` is only released after the jthread exists, never read,
+      // so the moment both hold it is harmless.
       at->thread = std::jthread([&h, at, raw = task.get()] {
         std::unique_ptr<std::decay_t<F>> owned(raw);
         (*owned)();
