@@ -193,7 +193,7 @@ std::string to_json_with(const result<T>& r, const Projection& value_of) {
     out += ",\"attempts\":" + std::to_string(b.attempts);
     out += ",\"error\":";
     if (b.error)
-      json_string(out, describe(b.error));
+      json_string(out, quorum::describe(b.error));
     else
       out += "null";
     if constexpr (!std::is_void_v<T>) {

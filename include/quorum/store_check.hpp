@@ -48,8 +48,9 @@ struct store_check_options {
   /// caught only when the machine happens to interleave the threads inside it. Of two stores
   /// whose record() took no lock at all, on two cores, one passed 50 rounds in half of its runs
   /// and the other in all of them; at 250 rounds the first passed a third of its runs, at 1,000
-  /// neither passed any (20 runs each). About 0.1 s for an in-process store (-O2); a store with
-  /// round trips (Redis) may want fewer.
+  /// neither passed any (20 runs each). From 0.2 s to 2.5 s for an in-process store (-O2, two
+  /// busy cores), mostly the system starting each round's threads; a store with round trips
+  /// (Redis) may want fewer.
   std::size_t rounds = 1000;
   /// Every execution id the check opens starts with this, then a tag of this call's own
   /// (unique in the process, random across processes).
@@ -68,15 +69,15 @@ struct expected_tally {
   std::optional<bool> recorded_now{}, late{};
 };
 
-inline std::string describe(std::optional<quorum::decision> d) {
+inline std::string text_of(std::optional<quorum::decision> d) {
   return d ? std::string(to_string(*d)) : std::string("none");
 }
-inline std::string describe(std::optional<std::size_t> i) {
+inline std::string text_of(std::optional<std::size_t> i) {
   return i ? std::to_string(*i) : std::string("none");
 }
-inline std::string describe(const tally& t) {
+inline std::string text_of(const tally& t) {
   return "{successes " + std::to_string(t.successes) + ", failures " + std::to_string(t.failures) +
-         ", decision " + describe(t.decision) + ", decided_by " + describe(t.decided_by) +
+         ", decision " + text_of(t.decision) + ", decided_by " + text_of(t.decided_by) +
          ", decided_now " + (t.decided_now ? "true" : "false") + ", recorded_now " +
          (t.recorded_now ? "true" : "false") + ", late " + (t.late ? "true" : "false") + "}";
 }
@@ -90,7 +91,7 @@ inline std::string describe_branches(const execution_record& r) {
   return out;
 }
 
-inline std::string_view describe(outcome o) {
+inline std::string_view text_of(outcome o) {
   return o == outcome::success ? "success" : "failure";
 }
 
@@ -168,7 +169,7 @@ class store_checker {
     tally record(std::size_t i, outcome o) {
       return step(
           [&] { return c_.record(h_, i, o); },
-          [&] { return "record(" + std::to_string(i) + ", " + std::string(describe(o)) + ")"; });
+          [&] { return "record(" + std::to_string(i) + ", " + std::string(text_of(o)) + ")"; });
     }
     tally expire() {
       return step([&] { return c_.s_.expire(h_); }, [] { return std::string("expire()"); });
@@ -320,7 +321,7 @@ class store_checker {
     if (differ.empty()) return;
     tally want{w.successes, w.failures, w.decision, w.decided_by, w.decided_now,
                w.recorded_now.value_or(t.recorded_now), w.late.value_or(t.late)};
-    fail(std::string(step) + " returned " + describe(t) + ", expected " + describe(want) +
+    fail(std::string(step) + " returned " + text_of(t) + ", expected " + text_of(want) +
          " (differs in " + differ + ")");
   }
 
@@ -334,10 +335,10 @@ class store_checker {
     if (r.decision == d && r.decided_by == by && r.successes_at_decision == s &&
         r.failures_at_decision == f && got == branches)
       return;
-    fail("snapshot() returned decision " + describe(r.decision) + ", decided_by " +
-         describe(r.decided_by) + ", at the decision " + std::to_string(r.successes_at_decision) +
+    fail("snapshot() returned decision " + text_of(r.decision) + ", decided_by " +
+         text_of(r.decided_by) + ", at the decision " + std::to_string(r.successes_at_decision) +
          " successes and " + std::to_string(r.failures_at_decision) + " failures, branches \"" + got +
-         "\"; expected " + describe(d) + ", " + describe(by) + ", " + std::to_string(s) + " and " +
+         "\"; expected " + text_of(d) + ", " + text_of(by) + ", " + std::to_string(s) + " and " +
          std::to_string(f) + ", \"" + std::string(branches) +
          "\" (- not recorded, s/f on time, S/F late)");
   }
@@ -565,9 +566,9 @@ class store_checker {
                         ", which every thread recorded, is not in the snapshot");
       if (!consistent(r, n, k, at)) return;
       if (r.decision != decider.decision || r.decided_by != decider.decided_by)
-        fail(at + "the snapshot's decision " + describe(r.decision) + " by " +
-             describe(r.decided_by) + " is not the one the deciding call returned, " +
-             describe(decider.decision) + " by " + describe(decider.decided_by));
+        fail(at + "the snapshot's decision " + text_of(r.decision) + " by " +
+             text_of(r.decided_by) + " is not the one the deciding call returned, " +
+             text_of(decider.decision) + " by " + text_of(decider.decided_by));
     }
   }
 
@@ -611,7 +612,7 @@ class store_checker {
       return false;
     }
     if (r.decided_by && *r.decided_by >= n) {
-      fail(at + "snapshot() shows decided_by " + describe(r.decided_by) + ", not one of the " +
+      fail(at + "snapshot() shows decided_by " + text_of(r.decided_by) + ", not one of the " +
            std::to_string(n) + " branches");
       return false;
     }
@@ -633,8 +634,8 @@ class store_checker {
       right = !b.late && b.outcome == (*r.decision == met ? success : failure);
     }
     if (!right)
-      fail(at + "snapshot() shows decision " + describe(r.decision) + " by " +
-           describe(r.decided_by) + " with " + counts + ", branches \"" + describe_branches(r) +
+      fail(at + "snapshot() shows decision " + text_of(r.decision) + " by " +
+           text_of(r.decided_by) + " with " + counts + ", branches \"" + describe_branches(r) +
            "\" (- not recorded, s/f on time, S/F late)");
     return right;
   }
