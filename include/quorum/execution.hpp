@@ -650,6 +650,13 @@ template <class E>
 concept const_executor = executor<std::remove_cvref_t<E>> && !executor<E> && held_executor<E> &&
                          !store<std::remove_cvref_t<E>>;
 
+// A store given as an rvalue (`quorum_parallel(quorum::memory_store{}, ...)`): the store is
+// taken by reference, so nothing matched and the compiler listed every overload, its one
+// tailored line pointing at the branches (found by a user trial). It meets a deleted overload
+// that says what to do.
+template <class S>
+concept rvalue_store = !std::is_lvalue_reference_v<S> && store<std::remove_cvref_t<S>>;
+
 }  // namespace detail
 
 /// Start branches given as a pack: `quorum::start(opts, f1, f2, f3)`. Default store and one
@@ -728,6 +735,10 @@ template <store S, class E, class... Fs> requires detail::const_executor<E>
 void start(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 template <class E, store S, class... Fs> requires detail::executor_only<E>
 void start(E&&, S&, const options&, Fs&&...) = delete;  // quorum: the store comes first: start(store, executor, options, branches...)
+template <class S, class... Args> requires detail::rvalue_store<S>
+void start(S&&, const options&, Args&&...) = delete;  // quorum: the store is borrowed, not owned, and must outlive the execution: make it once and pass it by name (quorum::memory_store s; start(s, opts, ...)), or leave it out for a memory_store of the execution's own
+template <class S, class E, class... Args> requires detail::rvalue_store<S>
+void start(S&&, E&&, const options&, Args&&...) = delete;  // quorum: the store is borrowed, not owned, and must outlive the execution: make it once and pass it by name (quorum::memory_store s; start(s, executor, opts, ...)), or leave it out for a memory_store of the execution's own
 template <std::integral I, class... Fs> requires detail::some_branches<Fs...>
 void start(I, Fs&&...) = delete;  // quorum: the first argument is the options, not the quorum: start({.quorum = 2}, branches...)
 template <store S, std::integral I, class... Fs> requires detail::some_branches<Fs...>

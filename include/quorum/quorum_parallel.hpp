@@ -100,6 +100,10 @@ template <store S, class E, class... Fs> requires detail::const_executor<E>
 void quorum_parallel(S&, E&&, const options&, Fs&&...) = delete;  // quorum: the executor is given as const, but execute() changes it: pass it without const
 template <class E, store S, class... Fs> requires detail::executor_only<E>
 void quorum_parallel(E&&, S&, const options&, Fs&&...) = delete;  // quorum: the store comes first: quorum_parallel(store, executor, options, branches...)
+template <class S, class... Args> requires detail::rvalue_store<S>
+void quorum_parallel(S&&, const options&, Args&&...) = delete;  // quorum: the store is borrowed, not owned: make it once and pass it by name (quorum::memory_store s; quorum_parallel(s, opts, ...)), or leave it out for a memory_store of the call's own
+template <class S, class E, class... Args> requires detail::rvalue_store<S>
+void quorum_parallel(S&&, E&&, const options&, Args&&...) = delete;  // quorum: the store is borrowed, not owned: make it once and pass it by name (quorum::memory_store s; quorum_parallel(s, executor, opts, ...)), or leave it out for a memory_store of the call's own
 template <std::integral I, class... Fs> requires detail::some_branches<Fs...>
 void quorum_parallel(I, Fs&&...) = delete;  // quorum: the first argument is the options, not the quorum: quorum_parallel({.quorum = 2}, branches...)
 template <store S, std::integral I, class... Fs> requires detail::some_branches<Fs...>
