@@ -1039,6 +1039,12 @@ TEST_CASE("addresses are redis://host:port or unix://path, durations not negativ
   CHECK_NOTHROW(quorum::redis_store(with("redis://[::1]:7000")));
   CHECK_NOTHROW(quorum::redis_store(with("unix:///run/redis/redis.sock")));
   CHECK_THROWS_AS(quorum::redis_store(with("http://x:1")), quorum::invalid_options);
+  // Without a scheme the message shows the address and says what is missing (a user trial saw
+  // "127.0.0.1:6390" shown as "...").
+  CHECK_THROWS_WITH_AS(quorum::redis_store(with("127.0.0.1:6390")),
+                       doctest::Contains("\"127.0.0.1:6390\": no scheme"), quorum::invalid_options);
+  CHECK_THROWS_WITH_AS(quorum::redis_store(with("localhost:6390?db=1")),
+                       doctest::Contains("\"localhost:6390...\""), quorum::invalid_options);
   CHECK_THROWS_AS(quorum::redis_store(with("redis://:6379")), quorum::invalid_options);
   CHECK_THROWS_AS(quorum::redis_store(with("redis://host:99999")), quorum::invalid_options);
   CHECK_THROWS_AS(quorum::redis_store(with("redis://host:12ab")), quorum::invalid_options);
@@ -1065,7 +1071,8 @@ TEST_CASE("addresses are redis://host:port or unix://path, durations not negativ
                         "unix:///run/redis.sock?password=hunter2",
                         "unix:///run/redis.sock?db=0&password=hunter2", "redis://u:hun?ter2@h:1",
                         "redis://:hun?ter2@h", "unix://:hun?ter2@/tmp/x.sock",
-                        "unix://:hun/ter2@/tmp/x.sock"}) {
+                        "unix://:hun/ter2@/tmp/x.sock", "me:hunter2@127.0.0.1:6379",
+                        "127.0.0.1:6379?password=hunter2"}) {
     CAPTURE(a);
     try {
       quorum::redis_store refused(with(a));

@@ -307,7 +307,8 @@ inline endpoint parse_address(const std::string& a) {
   std::string_view s(a);
   // What a message may show of the address: for redis://, what follows the last '@' (a
   // password may hold '/', '?', ':'); for unix://, an absolute path; either cut at its query.
-  // Of anything else, the scheme alone.
+  // Of one without a scheme and without an '@', all of it up to a query (it was shown as
+  // "...", hiding a plain "127.0.0.1:6379"). Of anything else, the scheme alone.
   std::string shown;
   {
     std::string_view rest;
@@ -319,6 +320,8 @@ inline endpoint parse_address(const std::string& a) {
     } else if (s.starts_with("unix://") && s.substr(7).starts_with('/')) {
       scheme = "unix://";
       rest = s.substr(7);
+    } else if (s.find("://") == s.npos && s.find('@') == s.npos) {
+      rest = s;  // no scheme ("127.0.0.1:6379") and no '@': no credentials before a host
     } else {
       scheme = s.substr(0, s.find("://") == s.npos ? 0 : s.find("://") + 3);
     }
@@ -362,7 +365,9 @@ inline endpoint parse_address(const std::string& a) {
     if (ep.path.empty()) throw bad("no socket path");
     return ep;
   }
-  if (!s.starts_with("redis://")) throw bad("unknown scheme");
+  if (!s.starts_with("redis://"))
+    throw bad(s.find("://") == s.npos ? "no scheme: a TCP address is redis://host:port"
+                                      : "unknown scheme");
   s.remove_prefix(8);
   if (s.find('@') != s.npos) throw no_credentials();  // anywhere: a password may hold '/'
   if (s.find('?') != s.npos) throw bad("it reads no query: the database goes in the path (/3)");
