@@ -91,9 +91,12 @@ def rows(figures):
                       v("BM_Throughput/handrolled_pool", "items_per_second")), ">=", 1.25))
     out.append(("Bookkeeping per-branch cost, N=1024 / N=64",
                 ratio(per_branch(1024), per_branch(64)), "<=", 1.5))
-    redis = ratio(v(sr + "redis"), v("BM_RedisPing"))
-    if redis is not None:  # bench/bench_redis.cpp runs only when a redis-server is at hand
-        out.append(("StoreRecord redis / RedisPing (issue 8)", redis, "<=", 1.5))
+    # bench/bench_redis.cpp is built only with hiredis at hand: without it neither row exists
+    # and the goal is left out. With it, a filter that keeps one of the two rows leaves the goal
+    # "not measured", as for the other goals (it used to vanish from the table).
+    if sr + "redis" in figures or "BM_RedisPing" in figures:
+        out.append(("StoreRecord redis / RedisPing (one round trip each)",
+                    ratio(v(sr + "redis"), v("BM_RedisPing")), "<=", 1.5))
     return out
 
 

@@ -29,6 +29,8 @@ def main():
                 ok = r <= goal if op == "<=" else r >= goal
                 label = name.replace('"', "'")
                 f.write(f'{i} {r} {goal} {1 if ok else 0} "{label} ({op} {goal:g})"\n')
+        # Each row's label goes right of its bar or its goal dot, whichever ends further right,
+        # so it says what it is: next to a goal dot a bare number read as the goal.
         # The axis starts at the power of ten below the smallest ratio (0.01 at the most), so
         # that every bar shows: a ratio under 0.01 drew no bar at all.
         positive = [r for _, r, _, _ in table if r > 0]
@@ -49,7 +51,7 @@ set lmargin 70
 plot "{data}" using (sqrt($2*{lo})):1:({lo}):2:($1-0.35):($1+0.35):($4 > 0 ? 0x2ca02c : 0xd62728):ytic(5) \\
        with boxxyerror lc rgb variable, \\
      "{data}" using 3:1 with points pt 7 ps 1.5 lc rgb "black", \\
-     "{data}" using (($2 > $3 ? $2 : $3) * 1.25):1:(sprintf("%.3g", $2)) with labels left
+     "{data}" using (($2 > $3 ? $2 : $3) * 1.25):1:(sprintf("measured %.3g", $2)) with labels left
 """
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     print(f"wrote {sys.argv[2]}")
