@@ -8,7 +8,9 @@
 // batch lets a waiting handler run the branches no worker has taken yet, so every request is
 // answered on two threads whatever the number of requests.
 //
-// Needs Debian's libasio-dev (standalone Asio, header-only).
+// Needs Debian's libasio-dev (standalone Asio, header-only). Under g++'s ThreadSanitizer add
+// -Wno-tsan: Asio's own std::atomic_thread_fence calls draw a warning there that -Werror makes
+// an error (see docs/executors.md, the last paragraph).
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 

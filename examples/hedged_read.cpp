@@ -54,7 +54,10 @@ int main() {
   }
 
   for (const auto& b : r.branches) {
-    if (b.attempts == 0) {  // never started (`b.started` is empty also with timestamps off)
+    // Never started: cancelled without an attempt. (attempts alone is 0 also for a branch still
+    // running in a result taken early, with on_late = return_early; `b.started` is empty also
+    // with timestamps off.)
+    if (b.status == quorum::branch_status::cancelled && b.attempts == 0) {
       std::printf("  %-9s never asked (cancelled)\n", b.name.c_str());
       continue;
     }

@@ -7,6 +7,7 @@
 //
 // A page that gains or loses a block fails the static_asserts below: give the new block a
 // place here (or move the excerpt out of a ```cpp fence if it is not meant to compile).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -30,7 +31,7 @@ static_assert(quorum_doc_blocks_README == 2, "README.md's ```cpp blocks changed:
 static_assert(quorum_doc_blocks_docs_options == 1, "docs/options.md's blocks changed: see this file");
 static_assert(quorum_doc_blocks_docs_seed_demo == 1, "docs/seed_demo.md's blocks changed: see this file");
 static_assert(quorum_doc_blocks_docs_stores == 2, "docs/stores.md's blocks changed: see this file");
-static_assert(quorum_doc_blocks_docs_examples == 1, "docs/examples.md's blocks changed: see this file");
+static_assert(quorum_doc_blocks_docs_examples == 2, "docs/examples.md's blocks changed: see this file");
 static_assert(quorum_doc_blocks_docs_executors == 1, "docs/executors.md's blocks changed: see this file");
 // docs/redis.md's blocks: tests/docs/redis_blocks.cpp (it needs hiredis).
 
@@ -43,6 +44,13 @@ int write_replica(const char*, std::stop_token) { return 1; }
 int write_replica_fast(const char*) { return 1; }
 std::string read_replica(const char*) { return "v"; }
 void use(const std::string&) {}
+struct versioned {
+  long version;
+  std::string data;
+};
+versioned read_versioned(const char*) { return {}; }
+void answer(const versioned&) {}
+void repair(const std::string&, const versioned&) {}
 int write_a() { return 1; }
 int write_b() { return 1; }
 int write_c() { return 1; }
@@ -75,6 +83,10 @@ int write_c() { return 1; }
 }
 
 }  // namespace
+
+[[maybe_unused]] void examples_read_repair() {
+#include "doc_blocks/docs_examples_1.inc"
+}
 
 // docs/examples.md: a branch over a blocking socket (its own #includes: at global scope).
 #include "doc_blocks/docs_examples_0.inc"
