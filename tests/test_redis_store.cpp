@@ -1045,6 +1045,13 @@ TEST_CASE("addresses are redis://host:port or unix://path, durations not negativ
                        doctest::Contains("\"127.0.0.1:6390\": no scheme"), quorum::invalid_options);
   CHECK_THROWS_WITH_AS(quorum::redis_store(with("localhost:6390?db=1")),
                        doctest::Contains("\"localhost:6390...\""), quorum::invalid_options);
+  // Only a plain host:port is shown so: other forms may hold a credential in some client's
+  // syntax (a review found "localhost:6379,password=..." shown whole; the list below).
+  CHECK_THROWS_WITH_AS(quorum::redis_store(with("localhost:6379,password=x")),
+                       doctest::Contains("address = \"...\": no scheme"), quorum::invalid_options);
+  CHECK_THROWS_WITH_AS(quorum::redis_store(with("redis://[::1]:99999/2")),
+                       doctest::Contains("\"redis://[::1]:99999/2\": bad port"),
+                       quorum::invalid_options);
   CHECK_THROWS_AS(quorum::redis_store(with("redis://:6379")), quorum::invalid_options);
   CHECK_THROWS_AS(quorum::redis_store(with("redis://host:99999")), quorum::invalid_options);
   CHECK_THROWS_AS(quorum::redis_store(with("redis://host:12ab")), quorum::invalid_options);
@@ -1072,7 +1079,11 @@ TEST_CASE("addresses are redis://host:port or unix://path, durations not negativ
                         "unix:///run/redis.sock?db=0&password=hunter2", "redis://u:hun?ter2@h:1",
                         "redis://:hun?ter2@h", "unix://:hun?ter2@/tmp/x.sock",
                         "unix://:hun/ter2@/tmp/x.sock", "me:hunter2@127.0.0.1:6379",
-                        "127.0.0.1:6379?password=hunter2"}) {
+                        "127.0.0.1:6379?password=hunter2", "localhost:6379,password=hunter2",
+                        "localhost:6379;password=hunter2", "h:6379#password=hunter2",
+                        "h:6379/0&password=hunter2", "h:6379 --pass hunter2", "-a hunter2 h:6379",
+                        "me:hunter2", "hunter2", "me%3Ahunter2%40h:6379", "redis:hunter2",
+                        "redis://h:6379,password=hunter2", "redis://me:hunter2"}) {
     CAPTURE(a);
     try {
       quorum::redis_store refused(with(a));

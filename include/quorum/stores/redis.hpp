@@ -303,30 +303,68 @@ struct endpoint {
 // (redis_options::username and ::password hold them): an address that carries them, before
 // the host or the path or in a query, is refused, and no message repeats what may be one
 // (they end up in logs). The address an accepted one shows in messages holds none.
+// Whether a message may show `r`, a part of an address: host[:port][/db] in plain characters
+// (the port required for an address without a scheme), or for a socket path, a path of them.
+// Anything else may be or hold a credential in some client's syntax ("h:6379,password=x",
+// "h:6379 -a x", "me:x"), and is not shown.
+inline bool plain_address(std::string_view r, bool path, bool need_port) {
+  const auto plain = [](char c, std::string_view also) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           also.find(c) != std::string_view::npos;
+  };
+  const auto run = [&](std::size_t i, std::string_view also) {
+    while (i < r.size() && plain(r[i], also)) ++i;
+    return i;
+  };
+  const auto digits = [&](std::size_t i) {
+    while (i < r.size() && r[i] >= '0' && r[i] <= '9') ++i;
+    return i;
+  };
+  if (path) return !r.empty() && run(0, "._-/") == r.size();
+  std::size_t i = 0;
+  if (r.starts_with('[')) {  // [IPv6]
+    i = run(1, ":.");
+    if (i >= r.size() || r[i] != ']') return false;
+    ++i;
+  } else {
+    i = run(0, ".-");
+  }
+  if (i == 0) return false;
+  if (i < r.size() && r[i] == ':') {
+    const std::size_t port = i + 1;
+    i = digits(port);
+    if (i == port) return false;
+  } else if (need_port) {
+    return false;
+  }
+  if (i < r.size() && r[i] == '/') i = digits(i + 1);
+  return i == r.size();
+}
+
 inline endpoint parse_address(const std::string& a) {
   std::string_view s(a);
-  // What a message may show of the address: for redis://, what follows the last '@' (a
-  // password may hold '/', '?', ':'); for unix://, an absolute path; either cut at its query.
-  // Of one without a scheme and without an '@', all of it up to a query (it was shown as
-  // "...", hiding a plain "127.0.0.1:6379"). Of anything else, the scheme alone.
+  const bool has_scheme = s.find("://") != s.npos;
+  // What a message may show of the address, cut at its query: for redis://, what follows the
+  // last '@' (a password may hold '/', '?', ':'); for unix://, an absolute path; of one without
+  // a scheme, all of it (it was shown as "...", hiding a plain "127.0.0.1:6379"); each only
+  // when plain_address() says so. Of anything else, the scheme alone.
   std::string shown;
   {
     std::string_view rest;
-    std::string_view scheme;
+    std::string_view scheme = s.substr(0, has_scheme ? s.find("://") + 3 : 0);
     if (s.starts_with("redis://")) {
-      scheme = "redis://";
       rest = s.substr(8);
       if (auto at = rest.rfind('@'); at != rest.npos) rest = rest.substr(at + 1);
     } else if (s.starts_with("unix://") && s.substr(7).starts_with('/')) {
-      scheme = "unix://";
       rest = s.substr(7);
-    } else if (s.find("://") == s.npos && s.find('@') == s.npos) {
-      rest = s;  // no scheme ("127.0.0.1:6379") and no '@': no credentials before a host
-    } else {
-      scheme = s.substr(0, s.find("://") == s.npos ? 0 : s.find("://") + 3);
+    } else if (!has_scheme) {
+      rest = s;
     }
-    shown = std::string(scheme) + std::string(rest.substr(0, rest.find('?')));
-    if (rest.find('?') != rest.npos || rest.empty()) shown += "...";
+    const bool query = rest.find('?') != rest.npos;
+    rest = rest.substr(0, rest.find('?'));
+    if (!plain_address(rest, s.starts_with("unix://"), !has_scheme)) rest = {};
+    shown = std::string(scheme) + std::string(rest);
+    if (query || rest.empty()) shown += "...";
   }
   auto bad = [&](const std::string& why) {
     return invalid_options("quorum::redis_options.address = \"" + shown + "\": " + why +
@@ -366,8 +404,7 @@ inline endpoint parse_address(const std::string& a) {
     return ep;
   }
   if (!s.starts_with("redis://"))
-    throw bad(s.find("://") == s.npos ? "no scheme: a TCP address is redis://host:port"
-                                      : "unknown scheme");
+    throw bad(has_scheme ? "unknown scheme" : "no scheme: a TCP address is redis://host:port");
   s.remove_prefix(8);
   if (s.find('@') != s.npos) throw no_credentials();  // anywhere: a password may hold '/'
   if (s.find('?') != s.npos) throw bad("it reads no query: the database goes in the path (/3)");
