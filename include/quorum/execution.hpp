@@ -653,9 +653,14 @@ concept const_executor = executor<std::remove_cvref_t<E>> && !executor<E> && hel
 // A store given as an rvalue (`quorum_parallel(quorum::memory_store{}, ...)`): the store is
 // taken by reference, so nothing matched and the compiler listed every overload, its one
 // tailored line pointing at the branches (found by a user trial). It meets a deleted overload
-// that says what to do.
+// that says what to do. Not a const rvalue of a store whose calls are const: the `S&`
+// overloads take it (S deduced const), and did before this one existed. Not a store that is
+// also an executor that cannot be moved: unmovable_rvalue_executor's overload says why.
 template <class S>
-concept rvalue_store = !std::is_lvalue_reference_v<S> && store<std::remove_cvref_t<S>>;
+concept rvalue_store = !std::is_lvalue_reference_v<S> && store<std::remove_cvref_t<S>> &&
+                       !(std::is_const_v<std::remove_reference_t<S>> &&
+                         store<std::remove_reference_t<S>>) &&
+                       !unmovable_rvalue_executor<S>;
 
 }  // namespace detail
 
