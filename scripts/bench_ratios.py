@@ -67,7 +67,9 @@ def ratio(a, b):
     return None if a is None or b in (None, 0) else a / b
 
 
-def rows(figures):
+def rows(figures, failed=()):
+    """The goals: (label, ratio or None, op, goal). failed: names of benchmarks that ran and
+    failed, which count as present for a goal that exists only when its rows do."""
     v = lambda n, f="real_time": value(figures, n, f)
     bk, e2e, sr = "BM_Bookkeeping/", "BM_EndToEnd/", "BM_StoreRecord/"
     per_branch = lambda n: None if v(bk + "quorum_inline/" + str(n)) is None else v(bk + "quorum_inline/" + str(n)) / n
@@ -92,9 +94,9 @@ def rows(figures):
     out.append(("Bookkeeping per-branch cost, N=1024 / N=64",
                 ratio(per_branch(1024), per_branch(64)), "<=", 1.5))
     # bench/bench_redis.cpp is built only with hiredis at hand: without it neither row exists
-    # and the goal is left out. With it, a filter that keeps one of the two rows leaves the goal
-    # "not measured", as for the other goals (it used to vanish from the table).
-    if sr + "redis" in figures or "BM_RedisPing" in figures:
+    # and the goal is left out (as it is when a filter leaves out both). With one of the two
+    # rows measured or failed, the goal shows, as the others do: "not measured" or failed.
+    if any(n in figures or n in failed for n in (sr + "redis", "BM_RedisPing")):
         out.append(("StoreRecord redis / RedisPing (one round trip each)",
                     ratio(v(sr + "redis"), v("BM_RedisPing")), "<=", 1.5))
     return out
@@ -170,11 +172,13 @@ def main():
         sys.exit(__doc__)
     context, figures = load(sys.argv[1])
     figures, contention = split_contention(figures)
-    table = rows(figures)
     errors = load_errors(sys.argv[1])
+    table = rows(figures, errors)
     # A goal without a ratio whose family has a benchmark that failed is failed, not "not
-    # measured" (the family: BM_ and the row's first word, e.g. BM_StoreRecord/).
-    failed_in = lambda name: sorted(k for k in errors if k.startswith("BM_" + name.split()[0] + "/"))
+    # measured" (a family: a benchmark's first part without BM_, e.g. StoreRecord or RedisPing,
+    # named as a word of the goal's label).
+    failed_in = lambda name: sorted(k for k in errors
+                                    if k.split("/")[0][len("BM_"):] in name.replace("/", " ").split())
     if all(r is None and not failed_in(name) for name, r, _, _ in table):
         # A run filtered to other rows (e.g. --benchmark_filter=BM_StoreContention): a table
         # of twelve "n/a | NO" lines would only look like twelve failures.
